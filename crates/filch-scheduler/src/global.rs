@@ -1,0 +1,68 @@
+//! The global pool, built on first use, and the free functions that find
+//! "the current pool": the worker's own inside a pool, the global one outside.
+
+use std::sync::OnceLock;
+
+use crate::builder::ThreadPoolBuilder;
+use crate::registry::Registry;
+use crate::sync::Arc;
+use crate::worker::WorkerThread;
+
+static GLOBAL: OnceLock<Arc<Registry>> = OnceLock::new();
+
+/// The global pool's registry, starting it with default options if needed.
+///
+/// # Panics
+/// If the OS refuses to start the global pool's threads.
+pub(crate) fn registry() -> &'static Arc<Registry> {
+    GLOBAL.get_or_init(|| match Registry::start(ThreadPoolBuilder::new()) {
+        // The global pool lives as long as the process: its threads are
+        // detached rather than joined.
+        Ok((registry, _detached)) => registry,
+        Err(err) => panic!("filch: could not start the global thread pool: {err}"),
+    })
+}
+
+/// The registry of the calling worker, or the global one.
+pub(crate) fn current_registry() -> &'static Registry {
+    match WorkerThread::current() {
+        Some(worker) => worker.registry(),
+        None => registry(),
+    }
+}
+
+/// The index of the calling thread within its pool, or `None` off-pool.
+///
+/// ```
+/// assert_eq!(filch_scheduler::current_thread_index(), None);
+/// let pool = filch_scheduler::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+/// let index = pool.install(filch_scheduler::current_thread_index).unwrap();
+/// assert!(index < 2);
+/// ```
+pub fn current_thread_index() -> Option<usize> {
+    WorkerThread::current().map(WorkerThread::index)
+}
+
+/// The number of workers of the current pool (the global pool off-pool).
+///
+/// ```
+/// let pool = filch_scheduler::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+/// assert_eq!(pool.install(filch_scheduler::current_num_threads), 3);
+/// ```
+pub fn current_num_threads() -> usize {
+    current_registry().num_threads()
+}
+
+/// Inside a worker: is another worker of this pool idle and waiting for work
+/// that this worker has not yet published? Lazy splitters (a loop that would
+/// hand half its remaining range to `join` only when it helps) poll this
+/// between items; it costs one relaxed load. Always `false` off-pool.
+///
+/// ```
+/// // Off-pool there is never a thief to feed.
+/// assert!(!filch_scheduler::work_wanted());
+/// ```
+#[inline]
+pub fn work_wanted() -> bool {
+    WorkerThread::current().is_some_and(WorkerThread::work_wanted)
+}

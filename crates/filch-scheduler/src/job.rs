@@ -1,0 +1,213 @@
+//! Jobs: the type-erased unit of work that travels through deques.
+//!
+//! A [`JobRef`] is two words, a data pointer and the function that runs it, so
+//! pushing one allocates nothing. [`StackJob`] lives in the frame of the
+//! thread that waits for it (`join`'s second half, `install`); [`HeapJob`] is
+//! boxed for work nobody waits on in place (`spawn`, scope spawns).
+
+use std::any::Any;
+use std::cell::UnsafeCell;
+use std::panic::{self, AssertUnwindSafe};
+
+use crate::latch::Latch;
+use crate::unwind;
+
+/// Something a [`JobRef`] can point at.
+pub(crate) trait Job {
+    /// Runs the job.
+    ///
+    /// # Safety
+    /// `this` must point to a live job that has not run yet; it runs at most
+    /// once, and the caller must not touch it afterwards (it may be freed).
+    unsafe fn execute(this: *const Self);
+}
+
+/// A type-erased pointer to a job and the function that runs it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct JobRef {
+    pointer: *const (),
+    execute_fn: unsafe fn(*const ()),
+}
+
+// SAFETY: a JobRef is only created from jobs whose closures and results are
+// `Send` (enforced by the bounds of `StackJob`/`HeapJob` users), and the job it
+// points to is executed exactly once, by whichever thread holds the ref.
+unsafe impl Send for JobRef {}
+
+impl JobRef {
+    /// Erases `data` into a job reference.
+    ///
+    /// # Safety
+    /// `data` must stay valid until the ref is executed, and the ref must be
+    /// executed at most once.
+    #[inline]
+    pub(crate) unsafe fn new<T: Job>(data: *const T) -> JobRef {
+        /// Monomorphic trampoline: restores the type erased in `JobRef::new`.
+        unsafe fn call<T: Job>(pointer: *const ()) {
+            // SAFETY: `pointer` came from a `*const T` in `JobRef::new`, and
+            // the caller of `execute` upholds `Job::execute`'s contract.
+            unsafe { T::execute(pointer.cast::<T>()) }
+        }
+        JobRef {
+            pointer: data.cast::<()>(),
+            execute_fn: call::<T>,
+        }
+    }
+
+    /// Whether two refs point at the same job (the data pointer identifies
+    /// it; function pointers are not guaranteed unique, so they are ignored).
+    #[inline]
+    pub(crate) fn same_job(self, other: JobRef) -> bool {
+        std::ptr::eq(self.pointer, other.pointer)
+    }
+
+    /// Runs the job this ref points to.
+    ///
+    /// # Safety
+    /// The job must still be live and must not have run before.
+    #[inline]
+    pub(crate) unsafe fn execute(self) {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { (self.execute_fn)(self.pointer) }
+    }
+}
+
+/// The outcome of a job, carried back to whoever waits for it.
+#[derive(Debug)]
+pub(crate) enum JobResult<T> {
+    /// Not run yet.
+    Pending,
+    /// Returned normally.
+    Ok(T),
+    /// Panicked; the payload is resumed at the waiting caller.
+    Panic(Box<dyn Any + Send>),
+}
+
+impl<T> JobResult<T> {
+    /// Runs `f`, capturing a panic instead of unwinding.
+    #[inline]
+    pub(crate) fn call(f: impl FnOnce() -> T) -> Self {
+        match panic::catch_unwind(AssertUnwindSafe(f)) {
+            Ok(value) => JobResult::Ok(value),
+            Err(payload) => JobResult::Panic(payload),
+        }
+    }
+
+    /// Returns the value or resumes the panic at the caller.
+    ///
+    /// # Panics
+    /// Resumes the job's panic with its original payload. Aborts if the job
+    /// never ran, which would be a broken scheduler invariant.
+    pub(crate) fn into_return_value(self) -> T {
+        match self {
+            JobResult::Ok(value) => value,
+            JobResult::Panic(payload) => panic::resume_unwind(payload),
+            JobResult::Pending => unwind::abort_on_broken_invariant("job result read before it ran"),
+        }
+    }
+}
+
+/// A job on the waiting thread's stack: the closure, its result slot and the
+/// latch that tells the waiter it finished.
+pub(crate) struct StackJob<L, F, R> {
+    /// Set once `result` is written; the waiter may free `self` right after.
+    pub(crate) latch: L,
+    func: UnsafeCell<Option<F>>,
+    result: UnsafeCell<JobResult<R>>,
+}
+
+impl<L: Latch, F: FnOnce() -> R, R> StackJob<L, F, R> {
+    /// Wraps `func` with the latch that will announce its completion.
+    #[inline]
+    pub(crate) fn new(func: F, latch: L) -> Self {
+        StackJob {
+            latch,
+            func: UnsafeCell::new(Some(func)),
+            result: UnsafeCell::new(JobResult::Pending),
+        }
+    }
+
+    /// A reference other threads can run.
+    ///
+    /// # Safety
+    /// `self` must not move or be dropped until the job has run (its latch is
+    /// set) or the ref has been taken back unexecuted.
+    #[inline]
+    pub(crate) unsafe fn as_job_ref(&self) -> JobRef {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { JobRef::new(self) }
+    }
+
+    /// Takes the closure back to run it inline (the ref was never executed).
+    ///
+    /// # Safety
+    /// No other thread may be running or about to run this job: the caller
+    /// took the only `JobRef` back, or never published it.
+    #[inline]
+    pub(crate) unsafe fn take_func(&self) -> Option<F> {
+        // SAFETY: per the contract, this thread has exclusive access.
+        unsafe { (*self.func.get()).take() }
+    }
+
+    /// The result, once the latch is set.
+    ///
+    /// # Safety
+    /// The latch must have been observed set (which orders the result write
+    /// before this read), and no thread may still touch the job.
+    pub(crate) unsafe fn into_result(self) -> JobResult<R> {
+        self.result.into_inner()
+    }
+}
+
+impl<L: Latch, F: FnOnce() -> R, R> Job for StackJob<L, F, R> {
+    unsafe fn execute(this: *const Self) {
+        // SAFETY: `JobRef::execute`'s contract: `this` is live and runs once,
+        // so this thread has exclusive access to `func` and `result` until the
+        // latch is set.
+        let this = unsafe { &*this };
+        let abort = unwind::AbortIfPanic;
+        // SAFETY: as above, exclusive access.
+        let func = unsafe { (*this.func.get()).take() };
+        let func = func.unwrap_or_else(|| unwind::abort_on_broken_invariant("stack job ran twice"));
+        let result = JobResult::call(func);
+        // SAFETY: as above, exclusive access until the latch is set below.
+        unsafe { *this.result.get() = result };
+        // SAFETY: `this` is live until this call returns; `set` is the last
+        // access (the waiter may free the job as soon as it observes it).
+        unsafe { Latch::set(&this.latch) };
+        std::mem::forget(abort);
+    }
+}
+
+/// A boxed job nobody waits on in place; freed after it runs.
+pub(crate) struct HeapJob<F> {
+    func: F,
+}
+
+impl<F: FnOnce() + Send> HeapJob<F> {
+    /// Boxes `func` into a job.
+    pub(crate) fn new(func: F) -> Box<Self> {
+        Box::new(HeapJob { func })
+    }
+
+    /// Leaks the box into a job ref; running the ref frees it.
+    ///
+    /// # Safety
+    /// Any data `func` borrows must outlive the job's execution (for `'static`
+    /// closures this is automatic; scopes wait for their jobs).
+    pub(crate) unsafe fn into_job_ref(self: Box<Self>) -> JobRef {
+        let raw = Box::into_raw(self);
+        // SAFETY: the box stays allocated until `execute` reclaims it, and
+        // the borrow condition is forwarded from this function's contract.
+        unsafe { JobRef::new(raw) }
+    }
+}
+
+impl<F: FnOnce() + Send> Job for HeapJob<F> {
+    unsafe fn execute(this: *const Self) {
+        // SAFETY: `this` came from `Box::into_raw` in `into_job_ref`, and the
+        // ref runs once, so reclaiming the box here is the only reclaim.
+        let this = unsafe { Box::from_raw(this.cast_mut()) };
+        (this.func)();
+    }
+}

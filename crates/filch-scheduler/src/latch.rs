@@ -1,0 +1,214 @@
+//! Latches: one-shot "it is done" signals between the thread that finishes a
+//! job and the thread waiting for it.
+//!
+//! Every latch obeys two rules:
+//! - **Ordering**: setting is a `Release` (or stronger) store and probing an
+//!   `Acquire` load, so everything the setter wrote before `set` (a job's
+//!   result) is visible to a waiter that sees the latch set.
+//! - **Lifetime**: the waiter may free the latch the instant it sees it set,
+//!   so `set` touches the latch's memory for the last time in the store that
+//!   sets it; whatever it needs afterwards (the pool to wake a sleeper) it
+//!   copies out or keeps alive beforehand.
+//!
+//! [`CoreLatch`] is the state machine a *worker* waits on while it keeps
+//! running other jobs; [`WorkerLatch`] adds who to wake. [`LockLatch`] is for
+//! threads outside the pool, which block on a condvar. [`CountLatch`] counts a
+//! scope's outstanding jobs down to zero.
+
+use crate::registry::Registry;
+use crate::sync::{Arc, AtomicU8, AtomicUsize, Condvar, Mutex, Ordering};
+
+/// Something a finished job can set.
+pub(crate) trait Latch {
+    /// Marks the latch set and wakes its waiter.
+    ///
+    /// # Safety
+    /// `this` must be live on entry; it may be freed by the waiter during the
+    /// call, so implementations must not touch it after the setting store.
+    unsafe fn set(this: *const Self);
+}
+
+const UNSET: u8 = 0;
+const SLEEPING: u8 = 1;
+const SET: u8 = 2;
+
+/// The state a worker-owned latch moves through: `UNSET` → (`SLEEPING` ↔
+/// `UNSET`)* → `SET`. Only the owner moves it to and from `SLEEPING` (under
+/// the sleep mutex); only the setter moves it to `SET`.
+#[derive(Debug)]
+pub(crate) struct CoreLatch {
+    state: AtomicU8,
+}
+
+impl CoreLatch {
+    /// An unset latch.
+    #[inline]
+    pub(crate) fn new() -> Self {
+        CoreLatch {
+            state: AtomicU8::new(UNSET),
+        }
+    }
+
+    /// Has it been set? (`Acquire`: the setter's writes are visible after.)
+    #[inline]
+    pub(crate) fn probe(&self) -> bool {
+        self.state.load(Ordering::Acquire) == SET
+    }
+
+    /// Owner, under the sleep mutex: announce it is about to sleep. `false`
+    /// if the latch was set meanwhile (then it must not sleep).
+    pub(crate) fn try_mark_sleeping(&self) -> bool {
+        self.state
+            .compare_exchange(UNSET, SLEEPING, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+
+    /// Owner, after waking or declining to sleep: back to `UNSET` unless the
+    /// latch was set meanwhile.
+    pub(crate) fn unmark_sleeping(&self) {
+        let _ = self
+            .state
+            .compare_exchange(SLEEPING, UNSET, Ordering::SeqCst, Ordering::SeqCst);
+    }
+
+    /// Setter: mark it set; `true` if the owner was asleep and needs waking.
+    ///
+    /// # Safety
+    /// `this` must be live on entry; it is not touched after the swap.
+    #[inline]
+    pub(crate) unsafe fn set(this: *const Self) -> bool {
+        // SAFETY: live on entry per the contract; the swap is the last access.
+        let previous = unsafe { (*this).state.swap(SET, Ordering::AcqRel) };
+        previous == SLEEPING
+    }
+}
+
+/// A latch a worker waits on: the core state plus the pool and index to wake.
+#[derive(Debug)]
+pub(crate) struct WorkerLatch<'r> {
+    core: CoreLatch,
+    registry: &'r Arc<Registry>,
+    worker: usize,
+}
+
+impl<'r> WorkerLatch<'r> {
+    /// A latch owned by worker `worker` of `registry`.
+    #[inline]
+    pub(crate) fn new(registry: &'r Arc<Registry>, worker: usize) -> Self {
+        WorkerLatch {
+            core: CoreLatch::new(),
+            registry,
+            worker,
+        }
+    }
+
+    /// The state machine, for `wait_until`.
+    #[inline]
+    pub(crate) fn core(&self) -> &CoreLatch {
+        &self.core
+    }
+}
+
+impl Latch for WorkerLatch<'_> {
+    unsafe fn set(this: *const Self) {
+        // Keep the pool alive past the swap: once the latch is set the owner
+        // may return, and in a cross-pool wait even the pool could go away.
+        // SAFETY: live on entry per the contract; these reads precede the swap.
+        let (registry, worker) = unsafe { (Arc::clone((*this).registry), (*this).worker) };
+        // SAFETY: live on entry; `CoreLatch::set` does not touch it after.
+        let was_sleeping = unsafe { CoreLatch::set(&raw const (*this).core) };
+        if was_sleeping {
+            registry.sleep().wake_specific(worker);
+        }
+    }
+}
+
+/// A latch for a thread outside the pool: it blocks on a condvar.
+#[derive(Debug)]
+pub(crate) struct LockLatch {
+    done: Mutex<bool>,
+    cond: Condvar,
+}
+
+impl LockLatch {
+    /// An unset latch.
+    pub(crate) fn new() -> Self {
+        LockLatch {
+            done: Mutex::new(false),
+            cond: Condvar::new(),
+        }
+    }
+
+    /// Blocks until set.
+    pub(crate) fn wait(&self) {
+        let mut done = self.done.lock();
+        while !*done {
+            self.cond.wait(&mut done);
+        }
+    }
+
+}
+
+impl Latch for LockLatch {
+    unsafe fn set(this: *const Self) {
+        // SAFETY: live on entry. The waiter cannot return (and free the latch)
+        // before it re-acquires the mutex, which happens only after the guard
+        // below is released; the mutex's unlock is the last access.
+        let this = unsafe { &*this };
+        let mut done = this.done.lock();
+        *done = true;
+        this.cond.notify_all();
+    }
+}
+
+/// Counts outstanding jobs of a scope; when the count reaches zero it sets
+/// the owner's latch and wakes the owner if it sleeps. Owns its `Arc` of the
+/// pool (a scope outlives any one borrow of the worker).
+#[derive(Debug)]
+pub(crate) struct CountLatch {
+    counter: AtomicUsize,
+    core: CoreLatch,
+    registry: Arc<Registry>,
+    worker: usize,
+}
+
+impl CountLatch {
+    /// Starts at one: the scope body itself counts until it returns.
+    pub(crate) fn new(registry: Arc<Registry>, worker: usize) -> Self {
+        CountLatch {
+            counter: AtomicUsize::new(1),
+            core: CoreLatch::new(),
+            registry,
+            worker,
+        }
+    }
+
+    /// One more job to wait for.
+    #[inline]
+    pub(crate) fn increment(&self) {
+        let previous = self.counter.fetch_add(1, Ordering::Relaxed);
+        debug_assert!(previous > 0, "increment after the count reached zero");
+    }
+
+    /// The state the owner waits on.
+    pub(crate) fn core(&self) -> &CoreLatch {
+        &self.core
+    }
+}
+
+impl Latch for CountLatch {
+    unsafe fn set(this: *const Self) {
+        // SAFETY: live on entry. AcqRel: every job's writes happen-before the
+        // owner's wake-up; only the decrement reaching zero goes on.
+        let remaining = unsafe { (*this).counter.fetch_sub(1, Ordering::AcqRel) } - 1;
+        if remaining == 0 {
+            // SAFETY: live: the owner cannot return before the set below, so
+            // these reads are safe; the registry clone outlives the latch.
+            let (registry, worker) = unsafe { (Arc::clone(&(*this).registry), (*this).worker) };
+            // SAFETY: live on entry; not touched after the swap.
+            if unsafe { CoreLatch::set(&raw const (*this).core) } {
+                registry.sleep().wake_specific(worker);
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! The work-stealing core of [filch](https://docs.rs/filch): a from-scratch
+//! thread pool with per-worker deques, random-victim stealing, core pinning
+//! and parking that never loses a wake-up.
+//!
+//! Most users want the `filch` crate, which adds `map`, `imap` and friends on
+//! top. This crate is for building your own parallel algorithms:
+//!
+//! ```
+//! use filch_scheduler::{join, ThreadPoolBuilder};
+//!
+//! fn sum(values: &[u64]) -> u64 {
+//!     if values.len() <= 1024 {
+//!         return values.iter().sum();
+//!     }
+//!     let (left, right) = values.split_at(values.len() / 2);
+//!     let (a, b) = join(|| sum(left), || sum(right));
+//!     a + b
+//! }
+//!
+//! let pool = ThreadPoolBuilder::new().num_threads(2).build()?;
+//! let values: Vec<u64> = (1..=100_000).collect();
+//! assert_eq!(pool.install(|| sum(&values)), 5_000_050_000);
+//! # Ok::<(), filch_scheduler::BuildError>(())
+//! ```
+//!
+//! # How it schedules
+//! - Each worker owns a LIFO deque (`crossbeam-deque`); an idle worker
+//!   looks in its own deque, then steals from peers in random order, then
+//!   takes from the global injector, where outside submissions land.
+//! - `join(a, b)` keeps `b` private until an idle worker wants work, so a
+//!   fork on a busy pool costs a few nanoseconds (see `worker.rs`).
+//! - Idle workers spin briefly, yield, then park; the protocol that keeps
+//!   wake-ups from being lost is written out in `sleep.rs`.
+//! - Panics in `join`, `scope` and `install` reach the caller with their
+//!   original payload; workers survive. Panics in detached `spawn`s go to a
+//!   configurable handler.
+//! - Dropping a [`ThreadPool`] runs all submitted work, then joins the
+//!   workers.
+
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+mod builder;
+mod error;
+mod global;
+mod job;
+mod join;
+mod latch;
+mod pinning;
+mod pool;
+mod registry;
+mod scope;
+mod sleep;
+mod spawn;
+mod stats;
+mod sync;
+mod unwind;
+mod worker;
+
+#[cfg(all(test, loom))]
+mod loom_tests;
+
+pub use builder::{ThreadPoolBuilder, MIN_STACK_SIZE};
+pub use error::BuildError;
+pub use global::{current_num_threads, current_thread_index, work_wanted};
+pub use join::join;
+pub use pinning::Pinning;
+pub use pool::ThreadPool;
+pub use scope::{scope, Scope};
+pub use spawn::spawn;
+pub use stats::{PoolStats, WorkerStats};
+pub use unwind::panic_message;

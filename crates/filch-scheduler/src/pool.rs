@@ -1,0 +1,188 @@
+//! `ThreadPool`: the handle users hold. Everything it offers forwards to its
+//! registry; dropping it shuts the pool down and joins the workers.
+//!
+//! # Shutdown protocol
+//! 1. `drop` sets the registry's terminate flag and wakes every sleeper.
+//! 2. Each worker keeps running jobs while it finds any (its own deque,
+//!    peers', the injector); queued and spawned work therefore all runs.
+//! 3. A worker that finds nothing and sees the flag runs its exit hook and
+//!    returns; one that is still running a job finishes it first (and drains
+//!    whatever that job pushed onto its own deque).
+//! 4. `drop` joins every thread. Detached jobs hold an `Arc` of the registry,
+//!    so its memory outlives them too.
+//!
+//! Dropping a pool from inside one of its own workers cannot join that
+//! worker (a thread cannot join itself): the pool is told to terminate and
+//! the threads exit on their own once the work runs out.
+
+use std::thread::JoinHandle;
+
+use crate::builder::ThreadPoolBuilder;
+use crate::error::BuildError;
+use crate::join::join_in_worker;
+use crate::registry::Registry;
+use crate::scope::{scope_in_worker, Scope};
+use crate::spawn::spawn_in;
+use crate::stats::PoolStats;
+use crate::sync::Arc;
+use crate::worker::WorkerThread;
+
+/// A work-stealing thread pool.
+///
+/// ```
+/// use filch_scheduler::ThreadPoolBuilder;
+///
+/// let pool = ThreadPoolBuilder::new().num_threads(2).build()?;
+/// let (a, b) = pool.join(|| 1 + 1, || 2 + 2);
+/// assert_eq!((a, b), (2, 4));
+/// # Ok::<(), filch_scheduler::BuildError>(())
+/// ```
+#[derive(Debug)]
+pub struct ThreadPool {
+    registry: Arc<Registry>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl ThreadPool {
+    /// A builder with default options; see [`ThreadPoolBuilder`].
+    ///
+    /// ```
+    /// let pool = filch_scheduler::ThreadPool::builder().num_threads(1).build().unwrap();
+    /// assert_eq!(pool.num_threads(), 1);
+    /// ```
+    pub fn builder() -> ThreadPoolBuilder {
+        ThreadPoolBuilder::new()
+    }
+
+    pub(crate) fn from_builder(builder: ThreadPoolBuilder) -> Result<Self, BuildError> {
+        let (registry, threads) = Registry::start(builder)?;
+        Ok(ThreadPool { registry, threads })
+    }
+
+    /// The number of workers.
+    ///
+    /// ```
+    /// let pool = filch_scheduler::ThreadPool::builder().num_threads(4).build().unwrap();
+    /// assert_eq!(pool.num_threads(), 4);
+    /// ```
+    pub fn num_threads(&self) -> usize {
+        self.registry.num_threads()
+    }
+
+    /// The calling thread's index if it is one of this pool's workers.
+    ///
+    /// ```
+    /// let pool = filch_scheduler::ThreadPool::builder().num_threads(2).build().unwrap();
+    /// assert_eq!(pool.current_thread_index(), None);
+    /// assert!(pool.install(|| pool.current_thread_index()).is_some());
+    /// ```
+    pub fn current_thread_index(&self) -> Option<usize> {
+        WorkerThread::current()
+            .filter(|w| std::ptr::eq(w.registry(), &*self.registry))
+            .map(WorkerThread::index)
+    }
+
+    /// Runs `op` on one of this pool's workers and returns its result; free
+    /// functions (`join`, `scope`, `spawn`) called inside use this pool.
+    ///
+    /// ```
+    /// let pool = filch_scheduler::ThreadPool::builder().num_threads(2).build().unwrap();
+    /// let n = pool.install(filch_scheduler::current_num_threads);
+    /// assert_eq!(n, 2);
+    /// ```
+    ///
+    /// # Panics
+    /// Resumes a panic of `op` with its original payload.
+    pub fn install<OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce() -> R + Send,
+        R: Send,
+    {
+        self.registry.in_worker(|_| op())
+    }
+
+    /// [`join`](crate::join) on this pool.
+    ///
+    /// ```
+    /// let pool = filch_scheduler::ThreadPool::builder().num_threads(2).build().unwrap();
+    /// assert_eq!(pool.join(|| "a", || "b"), ("a", "b"));
+    /// ```
+    ///
+    /// # Panics
+    /// As [`join`](crate::join).
+    pub fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        self.registry.in_worker(|worker| join_in_worker(worker, a, b))
+    }
+
+    /// [`scope`](crate::scope) on this pool.
+    ///
+    /// ```
+    /// let pool = filch_scheduler::ThreadPool::builder().num_threads(2).build().unwrap();
+    /// let mut v = vec![0; 8];
+    /// pool.scope(|s| {
+    ///     for (i, x) in v.iter_mut().enumerate() {
+    ///         s.spawn(move |_| *x = i);
+    ///     }
+    /// });
+    /// assert_eq!(v, [0, 1, 2, 3, 4, 5, 6, 7]);
+    /// ```
+    ///
+    /// # Panics
+    /// As [`scope`](crate::scope).
+    pub fn scope<'scope, OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce(&Scope<'scope>) -> R + Send,
+        R: Send,
+    {
+        self.registry.in_worker(|worker| scope_in_worker(worker, op))
+    }
+
+    /// Runs `job` in the background on this pool. A panic goes to the
+    /// pool's panic handler (see [`ThreadPoolBuilder::panic_handler`]).
+    ///
+    /// ```
+    /// let pool = filch_scheduler::ThreadPool::builder().num_threads(2).build().unwrap();
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// pool.spawn(move || tx.send("done").unwrap());
+    /// assert_eq!(rx.recv().unwrap(), "done");
+    /// ```
+    pub fn spawn<F>(&self, job: F)
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        spawn_in(&self.registry, job);
+    }
+
+    /// A snapshot of every worker's counters.
+    ///
+    /// ```
+    /// let pool = filch_scheduler::ThreadPool::builder().num_threads(2).build().unwrap();
+    /// pool.install(|| ());
+    /// assert!(pool.stats().total().jobs >= 1);
+    /// ```
+    pub fn stats(&self) -> PoolStats {
+        self.registry.stats()
+    }
+}
+
+impl Drop for ThreadPool {
+    fn drop(&mut self) {
+        self.registry.terminate();
+        let own_worker = self.current_thread_index().is_some();
+        if own_worker {
+            // Cannot join ourselves; the threads exit once work runs out.
+            return;
+        }
+        for handle in self.threads.drain(..) {
+            // A worker thread only ends by returning from its loop; a panic
+            // there would already have aborted the process.
+            let _ = handle.join();
+        }
+    }
+}

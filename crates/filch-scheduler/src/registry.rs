@@ -1,0 +1,270 @@
+//! The state a pool's workers share: their stealers, the injector for
+//! outside submissions, the sleep state, the terminate flag and the hooks.
+//! Also how work enters the pool from outside (`inject`, `in_worker`).
+
+use std::any::Any;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use crossbeam_deque::{Injector, Stealer, Worker};
+use crossbeam_utils::CachePadded;
+
+use crate::builder::{PanicHandler, ThreadHook, ThreadPoolBuilder, MIN_STACK_SIZE};
+use crate::error::BuildError;
+use crate::job::{JobRef, StackJob};
+use crate::latch::{LockLatch, WorkerLatch};
+use crate::pinning;
+use crate::sleep::Sleep;
+use crate::stats::{PoolStats, WorkerCounters};
+use crate::sync::{Arc, AtomicBool, Ordering};
+use crate::unwind;
+use crate::worker::WorkerThread;
+
+/// What other threads may touch of one worker.
+#[derive(Debug)]
+pub(crate) struct WorkerInfo {
+    pub(crate) stealer: Stealer<JobRef>,
+    pub(crate) counters: CachePadded<WorkerCounters>,
+    pub(crate) core: Option<usize>,
+}
+
+/// A pool's shared state; workers and handles hold it by `Arc`.
+pub(crate) struct Registry {
+    pub(crate) workers: Box<[WorkerInfo]>,
+    injector: Injector<JobRef>,
+    sleep: Sleep,
+    terminate: AtomicBool,
+    start_handler: Option<ThreadHook>,
+    exit_handler: Option<ThreadHook>,
+    panic_handler: Option<PanicHandler>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("workers", &self.workers.len())
+            .field("terminate", &self.terminate)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What each starting worker reports back to `build`.
+type StartReport = Result<(), BuildError>;
+
+impl Registry {
+    /// Validates `builder`, starts the workers, and waits until each has
+    /// reported that it started (and pinned, if asked).
+    pub(crate) fn start(
+        mut builder: ThreadPoolBuilder,
+    ) -> Result<(Arc<Registry>, Vec<JoinHandle<()>>), BuildError> {
+        let n = builder.resolved_num_threads()?;
+        if let Some(requested) = builder.stack_size {
+            if requested < MIN_STACK_SIZE {
+                return Err(BuildError::StackTooSmall {
+                    requested,
+                    minimum: MIN_STACK_SIZE,
+                });
+            }
+        }
+        let cores = pinning::plan(&builder.pinning, n)?;
+        let deques: Vec<Worker<JobRef>> = (0..n).map(|_| Worker::new_lifo()).collect();
+        let registry = Arc::new(Registry {
+            workers: deques
+                .iter()
+                .zip(&cores)
+                .map(|(deque, &core)| WorkerInfo {
+                    stealer: deque.stealer(),
+                    counters: CachePadded::new(WorkerCounters::default()),
+                    core,
+                })
+                .collect(),
+            injector: Injector::new(),
+            sleep: Sleep::new(n),
+            terminate: AtomicBool::new(false),
+            start_handler: builder.start_handler.take(),
+            exit_handler: builder.exit_handler.take(),
+            panic_handler: builder.panic_handler.take(),
+        });
+
+        let (report_tx, report_rx) = mpsc::channel::<StartReport>();
+        let mut handles = Vec::with_capacity(n);
+        let mut failure = None;
+        for (index, deque) in deques.into_iter().enumerate() {
+            let name = match builder.thread_name.as_mut() {
+                Some(name) => name(index),
+                None => format!("filch-worker-{index}"),
+            };
+            let mut thread = std::thread::Builder::new().name(name);
+            if let Some(bytes) = builder.stack_size {
+                thread = thread.stack_size(bytes);
+            }
+            let registry = Arc::clone(&registry);
+            let report = report_tx.clone();
+            match thread.spawn(move || WorkerThread::run(registry, index, deque, report)) {
+                Ok(handle) => handles.push(handle),
+                Err(source) => {
+                    failure = Some(BuildError::Spawn { index, source });
+                    break;
+                }
+            }
+        }
+        drop(report_tx);
+        for _ in 0..handles.len() {
+            match report_rx.recv() {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => {
+                    failure.get_or_insert(err);
+                }
+                Err(_) => unwind::abort_on_broken_invariant("a worker died before reporting"),
+            }
+        }
+        if let Some(err) = failure {
+            registry.terminate();
+            for handle in handles {
+                let _ = handle.join();
+            }
+            return Err(err);
+        }
+        Ok((registry, handles))
+    }
+
+    /// Number of workers.
+    #[inline]
+    pub(crate) fn num_threads(&self) -> usize {
+        self.workers.len()
+    }
+
+    #[inline]
+    pub(crate) fn sleep(&self) -> &Sleep {
+        &self.sleep
+    }
+
+    /// Submits a job from outside the pool (or from another pool).
+    pub(crate) fn inject(&self, job: JobRef) {
+        self.injector.push(job);
+        self.sleep.new_work();
+    }
+
+    /// Takes a job (and a batch more into `into`) from the injector.
+    pub(crate) fn steal_injected(&self, into: &Worker<JobRef>) -> Option<JobRef> {
+        loop {
+            match self.injector.steal_batch_and_pop(into) {
+                crossbeam_deque::Steal::Success(job) => return Some(job),
+                crossbeam_deque::Steal::Empty => return None,
+                crossbeam_deque::Steal::Retry => continue,
+            }
+        }
+    }
+
+    /// Starts shutdown: workers finish all queued work, then exit.
+    pub(crate) fn terminate(&self) {
+        self.terminate.store(true, Ordering::SeqCst);
+        self.sleep.wake_all();
+    }
+
+    #[inline]
+    pub(crate) fn terminating(&self) -> bool {
+        self.terminate.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn run_start_handler(&self, index: usize) {
+        if let Some(hook) = &self.start_handler {
+            hook(index);
+        }
+    }
+
+    pub(crate) fn run_exit_handler(&self, index: usize) {
+        if let Some(hook) = &self.exit_handler {
+            hook(index);
+        }
+    }
+
+    /// Hands a detached job's panic to the handler. A panicking handler is
+    /// caught and reported: it must not take the worker down.
+    pub(crate) fn handle_panic(&self, payload: Box<dyn Any + Send>) {
+        match &self.panic_handler {
+            Some(handler) => {
+                let handler = Arc::clone(handler);
+                let call = std::panic::AssertUnwindSafe(move || handler(payload));
+                if let Err(inner) = std::panic::catch_unwind(call) {
+                    eprintln!(
+                        "filch: the pool's panic handler itself panicked ({}); the worker keeps running",
+                        unwind::panic_message(&*inner)
+                    );
+                }
+            }
+            None => eprintln!(
+                "filch: a spawned job panicked: {}; the worker keeps running",
+                unwind::panic_message(&*payload)
+            ),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> PoolStats {
+        PoolStats {
+            workers: self.workers.iter().map(|w| w.counters.snapshot(w.core)).collect(),
+        }
+    }
+
+    /// Runs `op` on a worker of this pool: inline if the caller is one,
+    /// otherwise by injecting it and waiting.
+    pub(crate) fn in_worker<OP, R>(self: &Arc<Self>, op: OP) -> R
+    where
+        OP: FnOnce(&WorkerThread) -> R + Send,
+        R: Send,
+    {
+        match WorkerThread::current() {
+            Some(worker) if std::ptr::eq(worker.registry(), &**self) => op(worker),
+            Some(worker) => self.in_worker_cross(worker, op),
+            None => self.in_worker_cold(op),
+        }
+    }
+
+    /// From a thread outside any pool: inject and block on a condvar.
+    #[cold]
+    fn in_worker_cold<OP, R>(self: &Arc<Self>, op: OP) -> R
+    where
+        OP: FnOnce(&WorkerThread) -> R + Send,
+        R: Send,
+    {
+        let job = StackJob::new(
+            || {
+                let worker = WorkerThread::current()
+                    .unwrap_or_else(|| unwind::abort_on_broken_invariant("injected job ran off-pool"));
+                op(worker)
+            },
+            LockLatch::new(),
+        );
+        // SAFETY: `job` stays on this frame until `wait` returns, which is
+        // after the job ran and set its latch.
+        self.inject(unsafe { job.as_job_ref() });
+        job.latch.wait();
+        // SAFETY: the latch is set, so the result is written and no other
+        // thread touches the job any more.
+        unsafe { job.into_result() }.into_return_value()
+    }
+
+    /// From a worker of another pool: inject here, and keep that worker busy
+    /// with its own pool's jobs while it waits.
+    #[cold]
+    fn in_worker_cross<OP, R>(self: &Arc<Self>, current: &WorkerThread, op: OP) -> R
+    where
+        OP: FnOnce(&WorkerThread) -> R + Send,
+        R: Send,
+    {
+        let job = StackJob::new(
+            || {
+                let worker = WorkerThread::current()
+                    .unwrap_or_else(|| unwind::abort_on_broken_invariant("injected job ran off-pool"));
+                op(worker)
+            },
+            WorkerLatch::new(current.registry_arc(), current.index()),
+        );
+        // SAFETY: `job` stays on this frame until `wait_until` returns, which
+        // is after the job ran and set its latch.
+        self.inject(unsafe { job.as_job_ref() });
+        current.wait_until(job.latch.core());
+        // SAFETY: the latch is set: the result is written, nobody touches it.
+        unsafe { job.into_result() }.into_return_value()
+    }
+}

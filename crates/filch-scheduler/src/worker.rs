@@ -1,0 +1,343 @@
+//! One worker thread: its deque, its private stack of `join` frames, the
+//! find-work order (local, peers in random order, injector) and the loops
+//! that run jobs until shutdown or until a latch is set.
+//!
+//! # Private frames and promotion
+//!
+//! `join(a, b)` does not publish `b` by default. It pushes `b`'s job onto
+//! this worker's *private* frame stack (a `Vec` only this thread touches) and
+//! runs `a`. Only when some worker is looking for work (the sleep module's
+//! `hungry` hint) and this worker's public deque is empty does it **promote**
+//! its oldest private frame: push that frame's job onto the crossbeam deque
+//! where thieves can take it, and post the work. Forks with nobody idle thus
+//! touch no shared memory beyond one relaxed load.
+//!
+//! Invariant (the *prefix* rule): promoted frames are always a prefix
+//! `frames[..promoted]` of the stack, because promotion takes the oldest
+//! unpromoted frame. So when the top frame is private, it is certain no
+//! other thread has a reference to it; when it is promoted, every frame
+//! below it is too.
+
+use std::cell::{Cell, UnsafeCell};
+use std::ptr;
+use std::sync::mpsc;
+
+use crossbeam_deque::{Steal, Worker};
+
+use crate::error::BuildError;
+use crate::job::JobRef;
+use crate::latch::CoreLatch;
+use crate::pinning;
+use crate::registry::Registry;
+use crate::sleep::IdleOutcome;
+use crate::stats::Counter;
+use crate::sync::Arc;
+
+/// Frames reserved up front so that ordinary recursion depths never grow the
+/// private stack's allocation (a `join` tree over 2^64 items is 64 deep).
+const PRIVATE_FRAMES_RESERVED: usize = 128;
+
+thread_local! {
+    static CURRENT: Cell<*const WorkerThread> = const { Cell::new(ptr::null()) };
+}
+
+/// The thread-local state of a worker.
+#[derive(Debug)]
+pub(crate) struct WorkerThread {
+    deque: Worker<JobRef>,
+    registry: Arc<Registry>,
+    index: usize,
+    /// `join` frames of this thread, oldest first; see the module docs.
+    frames: UnsafeCell<Vec<JobRef>>,
+    /// How many of `frames` (a prefix) have been promoted to `deque`.
+    promoted: Cell<usize>,
+    /// xorshift state for choosing steal victims.
+    rng: Cell<u64>,
+}
+
+/// Clears the thread-local pointer when the worker exits, even by panic.
+struct CurrentGuard;
+
+impl Drop for CurrentGuard {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(ptr::null()));
+    }
+}
+
+impl WorkerThread {
+    /// The calling thread's worker, if it is one.
+    #[inline]
+    pub(crate) fn current() -> Option<&'static WorkerThread> {
+        let worker = CURRENT.with(Cell::get);
+        // SAFETY: the pointer is set by `run` to a `WorkerThread` that lives
+        // on that thread's stack until `run` returns, and cleared (by
+        // `CurrentGuard`) before it does; only this thread reads it.
+        unsafe { worker.as_ref() }
+    }
+
+    /// The body of a worker thread.
+    pub(crate) fn run(
+        registry: Arc<Registry>,
+        index: usize,
+        deque: Worker<JobRef>,
+        report: mpsc::Sender<Result<(), BuildError>>,
+    ) {
+        if let Some(core) = registry.workers[index].core {
+            if !pinning::pin_current(core) {
+                let _ = report.send(Err(BuildError::PinRefused { index, core }));
+                return;
+            }
+        }
+        let seed = (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let worker = WorkerThread {
+            deque,
+            registry,
+            index,
+            frames: UnsafeCell::new(Vec::with_capacity(PRIVATE_FRAMES_RESERVED)),
+            promoted: Cell::new(0),
+            rng: Cell::new(seed),
+        };
+        CURRENT.with(|c| c.set(&worker));
+        let _guard = CurrentGuard;
+        let _ = report.send(Ok(()));
+        drop(report);
+        worker.registry.run_start_handler(index);
+        worker.main_loop();
+        worker.registry.run_exit_handler(index);
+    }
+
+    #[inline]
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    #[inline]
+    pub(crate) fn registry_arc(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    #[inline]
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    #[inline]
+    fn bump(&self, counter: Counter) {
+        self.registry.workers[self.index].counters.bump(counter);
+    }
+
+    /// Pushes a job others may steal, and posts it.
+    #[inline]
+    pub(crate) fn push(&self, job: JobRef) {
+        self.deque.push(job);
+        self.registry.sleep().new_work();
+    }
+
+    /// Runs a job taken from a deque or the injector.
+    #[inline]
+    pub(crate) fn execute(&self, job: JobRef) {
+        self.bump(Counter::Jobs);
+        // SAFETY: every `JobRef` in a deque or the injector is live and is
+        // removed from there exactly once (by pop or steal), so this is its
+        // only execution.
+        unsafe { job.execute() }
+    }
+
+    /// Local, then peers in random order, then the injector.
+    fn find_work(&self) -> Option<JobRef> {
+        self.deque
+            .pop()
+            .or_else(|| self.steal_from_peers())
+            .or_else(|| {
+                let job = self.registry.steal_injected(&self.deque);
+                if job.is_some() {
+                    self.bump(Counter::Steals);
+                }
+                job
+            })
+    }
+
+    fn next_random(&self) -> u64 {
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng.set(x);
+        x
+    }
+
+    fn steal_from_peers(&self) -> Option<JobRef> {
+        let peers = &self.registry.workers;
+        let n = peers.len();
+        if n <= 1 {
+            return None;
+        }
+        let start = (self.next_random() % n as u64) as usize;
+        loop {
+            let mut retry = false;
+            for victim in (start..n).chain(0..start).filter(|&v| v != self.index) {
+                match peers[victim].stealer.steal() {
+                    Steal::Success(job) => {
+                        self.bump(Counter::Steals);
+                        return Some(job);
+                    }
+                    Steal::Retry => retry = true,
+                    Steal::Empty => self.bump(Counter::FailedSteals),
+                }
+            }
+            if !retry {
+                return None;
+            }
+        }
+    }
+
+    /// Runs jobs until the pool terminates and no work is left anywhere.
+    fn main_loop(&self) {
+        loop {
+            if let Some(job) = self.find_work() {
+                self.execute(job);
+                continue;
+            }
+            match self.idle_until_work(None) {
+                Some(job) => self.execute(job),
+                None => return,
+            }
+        }
+    }
+
+    /// Searches, spins, then sleeps until it finds a job (returned), `latch`
+    /// is set (`None`), or, with no latch, the pool terminates (`None`).
+    fn idle_until_work(&self, latch: Option<&CoreLatch>) -> Option<JobRef> {
+        let sleep = self.registry.sleep();
+        let mut idle = sleep.start_looking();
+        let found = loop {
+            if latch.is_some_and(CoreLatch::probe) {
+                break None;
+            }
+            if let Some(job) = self.find_work() {
+                break Some(job);
+            }
+            if latch.is_none() && self.registry.terminating() {
+                break None;
+            }
+            let may_sleep = || latch.is_some() || !self.registry.terminating();
+            match sleep.no_work_found(&mut idle, self.index, latch, may_sleep) {
+                IdleOutcome::Slept => {
+                    self.bump(Counter::Parks);
+                    self.bump(Counter::Wakes);
+                }
+                IdleOutcome::Searched | IdleOutcome::Declined => {}
+            }
+        };
+        sleep.stop_looking(idle);
+        found
+    }
+
+    /// Runs other jobs until `latch` is set, sleeping when there are none.
+    /// Never blocks the thread while there is work it could do.
+    #[inline]
+    pub(crate) fn wait_until(&self, latch: &CoreLatch) {
+        if !latch.probe() {
+            self.wait_until_cold(latch);
+        }
+    }
+
+    #[cold]
+    fn wait_until_cold(&self, latch: &CoreLatch) {
+        // Our private frames could keep others busy while we wait.
+        self.promote_all();
+        while !latch.probe() {
+            let job = self.find_work().or_else(|| self.idle_until_work(Some(latch)));
+            if let Some(job) = job {
+                self.execute(job);
+            }
+        }
+    }
+
+    // ---- private join frames (see module docs) ----
+
+    /// Pushes `job` as the newest private frame; returns its depth.
+    #[inline]
+    pub(crate) fn push_frame(&self, job: JobRef) -> usize {
+        // SAFETY: `frames` is only touched by this thread, and no reference
+        // into it outlives any of these methods.
+        let frames = unsafe { &mut *self.frames.get() };
+        frames.push(job);
+        let depth = frames.len() - 1;
+        if self.registry.sleep().hungry() > 0 {
+            self.promote_oldest();
+        }
+        depth
+    }
+
+    /// Pops the newest frame (at `depth`); `true` if it had been promoted
+    /// (so another thread may have it), `false` if it never left this thread.
+    #[inline]
+    pub(crate) fn pop_frame(&self, depth: usize) -> bool {
+        // SAFETY: as in `push_frame`.
+        let frames = unsafe { &mut *self.frames.get() };
+        frames.pop();
+        debug_assert_eq!(frames.len(), depth, "join frames popped out of order");
+        if depth < self.promoted.get() {
+            self.promoted.set(depth);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Publishes the oldest private frame if no published work is waiting.
+    #[cold]
+    fn promote_oldest(&self) {
+        if !self.deque.is_empty() {
+            return;
+        }
+        // SAFETY: as in `push_frame`.
+        let frames = unsafe { &*self.frames.get() };
+        let next = self.promoted.get();
+        if let Some(&job) = frames.get(next) {
+            self.promoted.set(next + 1);
+            self.push(job);
+        }
+    }
+
+    /// Publishes every private frame, oldest first.
+    fn promote_all(&self) {
+        // SAFETY: as in `push_frame`.
+        let frames = unsafe { &*self.frames.get() };
+        let from = self.promoted.get();
+        if from < frames.len() {
+            for &job in &frames[from..] {
+                self.deque.push(job);
+            }
+            self.promoted.set(frames.len());
+            self.registry.sleep().new_work();
+        }
+    }
+
+    /// Would an idle worker of this pool take work if it were published?
+    /// Lazy splitters poll this to decide when to split.
+    #[inline]
+    pub(crate) fn work_wanted(&self) -> bool {
+        self.registry.sleep().hungry() > 0 && self.deque.is_empty()
+    }
+
+    /// After `join`'s first half: take our promoted `job` back from the
+    /// deque (`true`: run it inline) or, if a thief has it, run other work
+    /// until its `latch` is set (`false`).
+    pub(crate) fn reclaim_or_wait(&self, job: JobRef, latch: &CoreLatch) -> bool {
+        loop {
+            if latch.probe() {
+                return false;
+            }
+            match self.deque.pop() {
+                Some(popped) if popped.same_job(job) => return true,
+                Some(other) => self.execute(other),
+                None => {
+                    self.wait_until(latch);
+                    return false;
+                }
+            }
+        }
+    }
+}
