@@ -4,23 +4,34 @@
 use std::sync::OnceLock;
 
 use crate::builder::ThreadPoolBuilder;
+use crate::pool::ThreadPool;
 use crate::registry::Registry;
 use crate::sync::Arc;
 use crate::worker::WorkerThread;
 
-static GLOBAL: OnceLock<Arc<Registry>> = OnceLock::new();
+static GLOBAL: OnceLock<ThreadPool> = OnceLock::new();
 
-/// The global pool's registry, starting it with default options if needed.
+/// The global pool, started with default options on first use. It lives as
+/// long as the process (statics are never dropped, so its workers are never
+/// joined).
+///
+/// ```
+/// let pool = filch_scheduler::global_pool();
+/// assert_eq!(pool.install(|| 2 + 2), 4);
+/// ```
 ///
 /// # Panics
 /// If the OS refuses to start the global pool's threads.
-pub(crate) fn registry() -> &'static Arc<Registry> {
-    GLOBAL.get_or_init(|| match Registry::start(ThreadPoolBuilder::new()) {
-        // The global pool lives as long as the process: its threads are
-        // detached rather than joined.
-        Ok((registry, _detached)) => registry,
+pub fn global_pool() -> &'static ThreadPool {
+    GLOBAL.get_or_init(|| match ThreadPoolBuilder::new().build() {
+        Ok(pool) => pool,
         Err(err) => panic!("filch: could not start the global thread pool: {err}"),
     })
+}
+
+/// The global pool's registry.
+pub(crate) fn registry() -> &'static Arc<Registry> {
+    global_pool().registry()
 }
 
 /// The registry of the calling worker, or the global one.

@@ -61,7 +61,7 @@ mod loom_tests;
 
 pub use builder::{ThreadPoolBuilder, MIN_STACK_SIZE};
 pub use error::BuildError;
-pub use global::{current_num_threads, current_thread_index, work_wanted};
+pub use global::{current_num_threads, current_thread_index, global_pool, work_wanted};
 pub use join::join;
 pub use pinning::Pinning;
 pub use pool::ThreadPool;

@@ -59,6 +59,10 @@ impl ThreadPool {
         Ok(ThreadPool { registry, threads })
     }
 
+    pub(crate) fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
     /// The number of workers.
     ///
     /// ```

@@ -1,0 +1,180 @@
+//! One driver for every eager combinator (`map`, `starmap`, `try_map`,
+//! `map_init`): the serial-first probe on the calling thread, then, if the
+//! remaining work is big enough, the engine on the pool.
+
+use std::mem::ManuallyDrop;
+use std::num::NonZeroUsize;
+
+use filch_scheduler::ThreadPool;
+
+use crate::engine::{self, Control, Inputs, Outputs};
+use crate::probe::{self, Probe, Verdict};
+
+/// How a call is split into units of work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Chunking {
+    /// The probe and the scheduler decide (the default).
+    Auto,
+    /// The caller fixed the chunk size: no serial probe, splits on multiples
+    /// of it, each worker takes at least this many items at a time.
+    Fixed(NonZeroUsize),
+}
+
+/// Where a call runs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Target<'p> {
+    /// This pool.
+    Pool(&'p ThreadPool),
+    /// The calling worker's pool, or the global pool off-pool.
+    Current,
+}
+
+impl Target<'_> {
+    /// Whether the caller is already a worker of the target pool.
+    pub(crate) fn in_worker(self) -> bool {
+        match self {
+            Target::Pool(pool) => pool.current_thread_index().is_some(),
+            Target::Current => filch_scheduler::current_thread_index().is_some(),
+        }
+    }
+
+    /// Runs `op` on the target pool.
+    pub(crate) fn install<R: Send>(self, op: impl FnOnce() -> R + Send) -> R {
+        match self {
+            Target::Pool(pool) => pool.install(op),
+            Target::Current if self.in_worker() => op(),
+            Target::Current => filch_scheduler::global_pool().install(op),
+        }
+    }
+}
+
+/// The per-piece function of a combinator. `call` returning `None` stops
+/// the whole call (used by `try_map` on its first error).
+pub(crate) trait Leaf<T> {
+    /// The result per item.
+    type Out;
+
+    /// Maps one item.
+    fn call(&mut self, item: T) -> Option<Self::Out>;
+
+    /// Maps up to `n` items from `iter` into `out`; `false` if stopped.
+    /// Overridden by `map` to use `Vec::extend`, which vectorises.
+    fn serial_batch<I: Iterator<Item = T>>(&mut self, iter: &mut I, n: usize, out: &mut Vec<Self::Out>) -> bool {
+        for item in iter.take(n) {
+            match self.call(item) {
+                Some(value) => out.push(value),
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+/// A leaf stopped the call (`try_map`'s error is kept by the leaf).
+#[derive(Debug)]
+pub(crate) struct Stopped;
+
+/// The remaining length, if the iterator knows it exactly.
+fn exact_remaining<I: Iterator>(iter: &I) -> Option<usize> {
+    match iter.size_hint() {
+        (lo, Some(hi)) if lo == hi => Some(lo),
+        _ => None,
+    }
+}
+
+/// Runs a whole call: probe, then the engine for what remains.
+pub(crate) fn drive<I, T, R, M, L>(target: Target<'_>, chunking: Chunking, items: I, make_leaf: &M) -> Result<Vec<R>, Stopped>
+where
+    I: IntoIterator<Item = T>,
+    T: Send,
+    R: Send,
+    M: Fn() -> L + Sync,
+    L: Leaf<T, Out = R>,
+{
+    let mut iter = items.into_iter();
+    let mut out: Vec<R> = Vec::with_capacity(iter.size_hint().0);
+    let ns_per_item = match chunking {
+        Chunking::Fixed(_) => None,
+        Chunking::Auto => {
+            let probe = Probe::start(target.in_worker());
+            let mut leaf = make_leaf();
+            let mut batch = 1;
+            loop {
+                let before = out.len();
+                if !leaf.serial_batch(&mut iter, batch, &mut out) {
+                    return Err(Stopped);
+                }
+                if out.len() - before < batch {
+                    return Ok(out); // input exhausted
+                }
+                match probe.checkpoint(out.len(), exact_remaining(&iter)) {
+                    Verdict::Serial(next) => batch = next,
+                    Verdict::Parallel { ns_per_item } => break Some(ns_per_item),
+                }
+            }
+        }
+    };
+    let rest: Vec<T> = iter.collect();
+    if rest.is_empty() {
+        return Ok(out);
+    }
+    let (grain, unit) = match (chunking, ns_per_item) {
+        (Chunking::Fixed(chunk), _) => (chunk.get(), chunk.get()),
+        (Chunking::Auto, Some(ns)) => (probe::grain(ns), 1),
+        (Chunking::Auto, None) => (1, 1),
+    };
+    let n = rest.len();
+    out.reserve_exact(n);
+    let control = Control::new(grain, unit);
+    let mut rest = ManuallyDrop::new(rest);
+    // SAFETY: the `n` inputs are initialised; setting the Vec's length to 0
+    // hands their ownership to the engine, and the buffer outlives the
+    // `install` below (it is freed after it, by `free_buffer`).
+    let inputs = unsafe {
+        rest.set_len(0);
+        Inputs::new(rest.as_mut_ptr(), n)
+    };
+    // SAFETY: `reserve_exact` made room for `n` more slots past `len`; they
+    // are uninitialised and `out` is not touched until the engine returns.
+    let outputs = unsafe { Outputs::new(out.as_mut_ptr().add(out.len()), n) };
+    let _free = FreeBuffer(rest);
+    let written = target.install(|| engine::run(inputs, outputs, make_leaf, &control));
+    if !written.is_complete() {
+        return Err(Stopped);
+    }
+    debug_assert_eq!(written.len(), n);
+    let len = out.len() + written.release();
+    // SAFETY: the engine initialised every one of the `n` slots (complete)
+    // and released their ownership to `out`.
+    unsafe { out.set_len(len) };
+    Ok(out)
+}
+
+/// Frees an emptied input buffer however the call ends.
+struct FreeBuffer<T>(ManuallyDrop<Vec<T>>);
+
+impl<T> Drop for FreeBuffer<T> {
+    fn drop(&mut self) {
+        // SAFETY: taken once, here; the Vec's length is 0, so only the
+        // buffer is freed (the engine owned and disposed of the items).
+        drop(unsafe { ManuallyDrop::take(&mut self.0) });
+    }
+}
+
+/// `map`'s leaf: the user's function, with a vectorisable serial batch.
+pub(crate) struct MapLeaf<'f, F>(pub(crate) &'f F);
+
+impl<T, R, F: Fn(T) -> R> Leaf<T> for MapLeaf<'_, F> {
+    type Out = R;
+
+    #[inline]
+    fn call(&mut self, item: T) -> Option<R> {
+        Some((self.0)(item))
+    }
+
+    #[inline]
+    fn serial_batch<I: Iterator<Item = T>>(&mut self, iter: &mut I, n: usize, out: &mut Vec<R>) -> bool {
+        out.extend(iter.take(n).map(self.0));
+        true
+    }
+}

@@ -1,0 +1,89 @@
+//! Hand a function and a pile of inputs to all your cores and get the right
+//! answer back faster — without choosing thread counts, chunk sizes, or
+//! whether the work is big enough to be worth it.
+//!
+//! filch is Python's `multiprocessing.Pool` (`map`, `starmap`, `imap`,
+//! `imap_unordered`, `apply_async`, `functools.partial`) done the Rust way,
+//! on a work-stealing scheduler ([`filch_scheduler`]) that never loses to a
+//! plain loop: small calls run on the calling thread at serial speed, big
+//! ones are split across the workers as they become free.
+//!
+//! ```
+//! use filch::{partial, Pool};
+//!
+//! let pool = Pool::new();
+//! let squares: Vec<u64> = pool.map(0..100u64, |x| x * x);
+//! assert_eq!(squares[9], 81);
+//!
+//! fn g(a: i32, b: i32) -> i32 { a + b }
+//! let sums: Vec<i32> = pool.starmap(vec![(1, 2), (3, 4)], g);
+//! assert_eq!(sums, [3, 7]);
+//! let shifted: Vec<i32> = pool.map(0..3, partial(g, 2));
+//! assert_eq!(shifted, [2, 3, 4]);
+//!
+//! let first: Vec<u64> = pool.imap(0u64.., |x| x * 2).take(3).collect();
+//! assert_eq!(first, [0, 2, 4]);
+//! ```
+//!
+//! # What each combinator guarantees
+//!
+//! | combinator | order of results | laziness | buffering | a panic in `f` |
+//! |---|---|---|---|---|
+//! | [`Pool::map`], [`Pool::starmap`], [`Pool::map_init`], [`map`] | input order | eager: returns when all are done | the input is collected once the call goes parallel; the output `Vec` | resumed at the call with its payload; items not started are dropped unrun |
+//! | [`Pool::try_map`], [`try_map`] | input order (`Ok`) | eager; stops starting items at the first `Err` | as `map` | as `map` |
+//! | [`Pool::imap`] | input order | lazy: input read on demand | at most `2 × threads` chunks ahead of the consumer | resumed at `next()`; the iterator then ends and pending chunks are dropped |
+//! | [`Pool::imap_unordered`] | completion order | lazy | as `imap` | as `imap` |
+//! | [`Pool::apply_async`] | — | starts at once | one result | resumed at [`AsyncResult::get`] |
+//! | [`join`], [`scope`], [`Pool::install`] | — | runs at once | — | resumed at the call once the other half / all spawned jobs are done |
+//! | [`spawn`], [`Pool::spawn`] | — | fire and forget | — | handed to the pool's panic handler |
+//!
+//! In every case the pool stays usable after a panic, and every input and
+//! every output is dropped exactly once. Inputs may be any `IntoIterator`,
+//! with or without a known length; each is consumed once.
+//!
+//! # Chunking
+//! By default the call decides: it times the first items on the calling
+//! thread and goes parallel only if the rest is worth it (see
+//! `docs/design.md`), then splits lazily, only when a worker is idle. To fix
+//! the unit of work like `Pool.map(..., chunksize=n)`, use
+//! [`Pool::with_chunk_size`]; a chunk size of 0 is an error.
+//!
+//! # Nesting
+//! A combinator called on a worker runs on that worker's pool: `map` inside
+//! `map` inside `map` neither deadlocks nor starts more threads (Python's
+//! pools cannot nest at all).
+//!
+//! # `partial` and closures
+//! [`partial`] and [`partial_last`] bind an argument like
+//! `functools.partial`; a Rust closure does the same and inlines better:
+//! `pool.map(0..3, |b| g(2, b))`.
+
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+mod args;
+mod async_result;
+mod chunked;
+mod clock;
+mod driver;
+mod engine;
+mod global;
+mod imap;
+mod leaves;
+mod ops;
+mod pool;
+mod probe;
+
+pub use args::{partial, partial_last, BindFirst, BindLast, Unpack};
+pub use async_result::AsyncResult;
+pub use chunked::{ChunkSizeError, Chunked};
+pub use global::{map, try_map};
+pub use imap::{Imap, ImapUnordered};
+pub use pool::{Pool, PoolBuilder};
+
+pub use filch_scheduler::{
+    current_num_threads, current_thread_index, join, scope, spawn, BuildError, Pinning, PoolStats, Scope,
+    WorkerStats,
+};
+
+/// The scheduler crate, for its lower-level API (`ThreadPool`, `work_wanted`).
+pub use filch_scheduler as scheduler;

@@ -1,0 +1,68 @@
+//! The eager combinators, written once over a [`Target`] and a
+//! [`Chunking`], so `Pool`, `Chunked` and the free functions share them.
+
+use std::sync::Mutex;
+
+use crate::args::Unpack;
+use crate::driver::{drive, Chunking, MapLeaf, Target};
+use crate::leaves::{InitLeaf, TryLeaf};
+
+/// Ordered `map`.
+pub(crate) fn map<I, F, R>(target: Target<'_>, chunking: Chunking, items: I, f: F) -> Vec<R>
+where
+    I: IntoIterator,
+    I::Item: Send,
+    F: Fn(I::Item) -> R + Sync + Send,
+    R: Send,
+{
+    match drive(target, chunking, items, &|| MapLeaf(&f)) {
+        Ok(out) => out,
+        Err(_) => unreachable!("map's leaf never stops a call"),
+    }
+}
+
+/// Ordered `starmap`: each item is a tuple spread into `f`'s arguments.
+pub(crate) fn starmap<I, F, R>(target: Target<'_>, chunking: Chunking, items: I, f: F) -> Vec<R>
+where
+    I: IntoIterator,
+    I::Item: Unpack<F, Output = R> + Send,
+    F: Sync + Send,
+    R: Send,
+{
+    map(target, chunking, items, |args: I::Item| args.call(&f))
+}
+
+/// Ordered `try_map`: the first error (in time) stops the call.
+pub(crate) fn try_map<I, F, R, E>(target: Target<'_>, chunking: Chunking, items: I, f: F) -> Result<Vec<R>, E>
+where
+    I: IntoIterator,
+    I::Item: Send,
+    F: Fn(I::Item) -> Result<R, E> + Sync + Send,
+    R: Send,
+    E: Send,
+{
+    let error = Mutex::new(None);
+    match drive(target, chunking, items, &|| TryLeaf { f: &f, error: &error }) {
+        Ok(out) => Ok(out),
+        Err(_) => {
+            let stored = error.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+            Err(stored.expect("a stopped try_map stored its error"))
+        }
+    }
+}
+
+/// Ordered `map_init`: `init` makes a state per piece of work.
+pub(crate) fn map_init<I, INIT, S, F, R>(target: Target<'_>, chunking: Chunking, items: I, init: INIT, f: F) -> Vec<R>
+where
+    I: IntoIterator,
+    I::Item: Send,
+    INIT: Fn() -> S + Sync + Send,
+    F: Fn(&mut S, I::Item) -> R + Sync + Send,
+    R: Send,
+{
+    let make_leaf = || InitLeaf { state: init(), f: &f };
+    match drive(target, chunking, items, &make_leaf) {
+        Ok(out) => out,
+        Err(_) => unreachable!("map_init's leaf never stops a call"),
+    }
+}

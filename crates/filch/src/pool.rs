@@ -1,0 +1,479 @@
+//! `Pool` and `PoolBuilder`: the front door, shaped like Python's
+//! `multiprocessing.Pool`.
+
+use std::any::Any;
+
+use filch_scheduler::{BuildError, Pinning, PoolStats, Scope, ThreadPool, ThreadPoolBuilder};
+
+use crate::args::Unpack;
+use crate::async_result::AsyncResult;
+use crate::chunked::{ChunkSizeError, Chunked};
+use crate::clock;
+use crate::driver::{Chunking, Target};
+use crate::imap::{Imap, ImapUnordered};
+use crate::ops;
+
+/// A pool of worker threads that maps functions over inputs.
+///
+/// Every combinator decides for itself whether the work is big enough to
+/// be worth the pool: small calls run on the calling thread at the speed of
+/// a plain loop. See the [crate docs](crate) for each combinator's order,
+/// laziness and panic behaviour.
+///
+/// ```
+/// use filch::Pool;
+///
+/// let pool = Pool::new();
+/// let squares: Vec<u64> = pool.map(0..100u64, |x| x * x);
+/// assert_eq!(squares[10], 100);
+/// ```
+#[derive(Debug)]
+pub struct Pool {
+    inner: ThreadPool,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Pool::new()
+    }
+}
+
+impl Pool {
+    /// A pool with one worker per available core.
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// assert!(pool.threads() >= 1);
+    /// ```
+    ///
+    /// # Panics
+    /// If the OS refuses to start a thread. Use [`Pool::builder`] to get
+    /// that as an error instead.
+    pub fn new() -> Pool {
+        match Pool::builder().build() {
+            Ok(pool) => pool,
+            Err(err) => panic!("filch: could not start a pool: {err}"),
+        }
+    }
+
+    /// A builder for a pool with options; see [`PoolBuilder`].
+    ///
+    /// ```
+    /// let pool = filch::Pool::builder().threads(4).build()?;
+    /// assert_eq!(pool.threads(), 4);
+    /// # Ok::<(), filch::BuildError>(())
+    /// ```
+    pub fn builder() -> PoolBuilder {
+        PoolBuilder {
+            inner: ThreadPoolBuilder::new(),
+        }
+    }
+
+    /// The number of workers.
+    ///
+    /// ```
+    /// assert_eq!(filch::Pool::builder().threads(3).build().unwrap().threads(), 3);
+    /// ```
+    pub fn threads(&self) -> usize {
+        self.inner.num_threads()
+    }
+
+    /// The underlying scheduler pool, for its lower-level API.
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// assert_eq!(pool.scheduler().num_threads(), pool.threads());
+    /// ```
+    pub fn scheduler(&self) -> &ThreadPool {
+        &self.inner
+    }
+
+    fn target(&self) -> Target<'_> {
+        Target::Pool(&self.inner)
+    }
+
+    /// Applies `f` to every item and returns the results in input order,
+    /// like `Pool.map`. Small work runs on the calling thread; big work is
+    /// split across the pool as workers become free.
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// let lengths: Vec<usize> = pool.map(vec!["a", "bb", "ccc"], |s| s.len());
+    /// assert_eq!(lengths, [1, 2, 3]);
+    /// ```
+    ///
+    /// # Panics
+    /// Resumes a panic of `f` with its original payload, after the items
+    /// already running have finished; items not yet started are dropped
+    /// unrun.
+    pub fn map<I, F, R>(&self, items: I, f: F) -> Vec<R>
+    where
+        I: IntoIterator,
+        I::Item: Send,
+        F: Fn(I::Item) -> R + Sync + Send,
+        R: Send,
+    {
+        ops::map(self.target(), Chunking::Auto, items, f)
+    }
+
+    /// Like [`map`](Self::map), with each item a tuple spread into `f`'s
+    /// arguments (1 to 6), like `Pool.starmap`.
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// let s: Vec<i32> = pool.starmap(vec![(1, 2), (3, 4)], |a, b| a + b);
+    /// assert_eq!(s, [3, 7]);
+    /// ```
+    ///
+    /// # Panics
+    /// As [`map`](Self::map).
+    pub fn starmap<I, F, R>(&self, items: I, f: F) -> Vec<R>
+    where
+        I: IntoIterator,
+        I::Item: Unpack<F, Output = R> + Send,
+        F: Sync + Send,
+        R: Send,
+    {
+        ops::starmap(self.target(), Chunking::Auto, items, f)
+    }
+
+    /// Like [`map`](Self::map) for a fallible `f`: all `Ok` values in input
+    /// order, or an `Err`. The first error stops new items from starting.
+    /// Which error is returned when several items fail: the first one found
+    /// in time, which for work small enough to run serially is the first in
+    /// input order, and otherwise depends on scheduling.
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// let ok: Result<Vec<u32>, String> = pool.try_map(0..10u32, |x| Ok(x));
+    /// assert_eq!(ok.unwrap().len(), 10);
+    /// let err: Result<Vec<u32>, String> =
+    ///     pool.try_map(0..10u32, |x| if x == 3 { Err(format!("bad {x}")) } else { Ok(x) });
+    /// assert_eq!(err.unwrap_err(), "bad 3");
+    /// ```
+    ///
+    /// # Panics
+    /// As [`map`](Self::map).
+    pub fn try_map<I, F, R, E>(&self, items: I, f: F) -> Result<Vec<R>, E>
+    where
+        I: IntoIterator,
+        I::Item: Send,
+        F: Fn(I::Item) -> Result<R, E> + Sync + Send,
+        R: Send,
+        E: Send,
+    {
+        ops::try_map(self.target(), Chunking::Auto, items, f)
+    }
+
+    /// Like [`map`](Self::map), with a mutable state per piece of work made
+    /// by `init` (Python's `initializer=`): `init` runs once for each piece
+    /// a thread takes (about once per thread, more when work is stolen
+    /// often), never once per item.
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// let v: Vec<u64> = pool.map_init(0..100u64, || 0u64, |calls, x| { *calls += 1; x });
+    /// assert_eq!(v, (0..100).collect::<Vec<_>>());
+    /// ```
+    ///
+    /// # Panics
+    /// As [`map`](Self::map); a panic of `init` likewise.
+    pub fn map_init<I, INIT, S, F, R>(&self, items: I, init: INIT, f: F) -> Vec<R>
+    where
+        I: IntoIterator,
+        I::Item: Send,
+        INIT: Fn() -> S + Sync + Send,
+        F: Fn(&mut S, I::Item) -> R + Sync + Send,
+        R: Send,
+    {
+        ops::map_init(self.target(), Chunking::Auto, items, init, f)
+    }
+
+    /// A lazy, ordered iterator of `f` over `items`, like `Pool.imap`: the
+    /// input is read only a bounded distance ahead of what has been yielded
+    /// (an infinite input is fine), and dropping the iterator cancels the
+    /// work not yet started.
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// let first: Vec<u64> = pool.imap(0u64.., |x| x * 2).take(10).collect();
+    /// assert_eq!(first, [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
+    /// ```
+    pub fn imap<I, F, R>(&self, items: I, f: F) -> Imap<'_, I::IntoIter, F, R>
+    where
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        F: Fn(I::Item) -> R + Send + Sync + 'static,
+        R: Send + 'static,
+    {
+        Imap::new(&self.inner, items.into_iter(), f, Chunking::Auto)
+    }
+
+    /// Like [`imap`](Self::imap), yielding results as they complete, like
+    /// `Pool.imap_unordered`.
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// let mut any: Vec<u64> = pool.imap_unordered(0..100u64, |x| x).collect();
+    /// any.sort();
+    /// assert_eq!(any, (0..100).collect::<Vec<_>>());
+    /// ```
+    pub fn imap_unordered<I, F, R>(&self, items: I, f: F) -> ImapUnordered<'_, I::IntoIter, F, R>
+    where
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        F: Fn(I::Item) -> R + Send + Sync + 'static,
+        R: Send + 'static,
+    {
+        ImapUnordered::new(&self.inner, items.into_iter(), f, Chunking::Auto)
+    }
+
+    /// Runs `f` on the pool and returns a handle to its result, like
+    /// `Pool.apply_async`.
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// let h = pool.apply_async(|| 6 * 7);
+    /// assert_eq!(h.get(), 42);
+    /// ```
+    pub fn apply_async<F, R>(&self, f: F) -> AsyncResult<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        AsyncResult::spawn(&self.inner, f)
+    }
+
+    /// A view of this pool whose combinators use a fixed chunk size, like
+    /// `Pool.map(..., chunksize=n)`.
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// let v: Vec<u64> = pool.with_chunk_size(10)?.map(0..100u64, |x| x + 1);
+    /// assert_eq!(v.len(), 100);
+    /// assert!(pool.with_chunk_size(0).is_err());
+    /// # Ok::<(), filch::ChunkSizeError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ChunkSizeError`] for a chunk size of 0.
+    pub fn with_chunk_size(&self, chunk_size: usize) -> Result<Chunked<'_>, ChunkSizeError> {
+        Chunked::new(self, chunk_size)
+    }
+
+    /// Runs `a` and `b`, potentially in parallel, on this pool.
+    ///
+    /// ```
+    /// let (a, b) = filch::Pool::new().join(|| 1, || 2);
+    /// assert_eq!((a, b), (1, 2));
+    /// ```
+    ///
+    /// # Panics
+    /// Resumes a panic of either closure with its original payload.
+    pub fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        self.inner.join(a, b)
+    }
+
+    /// Runs `op` with a scope whose spawned jobs may borrow from the
+    /// caller's stack; returns when all of them have finished.
+    ///
+    /// ```
+    /// let mut halves = [0u64; 2];
+    /// let (lo, hi) = halves.split_at_mut(1);
+    /// filch::Pool::new().scope(|s| {
+    ///     s.spawn(|_| lo[0] = (0..50u64).sum());
+    ///     s.spawn(|_| hi[0] = (50..100u64).sum());
+    /// });
+    /// assert_eq!(halves[0] + halves[1], 4950);
+    /// ```
+    ///
+    /// # Panics
+    /// After every job has finished, resumes the first panic (the body's,
+    /// else a job's) with its original payload.
+    pub fn scope<'scope, OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce(&Scope<'scope>) -> R + Send,
+        R: Send,
+    {
+        self.inner.scope(op)
+    }
+
+    /// Runs `op` on a worker of this pool; `filch::join`, `filch::map` and
+    /// friends called inside use this pool.
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// let total: u64 = pool.install(|| filch::join(|| 1u64, || 2u64)).0;
+    /// assert_eq!(total, 1);
+    /// ```
+    ///
+    /// # Panics
+    /// Resumes a panic of `op` with its original payload.
+    pub fn install<OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce() -> R + Send,
+        R: Send,
+    {
+        self.inner.install(op)
+    }
+
+    /// Runs `job` in the background; a panic goes to the pool's panic
+    /// handler (see [`PoolBuilder::panic_handler`]).
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// pool.spawn(move || tx.send(1).unwrap());
+    /// assert_eq!(rx.recv().unwrap(), 1);
+    /// ```
+    pub fn spawn<F>(&self, job: F)
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        self.inner.spawn(job);
+    }
+
+    /// A snapshot of each worker's counters; prints as a table.
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// pool.install(|| ());
+    /// println!("{}", pool.stats());
+    /// assert!(pool.stats().total().jobs >= 1);
+    /// ```
+    pub fn stats(&self) -> PoolStats {
+        self.inner.stats()
+    }
+}
+
+/// Configures a [`Pool`]. Defaults: one thread per available core, threads
+/// named `filch-worker-{i}`, the platform's stack size, no pinning, no
+/// hooks, panics in `spawn` printed to stderr.
+///
+/// ```
+/// use filch::{Pinning, Pool};
+///
+/// let pool = Pool::builder()
+///     .threads(2)
+///     .thread_name(|i| format!("mapper-{i}"))
+///     .pinning(Pinning::Off)
+///     .build()?;
+/// assert_eq!(pool.threads(), 2);
+/// # Ok::<(), filch::BuildError>(())
+/// ```
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct PoolBuilder {
+    inner: ThreadPoolBuilder,
+}
+
+impl PoolBuilder {
+    /// The number of workers; more than the machine's cores is allowed.
+    ///
+    /// ```
+    /// let err = filch::Pool::builder().threads(0).build().unwrap_err();
+    /// assert!(err.to_string().contains("0 threads"));
+    /// ```
+    pub fn threads(self, n: usize) -> Self {
+        PoolBuilder {
+            inner: self.inner.num_threads(n),
+        }
+    }
+
+    /// Names worker `i`.
+    ///
+    /// ```
+    /// let pool = filch::Pool::builder().threads(1).thread_name(|i| format!("w{i}")).build().unwrap();
+    /// assert_eq!(pool.install(|| std::thread::current().name().unwrap().to_owned()), "w0");
+    /// ```
+    pub fn thread_name<F: FnMut(usize) -> String + 'static>(self, name: F) -> Self {
+        PoolBuilder {
+            inner: self.inner.thread_name(name),
+        }
+    }
+
+    /// Each worker's stack size in bytes (at least
+    /// [`MIN_STACK_SIZE`](filch_scheduler::MIN_STACK_SIZE)).
+    ///
+    /// ```
+    /// let pool = filch::Pool::builder().stack_size(4 << 20).build().unwrap();
+    /// assert!(pool.threads() >= 1);
+    /// ```
+    pub fn stack_size(self, bytes: usize) -> Self {
+        PoolBuilder {
+            inner: self.inner.stack_size(bytes),
+        }
+    }
+
+    /// Where workers run; see [`Pinning`].
+    ///
+    /// ```
+    /// let pool = filch::Pool::builder().threads(2).pinning(filch::Pinning::PerCore).build().unwrap();
+    /// assert_eq!(pool.threads(), 2);
+    /// ```
+    pub fn pinning(self, pinning: Pinning) -> Self {
+        PoolBuilder {
+            inner: self.inner.pinning(pinning),
+        }
+    }
+
+    /// Runs on each worker with its index before it takes any job.
+    ///
+    /// ```
+    /// let pool = filch::Pool::builder().start_handler(|i| assert!(i < 64)).build().unwrap();
+    /// drop(pool);
+    /// ```
+    pub fn start_handler<F: Fn(usize) + Send + Sync + 'static>(self, hook: F) -> Self {
+        PoolBuilder {
+            inner: self.inner.start_handler(hook),
+        }
+    }
+
+    /// Runs on each worker with its index as it exits.
+    ///
+    /// ```
+    /// let pool = filch::Pool::builder().exit_handler(|i| assert!(i < 64)).build().unwrap();
+    /// drop(pool);
+    /// ```
+    pub fn exit_handler<F: Fn(usize) + Send + Sync + 'static>(self, hook: F) -> Self {
+        PoolBuilder {
+            inner: self.inner.exit_handler(hook),
+        }
+    }
+
+    /// Receives the payload of a panic in [`Pool::spawn`].
+    ///
+    /// ```
+    /// let pool = filch::Pool::builder().panic_handler(|_payload| {}).build().unwrap();
+    /// pool.spawn(|| panic!("ignored"));
+    /// ```
+    pub fn panic_handler<F: Fn(Box<dyn Any + Send>) + Send + Sync + 'static>(self, handler: F) -> Self {
+        PoolBuilder {
+            inner: self.inner.panic_handler(handler),
+        }
+    }
+
+    /// Starts the pool.
+    ///
+    /// # Errors
+    /// A [`BuildError`] naming the bad option (0 threads, a stack too small,
+    /// a core that is not allowed) or the OS's refusal to start a thread.
+    ///
+    /// ```
+    /// let pool = filch::Pool::builder().threads(2).build()?;
+    /// assert_eq!(pool.threads(), 2);
+    /// # Ok::<(), filch::BuildError>(())
+    /// ```
+    pub fn build(self) -> Result<Pool, BuildError> {
+        clock::calibrate();
+        Ok(Pool {
+            inner: self.inner.build()?,
+        })
+    }
+}
