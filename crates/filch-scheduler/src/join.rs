@@ -14,11 +14,9 @@
 //! stack) and then resumes `a`'s panic. If only `b` panics, its panic is
 //! resumed. Either way with the original payload.
 
-use std::panic::{self, AssertUnwindSafe};
-
 use crate::global;
-use crate::job::StackJob;
-use crate::latch::WorkerLatch;
+use crate::job::{JobRef, StackJob};
+use crate::latch::{CoreLatch, WorkerLatch};
 use crate::worker::WorkerThread;
 
 /// Runs `a` and `b`, potentially in parallel, and returns `(a(), b())`.
@@ -62,32 +60,51 @@ where
     RB: Send,
 {
     let job_b = StackJob::new(b, WorkerLatch::new(worker.registry_arc(), worker.index()));
-    // SAFETY: `job_b` lives on this frame until this function returns, and
-    // every path below either takes the ref back (pop_frame says private, or
-    // reclaim_or_wait returns true) or waits for its latch before returning
-    // or unwinding.
+    // SAFETY: `job_b` lives on this frame until this function returns or
+    // unwinds, and every path below either takes the ref back (pop_frame
+    // says private, or reclaim_or_wait returns true) or waits for its latch
+    // first; on unwinding out of `a`, `FrameGuard` does the same.
     let job_b_ref = unsafe { job_b.as_job_ref() };
     let depth = worker.push_frame(job_b_ref);
-    let result_a = panic::catch_unwind(AssertUnwindSafe(a));
+    let guard = FrameGuard {
+        worker,
+        depth,
+        job: job_b_ref,
+        latch: job_b.latch.core(),
+    };
+    // No `catch_unwind` here: it would keep `a` from being inlined into the
+    // fork. A panic in `a` unwinds through `guard` instead.
+    let ra = a();
+    std::mem::forget(guard);
     let promoted = worker.pop_frame(depth);
-    let reclaimed = !promoted || worker.reclaim_or_wait(job_b_ref, job_b.latch.core());
-    if reclaimed {
+    if !promoted || worker.reclaim_or_wait(job_b_ref, job_b.latch.core()) {
         // SAFETY: the ref never left this thread, or was taken back from the
         // deque unexecuted: nobody else can run it.
-        let b = unsafe { job_b.take_func() };
-        match result_a {
-            Ok(ra) => {
-                let b = b.unwrap_or_else(|| unreachable_taken());
-                (ra, b())
-            }
-            Err(payload) => panic::resume_unwind(payload),
-        }
+        let b = unsafe { job_b.take_func() }.unwrap_or_else(|| unreachable_taken());
+        (ra, b())
     } else {
         // SAFETY: `reclaim_or_wait` returned only after the latch was set.
-        let result_b = unsafe { job_b.into_result() };
-        match result_a {
-            Ok(ra) => (ra, result_b.into_return_value()),
-            Err(payload) => panic::resume_unwind(payload),
+        (ra, unsafe { job_b.into_result() }.into_return_value())
+    }
+}
+
+/// Pops `join`'s frame if `a` unwinds, and makes sure nobody still runs `b`
+/// (which may borrow the unwinding stack) before the unwinding goes on: a
+/// promoted `b` is taken back unrun, or, if a thief has it, waited for. The
+/// panic then continues with `a`'s original payload; `b`'s outcome, if any,
+/// is dropped.
+struct FrameGuard<'a> {
+    worker: &'a WorkerThread,
+    depth: usize,
+    job: JobRef,
+    latch: &'a CoreLatch,
+}
+
+impl Drop for FrameGuard<'_> {
+    fn drop(&mut self) {
+        if self.worker.pop_frame(self.depth) {
+            // Reclaimed (`true`) means unrun: just drop it with the frame.
+            let _ = self.worker.reclaim_or_wait(self.job, self.latch);
         }
     }
 }
