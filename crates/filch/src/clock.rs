@@ -56,7 +56,6 @@ pub(crate) fn calibrate() -> f64 {
 }
 
 /// Converts nanoseconds to ticks.
-#[cfg(test)]
 #[inline]
 pub(crate) fn ticks(ns: u64) -> u64 {
     (ns as f64 * calibrate()) as u64

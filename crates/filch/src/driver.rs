@@ -1,6 +1,14 @@
 //! One driver for every eager combinator (`map`, `starmap`, `try_map`,
 //! `map_init`): the serial-first probe on the calling thread, then, if the
-//! remaining work is big enough, the engine on the pool.
+//! remaining work is big enough, a parallel phase:
+//! - called from **outside** the pool: `share.rs`. The caller keeps working
+//!   and `threads - 1` helper jobs join it through a shared cursor; helpers
+//!   that wake after the work is gone do nothing. So which items run on a
+//!   worker is timing-dependent, and a 1-thread pool's calls from outside
+//!   run entirely on the caller (results are the same either way).
+//! - called on a **worker** of the pool (nested calls, or inside
+//!   `install`): `engine.rs`, lazy binary splitting with `join`.
+//! An explicit chunk size skips the probe but not this choice.
 
 use std::mem::ManuallyDrop;
 use std::num::NonZeroUsize;
@@ -9,6 +17,7 @@ use filch_scheduler::ThreadPool;
 
 use crate::engine::{self, Control, Inputs, Outputs};
 use crate::probe::{self, Probe, Verdict};
+use crate::share;
 
 /// How a call is split into units of work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,12 +38,20 @@ pub(crate) enum Target<'p> {
     Current,
 }
 
-impl Target<'_> {
+impl<'p> Target<'p> {
     /// Whether the caller is already a worker of the target pool.
     pub(crate) fn in_worker(self) -> bool {
         match self {
             Target::Pool(pool) => pool.current_thread_index().is_some(),
             Target::Current => filch_scheduler::current_thread_index().is_some(),
+        }
+    }
+
+    /// The pool itself (the global pool for `Current` off-pool).
+    pub(crate) fn pool(self) -> &'p ThreadPool {
+        match self {
+            Target::Pool(pool) => pool,
+            Target::Current => filch_scheduler::global_pool(),
         }
     }
 
@@ -118,36 +135,74 @@ where
     if rest.is_empty() {
         return Ok(out);
     }
+    let n = rest.len();
+    out.reserve_exact(n);
+    let mut rest = ManuallyDrop::new(rest);
+    // SAFETY: the `n` inputs are initialised; setting the Vec's length to 0
+    // hands their ownership to the parallel phase, and the buffer outlives
+    // it (`FreeBuffer` frees it afterwards, however the call ends).
+    let inputs = unsafe {
+        rest.set_len(0);
+        rest.as_mut_ptr()
+    };
+    let _free = FreeBuffer(rest);
+    // SAFETY: `reserve_exact` made room for `n` more slots past `len`; they
+    // are uninitialised and `out` is not touched until the phase returns.
+    let outputs = unsafe { out.as_mut_ptr().add(out.len()) };
+    let complete = if target.in_worker() {
+        in_worker_phase(target, chunking, ns_per_item, inputs, outputs, n, make_leaf)
+    } else {
+        let (min_batch, fixed) = match (chunking, ns_per_item) {
+            (Chunking::Fixed(chunk), _) => (chunk.get(), true),
+            (Chunking::Auto, Some(ns)) => (probe::batch(ns), false),
+            (Chunking::Auto, None) => (1, false),
+        };
+        // SAFETY: as established above for `inputs` and `outputs`.
+        let outcome = unsafe { share::run(target.pool(), inputs, outputs, n, make_leaf, min_batch, fixed) };
+        matches!(outcome, share::Outcome::Complete)
+    };
+    if !complete {
+        return Err(Stopped);
+    }
+    // SAFETY: the phase initialised all `n` slots and handed them to `out`.
+    unsafe { out.set_len(out.len() + n) };
+    Ok(out)
+}
+
+/// The parallel phase on a worker of the target pool: lazy splitting.
+/// Returns whether every output was written (else all were dropped).
+fn in_worker_phase<T, R, M, L>(
+    target: Target<'_>,
+    chunking: Chunking,
+    ns_per_item: Option<u64>,
+    inputs: *mut T,
+    outputs: *mut R,
+    n: usize,
+    make_leaf: &M,
+) -> bool
+where
+    T: Send,
+    R: Send,
+    M: Fn() -> L + Sync,
+    L: Leaf<T, Out = R>,
+{
     let (grain, unit) = match (chunking, ns_per_item) {
         (Chunking::Fixed(chunk), _) => (chunk.get(), chunk.get()),
         (Chunking::Auto, Some(ns)) => (probe::grain(ns), 1),
         (Chunking::Auto, None) => (1, 1),
     };
-    let n = rest.len();
-    out.reserve_exact(n);
     let control = Control::new(grain, unit);
-    let mut rest = ManuallyDrop::new(rest);
-    // SAFETY: the `n` inputs are initialised; setting the Vec's length to 0
-    // hands their ownership to the engine, and the buffer outlives the
-    // `install` below (it is freed after it, by `free_buffer`).
-    let inputs = unsafe {
-        rest.set_len(0);
-        Inputs::new(rest.as_mut_ptr(), n)
-    };
-    // SAFETY: `reserve_exact` made room for `n` more slots past `len`; they
-    // are uninitialised and `out` is not touched until the engine returns.
-    let outputs = unsafe { Outputs::new(out.as_mut_ptr().add(out.len()), n) };
-    let _free = FreeBuffer(rest);
+    // SAFETY: the caller (`drive`) hands over `n` owned inputs and `n`
+    // writable, uninitialised output slots that outlive this call.
+    let (inputs, outputs) = unsafe { (Inputs::new(inputs, n), Outputs::new(outputs, n)) };
     let written = target.install(|| engine::run(inputs, outputs, make_leaf, &control));
-    if !written.is_complete() {
-        return Err(Stopped);
+    if written.is_complete() {
+        debug_assert_eq!(written.len(), n);
+        written.release();
+        true
+    } else {
+        false
     }
-    debug_assert_eq!(written.len(), n);
-    let len = out.len() + written.release();
-    // SAFETY: the engine initialised every one of the `n` slots (complete)
-    // and released their ownership to `out`.
-    unsafe { out.set_len(len) };
-    Ok(out)
 }
 
 /// Frees an emptied input buffer however the call ends.

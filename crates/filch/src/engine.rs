@@ -223,7 +223,6 @@ where
 {
     debug_assert_eq!(inputs.len, outputs.len);
     let len = inputs.len;
-    let mut leaf = make_leaf();
     let mut piece = Piece {
         inputs,
         outputs,
@@ -231,6 +230,10 @@ where
         written: 0,
         control,
     };
+    // Made after `piece`, whose guard drops the inputs if `make_leaf` panics
+    // (`map_init`'s `init`); made first, a panic there leaked the piece's
+    // inputs.
+    let mut leaf = make_leaf();
     loop {
         let remaining = len - piece.consumed;
         if remaining == 0 || control.stop.load(Ordering::Relaxed) {
@@ -289,9 +292,34 @@ where
     let mid = (remaining / 2).div_ceil(control.unit) * control.unit;
     let (left_in, right_in) = rest_in.split_at(mid);
     let (left_out, right_out) = rest_out.split_at(mid);
+    // `join` drops its second closure unrun if the first panics before a
+    // thief started it; `Inputs` has no destructor, so without this guard
+    // the right half's inputs leaked then.
+    let right_in = Unstarted(Some(right_in));
     let (left, right) = filch_scheduler::join(
         || run(left_in, left_out, make_leaf, control),
-        || run(right_in, right_out, make_leaf, control),
+        move || run(right_in.start(), right_out, make_leaf, control),
     );
     prefix.append(left).append(right)
+}
+
+/// The inputs of a `join` half not started yet: dropped with the closure
+/// holding them unless [`start`](Unstarted::start) takes them out first.
+struct Unstarted<T>(Option<Inputs<T>>);
+
+impl<T> Unstarted<T> {
+    /// The half runs: hands its inputs over.
+    fn start(mut self) -> Inputs<T> {
+        self.0.take().expect("a half starts once")
+    }
+}
+
+impl<T> Drop for Unstarted<T> {
+    fn drop(&mut self) {
+        if let Some(inputs) = &self.0 {
+            // SAFETY: the half never ran, so all its inputs are still
+            // initialised and owned by this guard alone.
+            unsafe { drop_inputs(inputs, 0) };
+        }
+    }
 }

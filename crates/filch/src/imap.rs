@@ -221,7 +221,7 @@ where
             (lo, Some(hi)) if lo == hi => Some(lo),
             _ => None,
         };
-        match probe::decide(*compute_ns, *done, remaining, probe::PARALLEL_MIN_NS) {
+        match probe::decide(*compute_ns, *done, remaining, probe::PARALLEL_MIN_NS, probe::CHECK_FLOOR_NS) {
             Verdict::Serial(next) => *batch = next.min(MAX_SERIAL_BATCH),
             Verdict::Parallel { ns_per_item } => {
                 let chunk = (CHUNK_TARGET_NS / ns_per_item.max(1)) as usize;

@@ -72,6 +72,7 @@ mod leaves;
 mod ops;
 mod pool;
 mod probe;
+mod share;
 
 pub use args::{partial, partial_last, BindFirst, BindLast, Unpack};
 pub use async_result::AsyncResult;

@@ -9,14 +9,17 @@
 //! reaches the threshold, the rest goes to the pool; tiny calls finish before
 //! any worker is woken.
 
+use std::sync::OnceLock;
+
 use crate::clock;
 
-/// Work (ns) a call must still have ahead of it before handing it to the
-/// pool from an outside thread. Going parallel costs an injection, one or
-/// two worker wake-ups (~5-20 µs each on the 2-core bench machine) and the
-/// caller's own wake-up; below ~4x that, serial wins or ties. Tuned with the
-/// threshold sweep of `filch-bench` (see docs/design.md).
-pub(crate) const PARALLEL_MIN_NS: u64 = 60_000;
+/// Work (ns) a call must still have ahead of it before sharing it with the
+/// pool from an outside thread. The caller keeps working either way (see
+/// `share.rs`); going parallel costs it an injection and a wake-up call
+/// (a few µs) plus the helpers' claims, and pays only once a helper has
+/// woken (10-50 µs on the 2-core bench machine) with work still left.
+/// Tuned with the threshold sweep of `filch-bench` (see docs/design.md).
+pub(crate) const PARALLEL_MIN_NS: u64 = 30_000;
 
 /// The same threshold for a call made on a worker: no injection or caller
 /// wake-up, and splitting is lazy (it happens only if a peer is idle), so a
@@ -41,49 +44,95 @@ pub(crate) enum Verdict {
     Parallel { ns_per_item: u64 },
 }
 
+/// The probe's thresholds in clock ticks, computed once with the clock's
+/// calibration so a checkpoint does no float math and no division.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    threshold: u64,
+    check_floor: u64,
+}
+
+fn limits(threshold_ns: u64) -> Limits {
+    Limits {
+        threshold: clock::ticks(threshold_ns),
+        check_floor: clock::ticks(CHECK_FLOOR_NS),
+    }
+}
+
+static OUTSIDE: OnceLock<Limits> = OnceLock::new();
+static IN_WORKER: OnceLock<Limits> = OnceLock::new();
+
 /// The probe's running measurement.
 #[derive(Debug)]
 pub(crate) struct Probe {
     start: u64,
-    threshold_ns: u64,
+    limits: Limits,
 }
 
 impl Probe {
     /// Starts timing; `in_worker` selects the lower threshold.
     #[inline]
     pub(crate) fn start(in_worker: bool) -> Self {
+        let limits = if in_worker {
+            *IN_WORKER.get_or_init(|| limits(PARALLEL_MIN_NS_IN_WORKER))
+        } else {
+            *OUTSIDE.get_or_init(|| limits(PARALLEL_MIN_NS))
+        };
         Probe {
             start: clock::now(),
-            threshold_ns: if in_worker {
-                PARALLEL_MIN_NS_IN_WORKER
-            } else {
-                PARALLEL_MIN_NS
-            },
+            limits,
         }
     }
 
     /// After `done` items in total, with `remaining` items left if known.
     #[inline]
     pub(crate) fn checkpoint(&self, done: usize, remaining: Option<usize>) -> Verdict {
-        let elapsed_ns = clock::nanos(clock::now().wrapping_sub(self.start));
-        decide(elapsed_ns, done, remaining, self.threshold_ns)
+        let elapsed = clock::now().wrapping_sub(self.start);
+        match decide(elapsed, done, remaining, self.limits.threshold, self.limits.check_floor) {
+            Verdict::Parallel { ns_per_item } => Verdict::Parallel {
+                ns_per_item: clock::nanos(ns_per_item).max(1),
+            },
+            serial => serial,
+        }
     }
 }
 
-/// The decision rule, separated from the clock so tests can drive it.
-pub(crate) fn decide(elapsed_ns: u64, done: usize, remaining: Option<usize>, threshold_ns: u64) -> Verdict {
+/// The decision rule, in any time unit (ticks in use, ns in tests), free
+/// of the clock so tests can drive it. `Parallel`'s cost is in that unit.
+///
+/// Serial batches are sized to last about as long as everything so far
+/// (at least `check_floor`); the division is approximated by a shift, since
+/// a 64-bit divide costs more than a small call's whole budget and a batch
+/// a factor of two short only costs one more checkpoint.
+#[inline]
+pub(crate) fn decide(elapsed: u64, done: usize, remaining: Option<usize>, threshold: u64, check_floor: u64) -> Verdict {
+    let elapsed = elapsed.max(1);
     let done = done.max(1) as u64;
-    let ns_per_item = (elapsed_ns / done).max(1);
     let go = match remaining {
-        Some(left) => ns_per_item.saturating_mul(left as u64) >= threshold_ns,
-        // Unknown length: spending the threshold serially is the evidence.
-        None => elapsed_ns >= threshold_ns,
+        // Estimated remaining work = elapsed / done * left.
+        Some(left) => u128::from(elapsed) * left as u128 >= u128::from(threshold) * u128::from(done),
+        // Unknown length: having spent the threshold serially is the evidence.
+        None => elapsed >= threshold,
     };
     if go {
-        return Verdict::Parallel { ns_per_item };
+        return Verdict::Parallel {
+            ns_per_item: (elapsed / done).max(1),
+        };
     }
-    let stretch_ns = elapsed_ns.max(CHECK_FLOOR_NS);
-    Verdict::Serial(((stretch_ns / ns_per_item) as usize).max(1))
+    let stretch = u128::from(elapsed.max(check_floor)) * u128::from(done);
+    let shift = 63 - elapsed.leading_zeros();
+    Verdict::Serial(((stretch >> shift) as usize).max(1))
+}
+
+/// The smallest batch a participant claims from a shared call, in ns of
+/// work: a claim is one CAS on a shared cursor (~50-100 ns when contended),
+/// so 5 µs keeps it near 1%, and the last batch bounds the end imbalance.
+pub(crate) const BATCH_NS: u64 = 5_000;
+
+/// Items per shared-call batch, given the cost of one.
+#[inline]
+pub(crate) fn batch(ns_per_item: u64) -> usize {
+    ((BATCH_NS / ns_per_item.max(1)) as usize).max(1)
 }
 
 /// Items to run between idle-peer checks, given the cost of one.
@@ -98,28 +147,32 @@ mod tests {
 
     #[test]
     fn tiny_known_work_stays_serial_in_one_more_batch() {
-        // 100 squares: the first item took ~20 ns.
-        assert_eq!(decide(20, 1, Some(99), PARALLEL_MIN_NS), Verdict::Serial(100));
+        // 100 squares: the first item took ~20 ns; the next batch must cover
+        // the 99 left, so the call reads the clock only twice.
+        let Verdict::Serial(next) = decide(20, 1, Some(99), PARALLEL_MIN_NS, CHECK_FLOOR_NS) else {
+            panic!("expected serial")
+        };
+        assert!(next >= 99, "{next}");
     }
 
     #[test]
     fn big_known_work_goes_parallel_after_one_item() {
-        let v = decide(1_000_000, 1, Some(99), PARALLEL_MIN_NS);
+        let v = decide(1_000_000, 1, Some(99), PARALLEL_MIN_NS, CHECK_FLOOR_NS);
         assert_eq!(v, Verdict::Parallel { ns_per_item: 1_000_000 });
     }
 
     #[test]
     fn unknown_length_goes_parallel_only_after_spending_the_threshold() {
-        assert!(matches!(decide(10_000, 100, None, PARALLEL_MIN_NS), Verdict::Serial(_)));
-        assert!(matches!(decide(PARALLEL_MIN_NS, 100, None, PARALLEL_MIN_NS), Verdict::Parallel { .. }));
+        assert!(matches!(decide(10_000, 100, None, PARALLEL_MIN_NS, CHECK_FLOOR_NS), Verdict::Serial(_)));
+        assert!(matches!(decide(PARALLEL_MIN_NS, 100, None, PARALLEL_MIN_NS, CHECK_FLOOR_NS), Verdict::Parallel { .. }));
     }
 
     #[test]
     fn batches_grow_with_elapsed_time() {
-        let Verdict::Serial(first) = decide(1_000, 10, Some(1_000_000_000), u64::MAX) else {
+        let Verdict::Serial(first) = decide(1_000, 10, Some(1_000_000_000), u64::MAX, CHECK_FLOOR_NS) else {
             panic!("expected serial")
         };
-        let Verdict::Serial(later) = decide(100_000, 1_000, Some(1_000_000_000), u64::MAX) else {
+        let Verdict::Serial(later) = decide(100_000, 1_000, Some(1_000_000_000), u64::MAX, CHECK_FLOOR_NS) else {
             panic!("expected serial")
         };
         assert!(later > first, "{later} <= {first}");

@@ -1,0 +1,336 @@
+//! The parallel phase of a call made from a thread outside the pool: the
+//! caller keeps working and `threads - 1` helper jobs join it, all claiming
+//! batches of the remaining items from one shared cursor.
+//!
+//! Why not hand the whole rest to the pool and block: a parked worker takes
+//! 10-50 µs to wake, and a caller that waits for it is idle all that time.
+//! Here the caller never stops working; helpers add speed when they arrive,
+//! and helpers that arrive after the work is gone do nothing. So going
+//! parallel costs the caller one injection and wake-up call, never a wait
+//! for a sleeping thread; and with `threads - 1` helpers plus the caller,
+//! a pool sized to the machine is not oversubscribed.
+//!
+//! # Batches
+//! Guided self-scheduling: a claim takes `remaining / (2 × participants)`
+//! items, at least `min_batch` (about [`probe::BATCH_NS`] of work), or
+//! exactly the explicit chunk size. Claims are a CAS on one cursor, so there
+//! are O(participants × log n) of them per call.
+//!
+//! # The helper protocol (`active`)
+//! `active` counts helpers inside the call, plus a `CLOSED` bit.
+//! 1. A helper job **enters** by CAS-incrementing the count, unless
+//!    `CLOSED` is set: then it returns without touching the call's data.
+//! 2. It claims and runs batches until the cursor is exhausted or `stop`.
+//! 3. It **leaves** with `fetch_sub`; if it saw `CLOSED | 1` it was the last
+//!    one out after the caller closed, and it signals `done`.
+//! 4. The caller, out of work, sets `CLOSED` with `fetch_or`. If the count
+//!    was 0 nobody is inside and nobody can enter; otherwise it waits for
+//!    `done`. Either way, once this returns, no helper touches the
+//!    caller's buffers again (a helper job that runs later sees `CLOSED`).
+//! The job closures own only an `Arc<Share>`: raw pointers and atomics, no
+//! borrowed data, so they may outlive the call.
+//!
+//! # Drops after a panic or a `try_map` error
+//! Every claimed batch either completes, or is *broken* (its function
+//! panicked or stopped the call); a broken batch drops its own written
+//! outputs and unconsumed inputs and records its range. The caller then
+//! drops the outputs of every claimed, unbroken batch and the inputs nobody
+//! claimed. Each item is dropped exactly once.
+
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use filch_scheduler::ThreadPool;
+use parking_lot::{Condvar, Mutex};
+
+use crate::driver::Leaf;
+
+const CLOSED: usize = 1 << (usize::BITS - 1);
+
+type Payload = Box<dyn Any + Send>;
+
+/// The borrowed side of a call, erased so that helper jobs are `'static`.
+struct Ctx<'a, T, M> {
+    inputs: *mut T,
+    outputs: *mut (),
+    make_leaf: &'a M,
+}
+
+/// The shared state of one call.
+struct Share {
+    n: usize,
+    cursor: AtomicUsize,
+    participants: usize,
+    min_batch: usize,
+    fixed_batch: bool,
+    stop: AtomicBool,
+    active: AtomicUsize,
+    done: Mutex<bool>,
+    done_cond: Condvar,
+    panic: Mutex<Option<Payload>>,
+    broken: Mutex<Vec<(usize, usize)>>,
+    /// Points to the caller's `Ctx`; valid while the call is not closed.
+    ctx: *const (),
+    /// Runs batches with the erased types restored.
+    help: unsafe fn(&Share),
+}
+
+// SAFETY: `ctx` is only dereferenced by a thread that entered the call
+// (step 1) before it was closed, and the caller keeps the pointee alive until
+// it has closed the call and every entered helper has left (step 4). All
+// other fields are thread-safe.
+unsafe impl Send for Share {}
+// SAFETY: as for `Send`: shared access never dereferences `ctx` outside the
+// entered window.
+unsafe impl Sync for Share {}
+
+impl Share {
+    fn enter(&self) -> bool {
+        let mut current = self.active.load(Ordering::Acquire);
+        loop {
+            if current & CLOSED != 0 {
+                return false;
+            }
+            match self
+                .active
+                .compare_exchange_weak(current, current + 1, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    fn leave(&self) {
+        if self.active.fetch_sub(1, Ordering::AcqRel) == CLOSED | 1 {
+            *self.done.lock() = true;
+            self.done_cond.notify_one();
+        }
+    }
+
+    fn close_and_wait(&self) {
+        if self.active.fetch_or(CLOSED, Ordering::AcqRel) & !CLOSED == 0 {
+            return;
+        }
+        let mut done = self.done.lock();
+        while !*done {
+            self.done_cond.wait(&mut done);
+        }
+    }
+
+    /// Claims the next batch, or `None` when none is left or the call stopped.
+    fn claim(&self) -> Option<(usize, usize)> {
+        let mut start = self.cursor.load(Ordering::Relaxed);
+        loop {
+            if start >= self.n || self.stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            let left = self.n - start;
+            let size = if self.fixed_batch {
+                self.min_batch
+            } else {
+                (left / (2 * self.participants)).max(self.min_batch)
+            }
+            .min(left);
+            match self
+                .cursor
+                .compare_exchange_weak(start, start + size, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return Some((start, start + size)),
+                Err(actual) => start = actual,
+            }
+        }
+    }
+
+    fn keep_panic(&self, payload: Payload) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.panic.lock().get_or_insert(payload);
+    }
+}
+
+/// Runs batches until none is left. Any thread, caller or helper.
+///
+/// # Safety
+/// `share.ctx` must point to a live `Ctx<T, M>` with these types, and the
+/// caller must have entered the call (or be its owner).
+unsafe fn participate<T, R, M, L>(share: &Share)
+where
+    M: Fn() -> L + Sync,
+    L: Leaf<T, Out = R>,
+{
+    // SAFETY: per the contract.
+    let ctx = unsafe { &*share.ctx.cast::<Ctx<'_, T, M>>() };
+    let outputs = ctx.outputs.cast::<R>();
+    let mut leaf = None;
+    while let Some((start, end)) = share.claim() {
+        let leaf = leaf.get_or_insert_with(ctx.make_leaf);
+        let mut batch = Batch {
+            inputs: ctx.inputs,
+            outputs,
+            start,
+            end,
+            next: start,
+            written: start,
+            share,
+        };
+        while batch.next < end {
+            // SAFETY: `next` is in this batch's claimed range: the input is
+            // initialised and owned by this batch; marking it consumed first
+            // leaves it to `leaf` if `leaf` panics.
+            let item = unsafe { ptr::read(ctx.inputs.add(batch.next)) };
+            batch.next += 1;
+            match leaf.call(item) {
+                // SAFETY: `written < next <= end`: an unwritten slot this
+                // batch owns.
+                Some(value) => unsafe { outputs.add(batch.written).write(value) },
+                None => {
+                    share.stop.store(true, Ordering::Relaxed);
+                    break; // the guard below breaks the batch
+                }
+            }
+            batch.written += 1;
+        }
+        if batch.written == end {
+            std::mem::forget(batch);
+        } // else: dropping `batch` cleans up and records it as broken
+    }
+}
+
+/// A claimed batch in progress; dropped only if it did not complete.
+struct Batch<'s, T, R> {
+    inputs: *mut T,
+    outputs: *mut R,
+    start: usize,
+    end: usize,
+    /// Inputs before this were moved into the function.
+    next: usize,
+    /// Outputs before this are initialised (from `start`).
+    written: usize,
+    share: &'s Share,
+}
+
+impl<T, R> Drop for Batch<'_, T, R> {
+    fn drop(&mut self) {
+        self.share.stop.store(true, Ordering::Relaxed);
+        // SAFETY: this batch owns inputs `next..end` (unconsumed) and
+        // outputs `start..written` (initialised); nobody else touches them.
+        unsafe {
+            ptr::drop_in_place(ptr::slice_from_raw_parts_mut(self.inputs.add(self.next), self.end - self.next));
+            ptr::drop_in_place(ptr::slice_from_raw_parts_mut(
+                self.outputs.add(self.start),
+                self.written - self.start,
+            ));
+        }
+        self.share.broken.lock().push((self.start, self.end));
+    }
+}
+
+/// How a shared call ended.
+pub(crate) enum Outcome {
+    /// Every output slot is initialised.
+    Complete,
+    /// A function returned `None`; everything was dropped.
+    Stopped,
+}
+
+/// Runs the `n` items at `inputs` into `outputs` with `pool`'s help.
+///
+/// # Safety
+/// `inputs[..n]` must be initialised and owned by the call (their `Vec`'s
+/// length already 0), `outputs[..n]` valid for writes and uninitialised;
+/// both must stay allocated until this returns. On `Complete` the outputs
+/// are initialised and owned by the caller; otherwise inputs and outputs
+/// have all been dropped.
+///
+/// # Panics
+/// Resumes the first panic of the user's function, after every participant
+/// has stopped and everything has been dropped.
+pub(crate) unsafe fn run<T, R, M, L>(
+    pool: &ThreadPool,
+    inputs: *mut T,
+    outputs: *mut R,
+    n: usize,
+    make_leaf: &M,
+    min_batch: usize,
+    fixed_batch: bool,
+) -> Outcome
+where
+    T: Send,
+    R: Send,
+    M: Fn() -> L + Sync,
+    L: Leaf<T, Out = R>,
+{
+    let helpers = (pool.num_threads() - 1).min(n.div_ceil(min_batch.max(1)).saturating_sub(1));
+    let ctx = Ctx {
+        inputs,
+        outputs: outputs.cast::<()>(),
+        make_leaf,
+    };
+    let share = Arc::new(Share {
+        n,
+        cursor: AtomicUsize::new(0),
+        participants: helpers + 1,
+        min_batch: min_batch.max(1),
+        fixed_batch,
+        stop: AtomicBool::new(false),
+        active: AtomicUsize::new(0),
+        done: Mutex::new(false),
+        done_cond: Condvar::new(),
+        panic: Mutex::new(None),
+        broken: Mutex::new(Vec::new()),
+        ctx: ptr::from_ref(&ctx).cast::<()>(),
+        help: participate::<T, R, M, L>,
+    });
+    for _ in 0..helpers {
+        let share = Arc::clone(&share);
+        pool.spawn(move || {
+            if share.enter() {
+                // SAFETY: entered before the call closed, so `ctx` is live
+                // (the caller waits for us in `close_and_wait`).
+                let result = panic::catch_unwind(AssertUnwindSafe(|| unsafe { (share.help)(&share) }));
+                if let Err(payload) = result {
+                    share.keep_panic(payload);
+                }
+                share.leave();
+            }
+        });
+    }
+    // SAFETY: `ctx` lives on this frame for the whole call.
+    let result = panic::catch_unwind(AssertUnwindSafe(|| unsafe { participate::<T, R, M, L>(&share) }));
+    if let Err(payload) = result {
+        share.keep_panic(payload);
+    }
+    share.close_and_wait();
+    if !share.stop.load(Ordering::Relaxed) {
+        return Outcome::Complete;
+    }
+    // SAFETY: every participant has left; the ranges below are owned here.
+    unsafe { drop_leftovers(&share, inputs, outputs) };
+    let payload = share.panic.lock().take();
+    match payload {
+        Some(payload) => panic::resume_unwind(payload),
+        None => Outcome::Stopped,
+    }
+}
+
+/// After a stop: drops the outputs of complete batches and unclaimed inputs.
+///
+/// # Safety
+/// No participant may still be running; the pointers are as in `run`.
+unsafe fn drop_leftovers<T, R>(share: &Share, inputs: *mut T, outputs: *mut R) {
+    let claimed = share.cursor.load(Ordering::Relaxed).min(share.n);
+    let mut broken = std::mem::take(&mut *share.broken.lock());
+    broken.sort_unstable();
+    let mut from = 0;
+    for (start, end) in broken.into_iter().chain(std::iter::once((claimed, claimed))) {
+        // SAFETY: `from..start` are complete batches: initialised outputs
+        // that nobody else owns.
+        unsafe { ptr::drop_in_place(ptr::slice_from_raw_parts_mut(outputs.add(from), start - from)) };
+        from = end;
+    }
+    // SAFETY: inputs past the cursor were never claimed: still owned here.
+    unsafe { ptr::drop_in_place(ptr::slice_from_raw_parts_mut(inputs.add(claimed), share.n - claimed)) };
+}
