@@ -63,9 +63,15 @@ impl fmt::Debug for ThreadPoolBuilder {
             .field("thread_name", &self.thread_name.as_ref().map(|_| "<fn>"))
             .field("stack_size", &self.stack_size)
             .field("pinning", &self.pinning)
-            .field("start_handler", &self.start_handler.as_ref().map(|_| "<fn>"))
+            .field(
+                "start_handler",
+                &self.start_handler.as_ref().map(|_| "<fn>"),
+            )
             .field("exit_handler", &self.exit_handler.as_ref().map(|_| "<fn>"))
-            .field("panic_handler", &self.panic_handler.as_ref().map(|_| "<fn>"))
+            .field(
+                "panic_handler",
+                &self.panic_handler.as_ref().map(|_| "<fn>"),
+            )
             .finish()
     }
 }

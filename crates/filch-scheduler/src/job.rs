@@ -102,7 +102,9 @@ impl<T> JobResult<T> {
         match self {
             JobResult::Ok(value) => value,
             JobResult::Panic(payload) => panic::resume_unwind(payload),
-            JobResult::Pending => unwind::abort_on_broken_invariant("job result read before it ran"),
+            JobResult::Pending => {
+                unwind::abort_on_broken_invariant("job result read before it ran")
+            }
         }
     }
 }

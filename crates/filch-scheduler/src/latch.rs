@@ -146,7 +146,6 @@ impl LockLatch {
             self.cond.wait(&mut done);
         }
     }
-
 }
 
 impl Latch for LockLatch {

@@ -38,10 +38,12 @@ impl Queue {
     fn try_pop(&self) -> bool {
         let mut current = self.jobs.load(Ordering::Acquire);
         while current > 0 {
-            match self
-                .jobs
-                .compare_exchange(current, current - 1, Ordering::AcqRel, Ordering::Acquire)
-            {
+            match self.jobs.compare_exchange(
+                current,
+                current - 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
                 Ok(_) => return true,
                 Err(actual) => current = actual,
             }
@@ -53,12 +55,7 @@ impl Queue {
 /// The idle loop of worker `index` with no latch: search, then
 /// `no_work_found`, until it pops a job (`true`) or `may_sleep` declines and
 /// `stop` says to leave (`false`).
-fn idle_until_job(
-    sleep: &Sleep,
-    queue: &Queue,
-    index: usize,
-    stop: impl Fn() -> bool,
-) -> bool {
+fn idle_until_job(sleep: &Sleep, queue: &Queue, index: usize, stop: impl Fn() -> bool) -> bool {
     let mut idle = sleep.start_looking();
     let found = loop {
         if queue.try_pop() {
@@ -129,10 +126,11 @@ fn a_set_latch_wakes_its_sleeping_owner() {
         let latch = Arc::new(CoreLatch::new());
         let result = Arc::new(AtomicUsize::new(0));
         let thief = {
-            let (sleep, latch, result) = (Arc::clone(&sleep), Arc::clone(&latch), Arc::clone(&result));
+            let (sleep, latch, result) =
+                (Arc::clone(&sleep), Arc::clone(&latch), Arc::clone(&result));
             thread::spawn(move || {
                 result.store(42, Ordering::Relaxed); // the job's result
-                // SAFETY: `latch` is kept alive by this thread's `Arc`.
+                                                     // SAFETY: `latch` is kept alive by this thread's `Arc`.
                 if unsafe { CoreLatch::set(&*latch) } {
                     sleep.wake_specific(0);
                 }
@@ -148,7 +146,11 @@ fn a_set_latch_wakes_its_sleeping_owner() {
             let _ = sleep.no_work_found(&mut idle, 0, Some(&latch), || true);
         }
         sleep.stop_looking(idle);
-        assert_eq!(result.load(Ordering::Relaxed), 42, "the result is visible once the latch is set");
+        assert_eq!(
+            result.load(Ordering::Relaxed),
+            42,
+            "the result is visible once the latch is set"
+        );
         thief.join().unwrap();
     });
 }
@@ -163,7 +165,11 @@ fn terminate_wakes_and_ends_an_idle_worker() {
         let queue = Arc::new(Queue::default());
         let terminate = Arc::new(AtomicBool::new(false));
         let pool = {
-            let (sleep, queue, terminate) = (Arc::clone(&sleep), Arc::clone(&queue), Arc::clone(&terminate));
+            let (sleep, queue, terminate) = (
+                Arc::clone(&sleep),
+                Arc::clone(&queue),
+                Arc::clone(&terminate),
+            );
             thread::spawn(move || {
                 queue.push(&sleep);
                 // `Registry::terminate`.
@@ -225,8 +231,12 @@ fn a_count_latch_wakes_its_owner_after_the_last_job() {
         let jobs: Vec<_> = (0..2)
             .map(|j| {
                 counter.fetch_add(1, Ordering::Relaxed); // `CountLatch::increment`
-                let (sleep, counter, core, writes) =
-                    (Arc::clone(&sleep), Arc::clone(&counter), Arc::clone(&core), Arc::clone(&writes));
+                let (sleep, counter, core, writes) = (
+                    Arc::clone(&sleep),
+                    Arc::clone(&counter),
+                    Arc::clone(&core),
+                    Arc::clone(&writes),
+                );
                 thread::spawn(move || {
                     writes[j].store(1, Ordering::Relaxed);
                     count_latch_set(&counter, &core, &sleep, 0);
@@ -241,7 +251,10 @@ fn a_count_latch_wakes_its_owner_after_the_last_job() {
         }
         sleep.stop_looking(idle);
         assert_eq!(counter.load(Ordering::Relaxed), 0);
-        assert_eq!(writes[0].load(Ordering::Relaxed) + writes[1].load(Ordering::Relaxed), 2);
+        assert_eq!(
+            writes[0].load(Ordering::Relaxed) + writes[1].load(Ordering::Relaxed),
+            2
+        );
         for job in jobs {
             job.join().unwrap();
         }

@@ -26,7 +26,10 @@ pub enum Pinning {
 
 /// The cores this process may run on, in ascending order.
 pub(crate) fn allowed_cores() -> Option<Vec<usize>> {
-    let mut ids: Vec<usize> = core_affinity::get_core_ids()?.into_iter().map(|c| c.id).collect();
+    let mut ids: Vec<usize> = core_affinity::get_core_ids()?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     (!ids.is_empty()).then_some(ids)
@@ -38,7 +41,9 @@ pub(crate) fn plan(pinning: &Pinning, workers: usize) -> Result<Vec<Option<usize
         Pinning::Off => Ok(vec![None; workers]),
         Pinning::PerCore => {
             let allowed = allowed_cores().ok_or(BuildError::AffinityUnavailable)?;
-            Ok((0..workers).map(|i| Some(allowed[i % allowed.len()])).collect())
+            Ok((0..workers)
+                .map(|i| Some(allowed[i % allowed.len()]))
+                .collect())
         }
         Pinning::Cores(cores) => {
             if cores.is_empty() {

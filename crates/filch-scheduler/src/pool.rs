@@ -121,7 +121,8 @@ impl ThreadPool {
         RA: Send,
         RB: Send,
     {
-        self.registry.in_worker(|worker| join_in_worker(worker, a, b))
+        self.registry
+            .in_worker(|worker| join_in_worker(worker, a, b))
     }
 
     /// [`scope`](crate::scope) on this pool.
@@ -144,7 +145,8 @@ impl ThreadPool {
         OP: FnOnce(&Scope<'scope>) -> R + Send,
         R: Send,
     {
-        self.registry.in_worker(|worker| scope_in_worker(worker, op))
+        self.registry
+            .in_worker(|worker| scope_in_worker(worker, op))
     }
 
     /// Runs `job` in the background on this pool. A panic goes to the

@@ -202,7 +202,11 @@ impl Registry {
 
     pub(crate) fn stats(&self) -> PoolStats {
         PoolStats {
-            workers: self.workers.iter().map(|w| w.counters.snapshot(w.core)).collect(),
+            workers: self
+                .workers
+                .iter()
+                .map(|w| w.counters.snapshot(w.core))
+                .collect(),
         }
     }
 
@@ -229,8 +233,9 @@ impl Registry {
     {
         let job = StackJob::new(
             || {
-                let worker = WorkerThread::current()
-                    .unwrap_or_else(|| unwind::abort_on_broken_invariant("injected job ran off-pool"));
+                let worker = WorkerThread::current().unwrap_or_else(|| {
+                    unwind::abort_on_broken_invariant("injected job ran off-pool")
+                });
                 op(worker)
             },
             LockLatch::new(),
@@ -254,8 +259,9 @@ impl Registry {
     {
         let job = StackJob::new(
             || {
-                let worker = WorkerThread::current()
-                    .unwrap_or_else(|| unwind::abort_on_broken_invariant("injected job ran off-pool"));
+                let worker = WorkerThread::current().unwrap_or_else(|| {
+                    unwind::abort_on_broken_invariant("injected job ran off-pool")
+                });
                 op(worker)
             },
             WorkerLatch::new(current.registry_arc(), current.index()),

@@ -100,7 +100,9 @@ impl<'scope> Scope<'scope> {
         // does not return before the job has run (see `complete`).
         let job_ref = unsafe { heap_job.into_job_ref() };
         match WorkerThread::current() {
-            Some(worker) if std::ptr::eq(worker.registry(), &*self.registry) => worker.push(job_ref),
+            Some(worker) if std::ptr::eq(worker.registry(), &*self.registry) => {
+                worker.push(job_ref)
+            }
             _ => self.registry.inject(job_ref),
         }
     }

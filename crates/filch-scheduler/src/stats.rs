@@ -101,14 +101,16 @@ impl PoolStats {
     /// assert!(pool.stats().total().jobs >= 1);
     /// ```
     pub fn total(&self) -> WorkerStats {
-        self.workers.iter().fold(WorkerStats::default(), |acc, w| WorkerStats {
-            jobs: acc.jobs + w.jobs,
-            steals: acc.steals + w.steals,
-            failed_steals: acc.failed_steals + w.failed_steals,
-            parks: acc.parks + w.parks,
-            wakes: acc.wakes + w.wakes,
-            core: None,
-        })
+        self.workers
+            .iter()
+            .fold(WorkerStats::default(), |acc, w| WorkerStats {
+                jobs: acc.jobs + w.jobs,
+                steals: acc.steals + w.steals,
+                failed_steals: acc.failed_steals + w.failed_steals,
+                parks: acc.parks + w.parks,
+                wakes: acc.wakes + w.wakes,
+                core: None,
+            })
     }
 }
 

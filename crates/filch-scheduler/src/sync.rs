@@ -13,7 +13,9 @@ pub(crate) use std::sync::Arc;
 pub(crate) use parking_lot::{Condvar, Mutex};
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{
+    fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+};
 // Under loom too, `Arc` stays `std`'s: loom's `Arc` cannot be a method
 // receiver (`self: &Arc<Self>` in `Registry`) on stable Rust, and no modelled
 // protocol depends on reference counts. (With loom's `Arc` here the crate did

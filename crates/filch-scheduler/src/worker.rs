@@ -247,7 +247,9 @@ impl WorkerThread {
         // Our private frames could keep others busy while we wait.
         self.promote_all();
         while !latch.probe() {
-            let job = self.find_work().or_else(|| self.idle_until_work(Some(latch)));
+            let job = self
+                .find_work()
+                .or_else(|| self.idle_until_work(Some(latch)));
             if let Some(job) = job {
                 self.execute(job);
             }

@@ -106,7 +106,9 @@ pub struct AsyncResult<R> {
 
 impl<R> fmt::Debug for AsyncResult<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AsyncResult").field("ready", &self.cell.is_done()).finish()
+        f.debug_struct("AsyncResult")
+            .field("ready", &self.cell.is_done())
+            .finish()
     }
 }
 

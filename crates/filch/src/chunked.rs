@@ -21,7 +21,10 @@ pub struct ChunkSizeError;
 
 impl fmt::Display for ChunkSizeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "chunk size 0 is not allowed: a chunk must hold at least 1 item")
+        write!(
+            f,
+            "chunk size 0 is not allowed: a chunk must hold at least 1 item"
+        )
     }
 }
 

@@ -17,7 +17,7 @@ use filch_scheduler::ThreadPool;
 
 use crate::engine::{self, Control, Inputs, Outputs};
 use crate::probe::{self, Probe, Verdict};
-use crate::share;
+use crate::share::{self, Batching};
 
 /// How a call is split into units of work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,7 +76,12 @@ pub(crate) trait Leaf<T> {
 
     /// Maps up to `n` items from `iter` into `out`; `false` if stopped.
     /// Overridden by `map` to use `Vec::extend`, which vectorises.
-    fn serial_batch<I: Iterator<Item = T>>(&mut self, iter: &mut I, n: usize, out: &mut Vec<Self::Out>) -> bool {
+    fn serial_batch<I: Iterator<Item = T>>(
+        &mut self,
+        iter: &mut I,
+        n: usize,
+        out: &mut Vec<Self::Out>,
+    ) -> bool {
         for item in iter.take(n) {
             match self.call(item) {
                 Some(value) => out.push(value),
@@ -100,7 +105,12 @@ fn exact_remaining<I: Iterator>(iter: &I) -> Option<usize> {
 }
 
 /// Runs a whole call: probe, then the engine for what remains.
-pub(crate) fn drive<I, T, R, M, L>(target: Target<'_>, chunking: Chunking, items: I, make_leaf: &M) -> Result<Vec<R>, Stopped>
+pub(crate) fn drive<I, T, R, M, L>(
+    target: Target<'_>,
+    chunking: Chunking,
+    items: I,
+    make_leaf: &M,
+) -> Result<Vec<R>, Stopped>
 where
     I: IntoIterator<Item = T>,
     T: Send,
@@ -152,13 +162,25 @@ where
     let complete = if target.in_worker() {
         in_worker_phase(target, chunking, ns_per_item, inputs, outputs, n, make_leaf)
     } else {
-        let (min_batch, fixed) = match (chunking, ns_per_item) {
-            (Chunking::Fixed(chunk), _) => (chunk.get(), true),
-            (Chunking::Auto, Some(ns)) => (probe::batch(ns), false),
-            (Chunking::Auto, None) => (1, false),
+        let batching = match (chunking, ns_per_item) {
+            (Chunking::Fixed(chunk), _) => Batching {
+                min: chunk.get(),
+                max: chunk.get(),
+                fixed: true,
+            },
+            (Chunking::Auto, Some(ns)) => Batching {
+                min: probe::batch(ns),
+                max: probe::max_batch(ns),
+                fixed: false,
+            },
+            (Chunking::Auto, None) => Batching {
+                min: 1,
+                max: usize::MAX,
+                fixed: false,
+            },
         };
         // SAFETY: as established above for `inputs` and `outputs`.
-        let outcome = unsafe { share::run(target.pool(), inputs, outputs, n, make_leaf, min_batch, fixed) };
+        let outcome = unsafe { share::run(target.pool(), inputs, outputs, n, make_leaf, batching) };
         matches!(outcome, share::Outcome::Complete)
     };
     if !complete {
@@ -228,7 +250,12 @@ impl<T, R, F: Fn(T) -> R> Leaf<T> for MapLeaf<'_, F> {
     }
 
     #[inline]
-    fn serial_batch<I: Iterator<Item = T>>(&mut self, iter: &mut I, n: usize, out: &mut Vec<R>) -> bool {
+    fn serial_batch<I: Iterator<Item = T>>(
+        &mut self,
+        iter: &mut I,
+        n: usize,
+        out: &mut Vec<R>,
+    ) -> bool {
         out.extend(iter.take(n).map(self.0));
         true
     }

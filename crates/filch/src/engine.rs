@@ -83,7 +83,13 @@ impl<T> Inputs<T> {
             ptr: unsafe { self.ptr.add(mid) },
             len: self.len - mid,
         };
-        (Inputs { ptr: self.ptr, len: mid }, rest)
+        (
+            Inputs {
+                ptr: self.ptr,
+                len: mid,
+            },
+            rest,
+        )
     }
 }
 
@@ -102,7 +108,13 @@ impl<R> Outputs<R> {
             ptr: unsafe { self.ptr.add(mid) },
             len: self.len - mid,
         };
-        (Outputs { ptr: self.ptr, len: mid }, rest)
+        (
+            Outputs {
+                ptr: self.ptr,
+                len: mid,
+            },
+            rest,
+        )
     }
 }
 
@@ -195,7 +207,10 @@ impl<T, R> Piece<'_, T, R> {
 unsafe fn drop_inputs<T>(inputs: &Inputs<T>, from: usize) {
     // SAFETY: per the contract.
     unsafe {
-        ptr::drop_in_place(ptr::slice_from_raw_parts_mut(inputs.ptr.add(from), inputs.len - from));
+        ptr::drop_in_place(ptr::slice_from_raw_parts_mut(
+            inputs.ptr.add(from),
+            inputs.len - from,
+        ));
     }
 }
 
@@ -206,7 +221,10 @@ impl<T, R> Drop for Piece<'_, T, R> {
         // SAFETY: the piece owns inputs `consumed..` and outputs `..written`.
         unsafe {
             drop_inputs(&self.inputs, self.consumed);
-            ptr::drop_in_place(ptr::slice_from_raw_parts_mut(self.outputs.ptr, self.written));
+            ptr::drop_in_place(ptr::slice_from_raw_parts_mut(
+                self.outputs.ptr,
+                self.written,
+            ));
         }
     }
 }
@@ -214,7 +232,12 @@ impl<T, R> Drop for Piece<'_, T, R> {
 /// Runs the piece `inputs` → `outputs` (same length), splitting lazily.
 /// `make_leaf` builds the per-piece function (where `map_init` keeps its
 /// state); a leaf returning `None` stops the whole call.
-pub(crate) fn run<T, R, M, L>(inputs: Inputs<T>, outputs: Outputs<R>, make_leaf: &M, control: &Control) -> Written<R>
+pub(crate) fn run<T, R, M, L>(
+    inputs: Inputs<T>,
+    outputs: Outputs<R>,
+    make_leaf: &M,
+    control: &Control,
+) -> Written<R>
 where
     T: Send,
     R: Send,

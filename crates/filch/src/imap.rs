@@ -121,7 +121,11 @@ fn compute<T, R, F: Fn(T) -> R>(f: &F, items: Vec<T>) -> Result<Vec<R>, Payload>
 
 enum Phase {
     /// Computing on the consumer; `compute_ns` is the time spent so far.
-    Serial { batch: usize, done: usize, compute_ns: u64 },
+    Serial {
+        batch: usize,
+        done: usize,
+        compute_ns: u64,
+    },
     /// Chunks of this size go to the pool.
     Parallel { chunk: usize },
 }
@@ -205,7 +209,12 @@ where
     /// Serial phase: computes a batch on the consumer, then consults the
     /// probe. `None` once the input is exhausted.
     fn serial_batch(&mut self) -> Option<Result<Vec<R>, Payload>> {
-        let Phase::Serial { batch, done, compute_ns } = &mut self.phase else {
+        let Phase::Serial {
+            batch,
+            done,
+            compute_ns,
+        } = &mut self.phase
+        else {
             unreachable!("serial_batch outside the serial phase")
         };
         let items: Vec<I::Item> = self.input.by_ref().take(*batch).collect();
@@ -221,7 +230,13 @@ where
             (lo, Some(hi)) if lo == hi => Some(lo),
             _ => None,
         };
-        match probe::decide(*compute_ns, *done, remaining, probe::PARALLEL_MIN_NS, probe::CHECK_FLOOR_NS) {
+        match probe::decide(
+            *compute_ns,
+            *done,
+            remaining,
+            probe::PARALLEL_MIN_NS,
+            probe::CHECK_FLOOR_NS,
+        ) {
             Verdict::Serial(next) => *batch = next.min(MAX_SERIAL_BATCH),
             Verdict::Parallel { ns_per_item } => {
                 let chunk = (CHUNK_TARGET_NS / ns_per_item.max(1)) as usize;
@@ -245,7 +260,11 @@ where
             }
             let id = self.next_id;
             self.next_id += 1;
-            self.shared.window.lock().slots.push_back(Some(Slot::Pending(items)));
+            self.shared
+                .window
+                .lock()
+                .slots
+                .push_back(Some(Slot::Pending(items)));
             let (shared, f) = (Arc::clone(&self.shared), Arc::clone(&self.f));
             self.pool.spawn(move || run_chunk(&shared, &*f, id));
         }
@@ -262,7 +281,11 @@ where
             }
             let candidates = if ordered { 1 } else { window.slots.len() };
             let position = |window: &Window<I::Item, R>, want: fn(&Slot<I::Item, R>) -> bool| {
-                window.slots.iter().take(candidates).position(|s| s.as_ref().is_some_and(want))
+                window
+                    .slots
+                    .iter()
+                    .take(candidates)
+                    .position(|s| s.as_ref().is_some_and(want))
             };
             if let Some(index) = position(&window, |s| matches!(s, Slot::Done(_))) {
                 let Some(Slot::Done(result)) = window.slots[index].take() else {

@@ -20,7 +20,10 @@ impl<T, R, E, F: Fn(T) -> Result<R, E>> Leaf<T> for TryLeaf<'_, F, E> {
         match (self.f)(item) {
             Ok(value) => Some(value),
             Err(err) => {
-                let mut slot = self.error.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut slot = self
+                    .error
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
                 slot.get_or_insert(err);
                 None
             }

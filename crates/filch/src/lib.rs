@@ -82,8 +82,8 @@ pub use imap::{Imap, ImapUnordered};
 pub use pool::{Pool, PoolBuilder};
 
 pub use filch_scheduler::{
-    current_num_threads, current_thread_index, join, scope, spawn, BuildError, Pinning, PoolStats, Scope,
-    WorkerStats,
+    current_num_threads, current_thread_index, join, scope, spawn, BuildError, Pinning, PoolStats,
+    Scope, WorkerStats,
 };
 
 /// The scheduler crate, for its lower-level API (`ThreadPool`, `work_wanted`).

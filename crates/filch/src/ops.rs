@@ -33,7 +33,12 @@ where
 }
 
 /// Ordered `try_map`: the first error (in time) stops the call.
-pub(crate) fn try_map<I, F, R, E>(target: Target<'_>, chunking: Chunking, items: I, f: F) -> Result<Vec<R>, E>
+pub(crate) fn try_map<I, F, R, E>(
+    target: Target<'_>,
+    chunking: Chunking,
+    items: I,
+    f: F,
+) -> Result<Vec<R>, E>
 where
     I: IntoIterator,
     I::Item: Send,
@@ -42,17 +47,28 @@ where
     E: Send,
 {
     let error = Mutex::new(None);
-    match drive(target, chunking, items, &|| TryLeaf { f: &f, error: &error }) {
+    match drive(target, chunking, items, &|| TryLeaf {
+        f: &f,
+        error: &error,
+    }) {
         Ok(out) => Ok(out),
         Err(_) => {
-            let stored = error.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let stored = error
+                .into_inner()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             Err(stored.expect("a stopped try_map stored its error"))
         }
     }
 }
 
 /// Ordered `map_init`: `init` makes a state per piece of work.
-pub(crate) fn map_init<I, INIT, S, F, R>(target: Target<'_>, chunking: Chunking, items: I, init: INIT, f: F) -> Vec<R>
+pub(crate) fn map_init<I, INIT, S, F, R>(
+    target: Target<'_>,
+    chunking: Chunking,
+    items: I,
+    init: INIT,
+    f: F,
+) -> Vec<R>
 where
     I: IntoIterator,
     I::Item: Send,
@@ -60,7 +76,10 @@ where
     F: Fn(&mut S, I::Item) -> R + Sync + Send,
     R: Send,
 {
-    let make_leaf = || InitLeaf { state: init(), f: &f };
+    let make_leaf = || InitLeaf {
+        state: init(),
+        f: &f,
+    };
     match drive(target, chunking, items, &make_leaf) {
         Ok(out) => out,
         Err(_) => unreachable!("map_init's leaf never stops a call"),

@@ -453,7 +453,10 @@ impl PoolBuilder {
     /// let pool = filch::Pool::builder().panic_handler(|_payload| {}).build().unwrap();
     /// pool.spawn(|| panic!("ignored"));
     /// ```
-    pub fn panic_handler<F: Fn(Box<dyn Any + Send>) + Send + Sync + 'static>(self, handler: F) -> Self {
+    pub fn panic_handler<F: Fn(Box<dyn Any + Send>) + Send + Sync + 'static>(
+        self,
+        handler: F,
+    ) -> Self {
         PoolBuilder {
             inner: self.inner.panic_handler(handler),
         }

@@ -88,7 +88,13 @@ impl Probe {
     #[inline]
     pub(crate) fn checkpoint(&self, done: usize, remaining: Option<usize>) -> Verdict {
         let elapsed = clock::now().wrapping_sub(self.start);
-        match decide(elapsed, done, remaining, self.limits.threshold, self.limits.check_floor) {
+        match decide(
+            elapsed,
+            done,
+            remaining,
+            self.limits.threshold,
+            self.limits.check_floor,
+        ) {
             Verdict::Parallel { ns_per_item } => Verdict::Parallel {
                 ns_per_item: clock::nanos(ns_per_item).max(1),
             },
@@ -105,12 +111,20 @@ impl Probe {
 /// a 64-bit divide costs more than a small call's whole budget and a batch
 /// a factor of two short only costs one more checkpoint.
 #[inline]
-pub(crate) fn decide(elapsed: u64, done: usize, remaining: Option<usize>, threshold: u64, check_floor: u64) -> Verdict {
+pub(crate) fn decide(
+    elapsed: u64,
+    done: usize,
+    remaining: Option<usize>,
+    threshold: u64,
+    check_floor: u64,
+) -> Verdict {
     let elapsed = elapsed.max(1);
     let done = done.max(1) as u64;
     let go = match remaining {
         // Estimated remaining work = elapsed / done * left.
-        Some(left) => u128::from(elapsed) * left as u128 >= u128::from(threshold) * u128::from(done),
+        Some(left) => {
+            u128::from(elapsed) * left as u128 >= u128::from(threshold) * u128::from(done)
+        }
         // Unknown length: having spent the threshold serially is the evidence.
         None => elapsed >= threshold,
     };
@@ -133,6 +147,18 @@ pub(crate) const BATCH_NS: u64 = 5_000;
 #[inline]
 pub(crate) fn batch(ns_per_item: u64) -> usize {
     ((BATCH_NS / ns_per_item.max(1)) as usize).max(1)
+}
+
+/// The largest batch a participant claims from a shared call, in ns of
+/// work: if the OS deschedules a participant mid-batch (more threads than
+/// cores, a busy machine), the others can wait for at most this much of
+/// its work; 200 µs keeps claims under 0.1% of the work.
+pub(crate) const MAX_BATCH_NS: u64 = 200_000;
+
+/// Items per shared-call batch at most, given the cost of one.
+#[inline]
+pub(crate) fn max_batch(ns_per_item: u64) -> usize {
+    ((MAX_BATCH_NS / ns_per_item.max(1)) as usize).max(1)
 }
 
 /// Items to run between idle-peer checks, given the cost of one.
@@ -158,21 +184,40 @@ mod tests {
     #[test]
     fn big_known_work_goes_parallel_after_one_item() {
         let v = decide(1_000_000, 1, Some(99), PARALLEL_MIN_NS, CHECK_FLOOR_NS);
-        assert_eq!(v, Verdict::Parallel { ns_per_item: 1_000_000 });
+        assert_eq!(
+            v,
+            Verdict::Parallel {
+                ns_per_item: 1_000_000
+            }
+        );
     }
 
     #[test]
     fn unknown_length_goes_parallel_only_after_spending_the_threshold() {
-        assert!(matches!(decide(10_000, 100, None, PARALLEL_MIN_NS, CHECK_FLOOR_NS), Verdict::Serial(_)));
-        assert!(matches!(decide(PARALLEL_MIN_NS, 100, None, PARALLEL_MIN_NS, CHECK_FLOOR_NS), Verdict::Parallel { .. }));
+        assert!(matches!(
+            decide(10_000, 100, None, PARALLEL_MIN_NS, CHECK_FLOOR_NS),
+            Verdict::Serial(_)
+        ));
+        assert!(matches!(
+            decide(PARALLEL_MIN_NS, 100, None, PARALLEL_MIN_NS, CHECK_FLOOR_NS),
+            Verdict::Parallel { .. }
+        ));
     }
 
     #[test]
     fn batches_grow_with_elapsed_time() {
-        let Verdict::Serial(first) = decide(1_000, 10, Some(1_000_000_000), u64::MAX, CHECK_FLOOR_NS) else {
+        let Verdict::Serial(first) =
+            decide(1_000, 10, Some(1_000_000_000), u64::MAX, CHECK_FLOOR_NS)
+        else {
             panic!("expected serial")
         };
-        let Verdict::Serial(later) = decide(100_000, 1_000, Some(1_000_000_000), u64::MAX, CHECK_FLOOR_NS) else {
+        let Verdict::Serial(later) = decide(
+            100_000,
+            1_000,
+            Some(1_000_000_000),
+            u64::MAX,
+            CHECK_FLOOR_NS,
+        ) else {
             panic!("expected serial")
         };
         assert!(later > first, "{later} <= {first}");

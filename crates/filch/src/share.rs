@@ -12,8 +12,10 @@
 //!
 //! # Batches
 //! Guided self-scheduling: a claim takes `remaining / (2 × participants)`
-//! items, at least `min_batch` (about [`probe::BATCH_NS`] of work), or
-//! exactly the explicit chunk size. Claims are a CAS on one cursor, so there
+//! items, at least `min_batch` (about `probe::BATCH_NS` of work) and at most
+//! `max_batch` (about `probe::MAX_BATCH_NS`: a participant the OS
+//! deschedules holds no more than that hostage), or exactly the explicit
+//! chunk size. Claims are a CAS on one cursor, so there
 //! are O(participants × log n) of them per call.
 //!
 //! # The helper protocol (`active`)
@@ -65,6 +67,7 @@ struct Share {
     cursor: AtomicUsize,
     participants: usize,
     min_batch: usize,
+    max_batch: usize,
     fixed_batch: bool,
     stop: AtomicBool,
     active: AtomicUsize,
@@ -94,10 +97,12 @@ impl Share {
             if current & CLOSED != 0 {
                 return false;
             }
-            match self
-                .active
-                .compare_exchange_weak(current, current + 1, Ordering::AcqRel, Ordering::Acquire)
-            {
+            match self.active.compare_exchange_weak(
+                current,
+                current + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
                 Ok(_) => return true,
                 Err(actual) => current = actual,
             }
@@ -132,13 +137,15 @@ impl Share {
             let size = if self.fixed_batch {
                 self.min_batch
             } else {
-                (left / (2 * self.participants)).max(self.min_batch)
+                (left / (2 * self.participants)).clamp(self.min_batch, self.max_batch)
             }
             .min(left);
-            match self
-                .cursor
-                .compare_exchange_weak(start, start + size, Ordering::Relaxed, Ordering::Relaxed)
-            {
+            match self.cursor.compare_exchange_weak(
+                start,
+                start + size,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => return Some((start, start + size)),
                 Err(actual) => start = actual,
             }
@@ -166,7 +173,6 @@ where
     let outputs = ctx.outputs.cast::<R>();
     let mut leaf = None;
     while let Some((start, end)) = share.claim() {
-        let leaf = leaf.get_or_insert_with(ctx.make_leaf);
         let mut batch = Batch {
             inputs: ctx.inputs,
             outputs,
@@ -176,6 +182,12 @@ where
             written: start,
             share,
         };
+        // Made after `batch`, whose guard marks the claimed range broken and
+        // drops its inputs if `make_leaf` (`map_init`'s `init`) panics. Made
+        // before it, such a panic left the range unbroken, so
+        // `drop_leftovers` dropped its never-written outputs (a crash) and
+        // nobody dropped its inputs.
+        let leaf = leaf.get_or_insert_with(ctx.make_leaf);
         while batch.next < end {
             // SAFETY: `next` is in this batch's claimed range: the input is
             // initialised and owned by this batch; marking it consumed first
@@ -218,7 +230,10 @@ impl<T, R> Drop for Batch<'_, T, R> {
         // SAFETY: this batch owns inputs `next..end` (unconsumed) and
         // outputs `start..written` (initialised); nobody else touches them.
         unsafe {
-            ptr::drop_in_place(ptr::slice_from_raw_parts_mut(self.inputs.add(self.next), self.end - self.next));
+            ptr::drop_in_place(ptr::slice_from_raw_parts_mut(
+                self.inputs.add(self.next),
+                self.end - self.next,
+            ));
             ptr::drop_in_place(ptr::slice_from_raw_parts_mut(
                 self.outputs.add(self.start),
                 self.written - self.start,
@@ -226,6 +241,17 @@ impl<T, R> Drop for Batch<'_, T, R> {
         }
         self.share.broken.lock().push((self.start, self.end));
     }
+}
+
+/// How a shared call sizes its claims.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Batching {
+    /// The smallest claim, in items (the whole claim when `fixed`).
+    pub(crate) min: usize,
+    /// The largest claim, in items.
+    pub(crate) max: usize,
+    /// Every claim is exactly `min` items (an explicit chunk size).
+    pub(crate) fixed: bool,
 }
 
 /// How a shared call ended.
@@ -254,8 +280,7 @@ pub(crate) unsafe fn run<T, R, M, L>(
     outputs: *mut R,
     n: usize,
     make_leaf: &M,
-    min_batch: usize,
-    fixed_batch: bool,
+    batching: Batching,
 ) -> Outcome
 where
     T: Send,
@@ -263,7 +288,8 @@ where
     M: Fn() -> L + Sync,
     L: Leaf<T, Out = R>,
 {
-    let helpers = (pool.num_threads() - 1).min(n.div_ceil(min_batch.max(1)).saturating_sub(1));
+    let min_batch = batching.min.max(1);
+    let helpers = (pool.num_threads() - 1).min(n.div_ceil(min_batch).saturating_sub(1));
     let ctx = Ctx {
         inputs,
         outputs: outputs.cast::<()>(),
@@ -273,8 +299,9 @@ where
         n,
         cursor: AtomicUsize::new(0),
         participants: helpers + 1,
-        min_batch: min_batch.max(1),
-        fixed_batch,
+        min_batch,
+        max_batch: batching.max.max(min_batch),
+        fixed_batch: batching.fixed,
         stop: AtomicBool::new(false),
         active: AtomicUsize::new(0),
         done: Mutex::new(false),
@@ -290,7 +317,8 @@ where
             if share.enter() {
                 // SAFETY: entered before the call closed, so `ctx` is live
                 // (the caller waits for us in `close_and_wait`).
-                let result = panic::catch_unwind(AssertUnwindSafe(|| unsafe { (share.help)(&share) }));
+                let result =
+                    panic::catch_unwind(AssertUnwindSafe(|| unsafe { (share.help)(&share) }));
                 if let Err(payload) = result {
                     share.keep_panic(payload);
                 }
@@ -299,7 +327,9 @@ where
         });
     }
     // SAFETY: `ctx` lives on this frame for the whole call.
-    let result = panic::catch_unwind(AssertUnwindSafe(|| unsafe { participate::<T, R, M, L>(&share) }));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
+        participate::<T, R, M, L>(&share)
+    }));
     if let Err(payload) = result {
         share.keep_panic(payload);
     }
@@ -325,12 +355,25 @@ unsafe fn drop_leftovers<T, R>(share: &Share, inputs: *mut T, outputs: *mut R) {
     let mut broken = std::mem::take(&mut *share.broken.lock());
     broken.sort_unstable();
     let mut from = 0;
-    for (start, end) in broken.into_iter().chain(std::iter::once((claimed, claimed))) {
+    for (start, end) in broken
+        .into_iter()
+        .chain(std::iter::once((claimed, claimed)))
+    {
         // SAFETY: `from..start` are complete batches: initialised outputs
         // that nobody else owns.
-        unsafe { ptr::drop_in_place(ptr::slice_from_raw_parts_mut(outputs.add(from), start - from)) };
+        unsafe {
+            ptr::drop_in_place(ptr::slice_from_raw_parts_mut(
+                outputs.add(from),
+                start - from,
+            ))
+        };
         from = end;
     }
     // SAFETY: inputs past the cursor were never claimed: still owned here.
-    unsafe { ptr::drop_in_place(ptr::slice_from_raw_parts_mut(inputs.add(claimed), share.n - claimed)) };
+    unsafe {
+        ptr::drop_in_place(ptr::slice_from_raw_parts_mut(
+            inputs.add(claimed),
+            share.n - claimed,
+        ))
+    };
 }
