@@ -7,6 +7,7 @@
 
 use std::any::Any;
 use std::cell::UnsafeCell;
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::panic::{self, AssertUnwindSafe};
 
 use crate::latch::Latch;
@@ -75,8 +76,6 @@ impl JobRef {
 /// The outcome of a job, carried back to whoever waits for it.
 #[derive(Debug)]
 pub(crate) enum JobResult<T> {
-    /// Not run yet.
-    Pending,
     /// Returned normally.
     Ok(T),
     /// Panicked; the payload is resumed at the waiting caller.
@@ -96,26 +95,28 @@ impl<T> JobResult<T> {
     /// Returns the value or resumes the panic at the caller.
     ///
     /// # Panics
-    /// Resumes the job's panic with its original payload. Aborts if the job
-    /// never ran, which would be a broken scheduler invariant.
+    /// Resumes the job's panic with its original payload.
     pub(crate) fn into_return_value(self) -> T {
         match self {
             JobResult::Ok(value) => value,
             JobResult::Panic(payload) => panic::resume_unwind(payload),
-            JobResult::Pending => {
-                unwind::abort_on_broken_invariant("job result read before it ran")
-            }
         }
     }
 }
 
 /// A job on the waiting thread's stack: the closure, its result slot and the
 /// latch that tells the waiter it finished.
+///
+/// To keep forks cheap it has no drop glue: its closure must be consumed
+/// exactly once, by [`execute`](Job::execute) (a thief ran it), by
+/// [`take_func`](Self::take_func) (the owner runs it inline) or by
+/// [`drop_func`](Self::drop_func) (nobody will); and its result exists only
+/// once it was executed, when [`into_result`](Self::into_result) takes it.
 pub(crate) struct StackJob<L, F, R> {
     /// Set once `result` is written; the waiter may free `self` right after.
     pub(crate) latch: L,
-    func: UnsafeCell<Option<F>>,
-    result: UnsafeCell<JobResult<R>>,
+    func: UnsafeCell<ManuallyDrop<F>>,
+    result: UnsafeCell<MaybeUninit<JobResult<R>>>,
 }
 
 impl<L: Latch, F: FnOnce() -> R, R> StackJob<L, F, R> {
@@ -124,8 +125,8 @@ impl<L: Latch, F: FnOnce() -> R, R> StackJob<L, F, R> {
     pub(crate) fn new(func: F, latch: L) -> Self {
         StackJob {
             latch,
-            func: UnsafeCell::new(Some(func)),
-            result: UnsafeCell::new(JobResult::Pending),
+            func: UnsafeCell::new(ManuallyDrop::new(func)),
+            result: UnsafeCell::new(MaybeUninit::uninit()),
         }
     }
 
@@ -143,21 +144,44 @@ impl<L: Latch, F: FnOnce() -> R, R> StackJob<L, F, R> {
     /// Takes the closure back to run it inline (the ref was never executed).
     ///
     /// # Safety
-    /// No other thread may be running or about to run this job: the caller
-    /// took the only `JobRef` back, or never published it.
+    /// No other thread may be running or about to run this job (the caller
+    /// took the only `JobRef` back, or never published it), and the closure
+    /// must not have been consumed yet.
     #[inline]
-    pub(crate) unsafe fn take_func(&self) -> Option<F> {
-        // SAFETY: per the contract, this thread has exclusive access.
-        unsafe { (*self.func.get()).take() }
+    pub(crate) unsafe fn take_func(&self) -> F {
+        // SAFETY: per the contract, this thread has exclusive access and the
+        // closure is still there; it is read out exactly once.
+        unsafe { ManuallyDrop::take(&mut *self.func.get()) }
+    }
+
+    /// Drops the closure unrun.
+    ///
+    /// # Safety
+    /// As [`take_func`](Self::take_func).
+    pub(crate) unsafe fn drop_func(&self) {
+        // SAFETY: as in `take_func`.
+        unsafe { ManuallyDrop::drop(&mut *self.func.get()) }
+    }
+
+    /// Drops the result of an executed job without reading it.
+    ///
+    /// # Safety
+    /// As [`into_result`](Self::into_result), and the result must not be
+    /// read afterwards.
+    pub(crate) unsafe fn drop_result(&self) {
+        // SAFETY: per the contract the result is initialised and unread.
+        unsafe { (*self.result.get()).assume_init_drop() }
     }
 
     /// The result, once the latch is set.
     ///
     /// # Safety
-    /// The latch must have been observed set (which orders the result write
-    /// before this read), and no thread may still touch the job.
+    /// The job must have been executed and its latch observed set (which
+    /// orders the result write before this read); no thread may still
+    /// touch the job.
     pub(crate) unsafe fn into_result(self) -> JobResult<R> {
-        self.result.into_inner()
+        // SAFETY: `execute` initialised the result before setting the latch.
+        unsafe { self.result.into_inner().assume_init() }
     }
 }
 
@@ -165,15 +189,15 @@ impl<L: Latch, F: FnOnce() -> R, R> Job for StackJob<L, F, R> {
     unsafe fn execute(this: *const Self) {
         // SAFETY: `JobRef::execute`'s contract: `this` is live and runs once,
         // so this thread has exclusive access to `func` and `result` until the
-        // latch is set.
+        // latch is set, and the closure has not been consumed (the owner only
+        // consumes it after taking the ref back).
         let this = unsafe { &*this };
         let abort = unwind::AbortIfPanic;
-        // SAFETY: as above, exclusive access.
-        let func = unsafe { (*this.func.get()).take() };
-        let func = func.unwrap_or_else(|| unwind::abort_on_broken_invariant("stack job ran twice"));
+        // SAFETY: as above.
+        let func = unsafe { this.take_func() };
         let result = JobResult::call(func);
         // SAFETY: as above, exclusive access until the latch is set below.
-        unsafe { *this.result.get() = result };
+        unsafe { (*this.result.get()).write(result) };
         // SAFETY: `this` is live until this call returns; `set` is the last
         // access (the waiter may free the job as soon as it observes it).
         unsafe { Latch::set(&this.latch) };

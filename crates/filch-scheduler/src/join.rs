@@ -15,8 +15,8 @@
 //! resumed. Either way with the original payload.
 
 use crate::global;
-use crate::job::{JobRef, StackJob};
-use crate::latch::{CoreLatch, WorkerLatch};
+use crate::job::StackJob;
+use crate::latch::WorkerLatch;
 use crate::worker::WorkerThread;
 
 /// Runs `a` and `b`, potentially in parallel, and returns `(a(), b())`.
@@ -69,8 +69,7 @@ where
     let guard = FrameGuard {
         worker,
         depth,
-        job: job_b_ref,
-        latch: job_b.latch.core(),
+        job: &job_b,
     };
     // No `catch_unwind` here: it would keep `a` from being inlined into the
     // fork. A panic in `a` unwinds through `guard` instead.
@@ -80,7 +79,7 @@ where
     if !promoted || worker.reclaim_or_wait(job_b_ref, job_b.latch.core()) {
         // SAFETY: the ref never left this thread, or was taken back from the
         // deque unexecuted: nobody else can run it.
-        let b = unsafe { job_b.take_func() }.unwrap_or_else(|| unreachable_taken());
+        let b = unsafe { job_b.take_func() };
         (ra, b())
     } else {
         // SAFETY: `reclaim_or_wait` returned only after the latch was set.
@@ -93,23 +92,26 @@ where
 /// promoted `b` is taken back unrun, or, if a thief has it, waited for. The
 /// panic then continues with `a`'s original payload; `b`'s outcome, if any,
 /// is dropped.
-struct FrameGuard<'a> {
+struct FrameGuard<'a, 'r, F: FnOnce() -> R, R> {
     worker: &'a WorkerThread,
     depth: usize,
-    job: JobRef,
-    latch: &'a CoreLatch,
+    job: &'a StackJob<WorkerLatch<'r>, F, R>,
 }
 
-impl Drop for FrameGuard<'_> {
+impl<F: FnOnce() -> R, R> Drop for FrameGuard<'_, '_, F, R> {
     fn drop(&mut self) {
-        if self.worker.pop_frame(self.depth) {
-            // Reclaimed (`true`) means unrun: just drop it with the frame.
-            let _ = self.worker.reclaim_or_wait(self.job, self.latch);
+        let promoted = self.worker.pop_frame(self.depth);
+        // SAFETY: the same ref `join_in_worker` published; recomputing it
+        // only reads the job's address.
+        let job = unsafe { self.job.as_job_ref() };
+        if !promoted || self.worker.reclaim_or_wait(job, self.job.latch.core()) {
+            // SAFETY: private or taken back: nobody else has it, and the
+            // closure was never consumed.
+            unsafe { self.job.drop_func() };
+        } else {
+            // SAFETY: a thief ran it and set the latch; nobody reads the
+            // result: `a`'s panic is the one that goes on.
+            unsafe { self.job.drop_result() };
         }
     }
-}
-
-#[cold]
-fn unreachable_taken() -> ! {
-    crate::unwind::abort_on_broken_invariant("join's second half was taken twice")
 }

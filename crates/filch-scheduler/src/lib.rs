@@ -41,6 +41,7 @@
 
 mod builder;
 mod error;
+mod frames;
 mod global;
 mod job;
 mod join;

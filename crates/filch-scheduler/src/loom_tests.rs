@@ -53,8 +53,8 @@ impl Queue {
 }
 
 /// The idle loop of worker `index` with no latch: search, then
-/// `no_work_found`, until it pops a job (`true`) or `may_sleep` declines and
-/// `stop` says to leave (`false`).
+/// `no_work_found`, until it pops a job (`true`), or `stop` says to leave and
+/// one last search finds nothing (`false`).
 fn idle_until_job(sleep: &Sleep, queue: &Queue, index: usize, stop: impl Fn() -> bool) -> bool {
     let mut idle = sleep.start_looking();
     let found = loop {
@@ -62,7 +62,8 @@ fn idle_until_job(sleep: &Sleep, queue: &Queue, index: usize, stop: impl Fn() ->
             break true;
         }
         if stop() {
-            break false;
+            // As the worker does: one more search after seeing the flag.
+            break queue.try_pop();
         }
         // `may_sleep` runs under the sleep mutex, as in the worker.
         let outcome = sleep.no_work_found(&mut idle, index, None, || !stop());

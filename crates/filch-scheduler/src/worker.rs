@@ -4,13 +4,18 @@
 //!
 //! # Private frames and promotion
 //!
-//! `join(a, b)` does not publish `b` by default. It pushes `b`'s job onto
-//! this worker's *private* frame stack (a `Vec` only this thread touches) and
-//! runs `a`. Only when some worker is looking for work (the sleep module's
-//! `hungry` hint) and this worker's public deque is empty does it **promote**
-//! its oldest private frame: push that frame's job onto the crossbeam deque
-//! where thieves can take it, and post the work. Forks with nobody idle thus
-//! touch no shared memory beyond one relaxed load.
+//! `join(a, b)` does not publish every `b`. It pushes `b`'s job onto this
+//! worker's *private* frame stack (a fixed array only this thread touches,
+//! see `frames.rs`) and runs `a`. Only when this worker's public deque is
+//! empty does it **promote** its *oldest* private frame: push that frame's
+//! job onto the crossbeam deque where thieves can take it, and post it. So
+//! exactly one frame, the biggest piece of work this worker has, is always
+//! on offer to an idle peer, and it is re-offered as soon as a thief takes
+//! it. The offer changes only when the offered frame is stolen or closes, so
+//! a tree of `n` forks publishes O(depth) times, not `n`: most forks cost a
+//! few stores and an emptiness check, no atomic read-modify-write and no
+//! fence. (A frame published while its worker then runs a long leaf is still
+//! stealable; a hunger-triggered scheme would keep it private.)
 //!
 //! Invariant (the *prefix* rule): promoted frames are always a prefix
 //! `frames[..promoted]` of the stack, because promotion takes the oldest
@@ -18,13 +23,14 @@
 //! other thread has a reference to it; when it is promoted, every frame
 //! below it is too.
 
-use std::cell::{Cell, UnsafeCell};
+use std::cell::Cell;
 use std::ptr;
 use std::sync::mpsc;
 
 use crossbeam_deque::{Steal, Worker};
 
 use crate::error::BuildError;
+use crate::frames::FrameStack;
 use crate::job::JobRef;
 use crate::latch::CoreLatch;
 use crate::pinning;
@@ -32,10 +38,6 @@ use crate::registry::Registry;
 use crate::sleep::IdleOutcome;
 use crate::stats::Counter;
 use crate::sync::Arc;
-
-/// Frames reserved up front so that ordinary recursion depths never grow the
-/// private stack's allocation (a `join` tree over 2^64 items is 64 deep).
-const PRIVATE_FRAMES_RESERVED: usize = 128;
 
 thread_local! {
     static CURRENT: Cell<*const WorkerThread> = const { Cell::new(ptr::null()) };
@@ -47,10 +49,8 @@ pub(crate) struct WorkerThread {
     deque: Worker<JobRef>,
     registry: Arc<Registry>,
     index: usize,
-    /// `join` frames of this thread, oldest first; see the module docs.
-    frames: UnsafeCell<Vec<JobRef>>,
-    /// How many of `frames` (a prefix) have been promoted to `deque`.
-    promoted: Cell<usize>,
+    /// `join` frames of this thread; see the module docs.
+    frames: FrameStack,
     /// xorshift state for choosing steal victims.
     rng: Cell<u64>,
 }
@@ -93,8 +93,7 @@ impl WorkerThread {
             deque,
             registry,
             index,
-            frames: UnsafeCell::new(Vec::with_capacity(PRIVATE_FRAMES_RESERVED)),
-            promoted: Cell::new(0),
+            frames: FrameStack::new(),
             rng: Cell::new(seed),
         };
         CURRENT.with(|c| c.set(&worker));
@@ -218,7 +217,12 @@ impl WorkerThread {
                 break Some(job);
             }
             if latch.is_none() && self.registry.terminating() {
-                break None;
+                // Search once more before leaving. The flag is set (SeqCst)
+                // after the dropping thread's last submission, so a job it
+                // pushed after our search above is visible now that we have
+                // seen the flag; leaving without looking stranded such a job
+                // (found by loom: `terminate_wakes_and_ends_an_idle_worker`).
+                break self.find_work();
             }
             let may_sleep = || latch.is_some() || !self.registry.terminating();
             match sleep.no_work_found(&mut idle, self.index, latch, may_sleep) {
@@ -258,61 +262,40 @@ impl WorkerThread {
 
     // ---- private join frames (see module docs) ----
 
-    /// Pushes `job` as the newest private frame; returns its depth.
+    /// Opens a private frame for `job`; returns its depth. If nothing of
+    /// this worker's is published, publishes its oldest private frame.
     #[inline]
     pub(crate) fn push_frame(&self, job: JobRef) -> usize {
-        // SAFETY: `frames` is only touched by this thread, and no reference
-        // into it outlives any of these methods.
-        let frames = unsafe { &mut *self.frames.get() };
-        frames.push(job);
-        let depth = frames.len() - 1;
-        if self.registry.sleep().hungry() > 0 {
+        let depth = self.frames.push(job);
+        if self.deque.is_empty() {
             self.promote_oldest();
         }
         depth
     }
 
-    /// Pops the newest frame (at `depth`); `true` if it had been promoted
+    /// Closes the newest frame (at `depth`); `true` if it had been promoted
     /// (so another thread may have it), `false` if it never left this thread.
     #[inline]
     pub(crate) fn pop_frame(&self, depth: usize) -> bool {
-        // SAFETY: as in `push_frame`.
-        let frames = unsafe { &mut *self.frames.get() };
-        frames.pop();
-        debug_assert_eq!(frames.len(), depth, "join frames popped out of order");
-        if depth < self.promoted.get() {
-            self.promoted.set(depth);
-            true
-        } else {
-            false
-        }
+        self.frames.pop(depth)
     }
 
-    /// Publishes the oldest private frame if no published work is waiting.
+    /// Publishes the oldest private frame.
     #[cold]
     fn promote_oldest(&self) {
-        if !self.deque.is_empty() {
-            return;
-        }
-        // SAFETY: as in `push_frame`.
-        let frames = unsafe { &*self.frames.get() };
-        let next = self.promoted.get();
-        if let Some(&job) = frames.get(next) {
-            self.promoted.set(next + 1);
+        if let Some(job) = self.frames.promote_oldest() {
             self.push(job);
         }
     }
 
     /// Publishes every private frame, oldest first.
     fn promote_all(&self) {
-        // SAFETY: as in `push_frame`.
-        let frames = unsafe { &*self.frames.get() };
-        let from = self.promoted.get();
-        if from < frames.len() {
-            for &job in &frames[from..] {
-                self.deque.push(job);
-            }
-            self.promoted.set(frames.len());
+        let mut any = false;
+        while let Some(job) = self.frames.promote_oldest() {
+            self.deque.push(job);
+            any = true;
+        }
+        if any {
             self.registry.sleep().new_work();
         }
     }
