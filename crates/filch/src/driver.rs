@@ -8,6 +8,7 @@
 //!   run entirely on the caller (results are the same either way).
 //! - called on a **worker** of the pool (nested calls, or inside
 //!   `install`): `engine.rs`, lazy binary splitting with `join`.
+//!
 //! An explicit chunk size skips the probe but not this choice.
 
 use std::mem::ManuallyDrop;

@@ -253,10 +253,10 @@ where
         written: 0,
         control,
     };
-    // Made after `piece`, whose guard drops the inputs if `make_leaf` panics
-    // (`map_init`'s `init`); made first, a panic there leaked the piece's
-    // inputs.
-    let mut leaf = make_leaf();
+    // Made lazily, after `piece` (whose guard drops the inputs if
+    // `make_leaf` panics, i.e. `map_init`'s `init`), and only once the piece
+    // runs items itself: a piece that splits at once never calls `init`.
+    let mut leaf = None;
     loop {
         let remaining = len - piece.consumed;
         if remaining == 0 || control.stop.load(Ordering::Relaxed) {
@@ -265,6 +265,7 @@ where
         if remaining >= 2 * control.unit && filch_scheduler::work_wanted() {
             return split(piece, make_leaf, control);
         }
+        let leaf = leaf.get_or_insert_with(make_leaf);
         for _ in 0..control.grain.min(remaining) {
             // SAFETY: `consumed < len`: this input is initialised and still
             // owned by the piece; counting it consumed first means a panic in

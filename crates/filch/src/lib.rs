@@ -88,3 +88,8 @@ pub use filch_scheduler::{
 
 /// The scheduler crate, for its lower-level API (`ThreadPool`, `work_wanted`).
 pub use filch_scheduler as scheduler;
+
+/// The README's examples, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

@@ -29,6 +29,7 @@
 //!    was 0 nobody is inside and nobody can enter; otherwise it waits for
 //!    `done`. Either way, once this returns, no helper touches the
 //!    caller's buffers again (a helper job that runs later sees `CLOSED`).
+//!
 //! The job closures own only an `Arc<Share>`: raw pointers and atomics, no
 //! borrowed data, so they may outlive the call.
 //!

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use common::{
-    assert_pool_works, boom, boom_index, catch, check, pool, quiet_injected_panics, serial_f, shapes, tracked_inputs,
-    values, watchdog, Ledger, Shape, Tracked,
+    assert_pool_works, boom, boom_index, catch, check, pool, quiet_injected_panics, serial_f,
+    shapes, tracked_inputs, values, watchdog, Ledger, Shape, Tracked,
 };
 use proptest::prelude::*;
 
@@ -113,103 +113,174 @@ impl Call<'_> {
 #[test]
 fn a_panic_in_f_reaches_the_caller_with_its_payload() {
     quiet_injected_panics();
-    let strategy = (shapes(), ops(), prop::collection::vec(0.0..1.0f64, 1..4), prop::option::of(2..4usize));
-    check("eager panics", 160, strategy, |(shape, op, fractions, nest)| {
-        let panics: BTreeSet<u64> = fractions.iter().map(|f| (f * shape.len as f64) as u64).filter(|&i| (i as usize) < shape.len).collect();
-        let outer = nest.unwrap_or(1);
-        let inputs = Ledger::new("inputs", outer * shape.len);
-        let outputs = Ledger::new("outputs", outer * shape.len);
-        let states = Ledger::new("states", outer * (shape.len + 1));
-        let inits = AtomicUsize::new(0);
-        let call = Call {
-            shape: &shape,
-            op,
-            panics: &panics,
-            inputs: &inputs,
-            outputs: &outputs,
-            states: &states,
-            inits: &inits,
-        };
-        let outcome = catch(|| match nest {
-            None => vec![call.run()],
-            // The outer map is forced onto the pool (chunk size 1), so the
-            // inner calls run on its workers.
-            Some(outer) => pool(shape.threads).with_chunk_size(1).unwrap().map(0..outer, |_| call.run()),
-        });
-        let init_panic = match op {
-            Op::MapInit { init_panics_at: Some(n) } if inits.load(Ordering::SeqCst) > n => Some(INIT_BOOM + n),
-            _ => None,
-        };
-        match outcome {
-            Ok(results) => {
-                prop_assert!(panics.is_empty(), "no panic although items {panics:?} panic");
-                prop_assert!(init_panic.is_none(), "no panic although init panicked");
-                let want: Vec<u64> = (0..shape.len as u64).map(serial_f).collect();
-                for got in results {
-                    prop_assert_eq!(&got, &want);
+    let strategy = (
+        shapes(),
+        ops(),
+        prop::collection::vec(0.0..1.0f64, 1..4),
+        prop::option::of(2..4usize),
+    );
+    check(
+        "eager panics",
+        160,
+        strategy,
+        |(shape, op, fractions, nest)| {
+            let panics: BTreeSet<u64> = fractions
+                .iter()
+                .map(|f| (f * shape.len as f64) as u64)
+                .filter(|&i| (i as usize) < shape.len)
+                .collect();
+            let outer = nest.unwrap_or(1);
+            let inputs = Ledger::new("inputs", outer * shape.len);
+            let outputs = Ledger::new("outputs", outer * shape.len);
+            let states = Ledger::new("states", outer * (shape.len + 1));
+            let inits = AtomicUsize::new(0);
+            let call = Call {
+                shape: &shape,
+                op,
+                panics: &panics,
+                inputs: &inputs,
+                outputs: &outputs,
+                states: &states,
+                inits: &inits,
+            };
+            let outcome = catch(|| match nest {
+                None => vec![call.run()],
+                // The outer map is forced onto the pool (chunk size 1), so the
+                // inner calls run on its workers.
+                Some(outer) => pool(shape.threads)
+                    .with_chunk_size(1)
+                    .unwrap()
+                    .map(0..outer, |_| call.run()),
+            });
+            let init_panic = match op {
+                Op::MapInit {
+                    init_panics_at: Some(n),
+                } if inits.load(Ordering::SeqCst) > n => Some(INIT_BOOM + n),
+                _ => None,
+            };
+            match outcome {
+                Ok(results) => {
+                    prop_assert!(
+                        panics.is_empty(),
+                        "no panic although items {panics:?} panic"
+                    );
+                    prop_assert!(init_panic.is_none(), "no panic although init panicked");
+                    let want: Vec<u64> = (0..shape.len as u64).map(serial_f).collect();
+                    for got in results {
+                        prop_assert_eq!(&got, &want);
+                    }
+                }
+                Err(payload) => {
+                    let index = boom_index(&*payload);
+                    let expected =
+                        panics.contains(&(index as u64)) || init_panic.is_some_and(|i| i >= index);
+                    prop_assert!(expected, "payload Boom({index}) is not an injected one ({panics:?}, init {init_panic:?})");
                 }
             }
-            Err(payload) => {
-                let index = boom_index(&*payload);
-                let expected = panics.contains(&(index as u64)) || init_panic.is_some_and(|i| i >= index);
-                prop_assert!(expected, "payload Boom({index}) is not an injected one ({panics:?}, init {init_panic:?})");
-            }
-        }
-        inputs.assert_balanced();
-        outputs.assert_balanced();
-        states.assert_balanced();
-        assert_pool_works(pool(shape.threads));
-        Ok(())
-    });
+            inputs.assert_balanced();
+            outputs.assert_balanced();
+            states.assert_balanced();
+            assert_pool_works(pool(shape.threads));
+            Ok(())
+        },
+    );
 }
 
-/// A panic on the first item of a big chunked call: the halves never
-/// started are dropped unrun, inputs included.
+/// A panic on an early item of a big chunked call, made from outside and
+/// from a worker (where the call splits lazily with `join`): the halves
+/// never started are dropped unrun, inputs included. (Regression: `join`
+/// dropped an unstarted second half with its inputs still inside.)
 #[test]
 fn a_panic_drops_the_inputs_of_halves_never_started() {
     quiet_injected_panics();
     watchdog("unstarted halves", || {
         for threads in [1, 2, 8] {
             for chunk in [1, 3, 64] {
-                let inputs = Ledger::new("inputs", 1000);
-                let outputs = Ledger::new("outputs", 1000);
-                let pool = pool(threads);
-                let caught = catch(|| {
-                    pool.with_chunk_size(chunk).unwrap().map(tracked_inputs(&inputs, 1000), |t: Tracked| {
-                        if t.value == 0 {
-                            boom(0);
+                for (from_worker, at) in [(false, 0), (true, 0), (true, 1)] {
+                    let inputs = Ledger::new("inputs", 1000);
+                    let outputs = Ledger::new("outputs", 1000);
+                    let pool = pool(threads);
+                    let call = || {
+                        pool.with_chunk_size(chunk).unwrap().map(
+                            tracked_inputs(&inputs, 1000),
+                            |t: Tracked| {
+                                if t.value == at {
+                                    boom(at as usize);
+                                }
+                                outputs.make(t.value)
+                            },
+                        )
+                    };
+                    let caught = catch(|| {
+                        if from_worker {
+                            pool.install(call)
+                        } else {
+                            call()
                         }
-                        outputs.make(t.value)
-                    })
-                });
-                let payload = caught.expect_err("item 0 panics");
-                assert_eq!(boom_index(&*payload), 0);
-                inputs.assert_balanced();
-                outputs.assert_balanced();
-                assert_pool_works(pool);
+                    });
+                    let payload = caught.expect_err("an item panics");
+                    assert_eq!(boom_index(&*payload), at as usize);
+                    inputs.assert_balanced();
+                    outputs.assert_balanced();
+                    assert_pool_works(pool);
+                }
             }
         }
     });
 }
 
-/// `init` of `map_init` panicking on a worker (the chunked path makes one
-/// state per piece there) drops every input exactly once.
+/// `init` of `map_init` panicking once work is shared (from outside: the
+/// caller and helpers each make a state for the batches they claim) or
+/// split (from a worker: a state per piece) drops every input exactly once
+/// and never an output that was not written. (Regression: a claimed batch
+/// or piece whose `init` panicked leaked its inputs, and from outside the
+/// caller then dropped its never-written output slots.)
 #[test]
 fn a_panic_in_init_drops_every_input() {
     quiet_injected_panics();
     watchdog("init panic", || {
         for threads in [1, 2, 4] {
-            let inputs = Ledger::new("inputs", 500);
-            let pool = pool(threads);
-            let caught = catch(|| {
-                pool.with_chunk_size(10)
-                    .unwrap()
-                    .map_init(tracked_inputs(&inputs, 500), || boom(INIT_BOOM), |_: &mut (), t: Tracked| t.value)
-            });
-            let payload = caught.expect_err("init panics");
-            assert_eq!(boom_index(&*payload), INIT_BOOM);
-            inputs.assert_balanced();
-            assert_pool_works(pool);
+            for from_worker in [false, true] {
+                for panicking_init in [0, 1, 2] {
+                    let inputs = Ledger::new("inputs", 500);
+                    let outputs = Ledger::new("outputs", 500);
+                    let inits = AtomicUsize::new(0);
+                    let pool = pool(threads);
+                    let call = || {
+                        pool.with_chunk_size(10).unwrap().map_init(
+                            tracked_inputs(&inputs, 500),
+                            || {
+                                let n = inits.fetch_add(1, Ordering::SeqCst);
+                                if n == panicking_init {
+                                    boom(INIT_BOOM + n);
+                                }
+                            },
+                            |_: &mut (), t: Tracked| outputs.make(t.value),
+                        )
+                    };
+                    match catch(|| {
+                        if from_worker {
+                            pool.install(call)
+                        } else {
+                            call()
+                        }
+                    }) {
+                        Ok(got) => {
+                            // Fewer pieces than `panicking_init + 1`.
+                            assert!(inits.load(Ordering::SeqCst) <= panicking_init);
+                            assert_eq!(values(got), (0..500).collect::<Vec<u64>>());
+                        }
+                        Err(payload) => {
+                            assert_eq!(boom_index(&*payload), INIT_BOOM + panicking_init)
+                        }
+                    }
+                    let what = format!("{threads} threads, from a worker: {from_worker}, init {panicking_init} panics");
+                    if let Some(problem) = inputs.problems().or_else(|| outputs.problems()) {
+                        panic!("{what}: {problem}");
+                    }
+                    assert_pool_works(pool);
+                }
+            }
         }
     });
 }

@@ -50,7 +50,9 @@ where
             value
         }
         Ok(Err(payload)) => panic::resume_unwind(payload),
-        Err(_) => panic!("watchdog: `{name}` did not finish within {WATCHDOG:?}: a hang or a deadlock"),
+        Err(_) => {
+            panic!("watchdog: `{name}` did not finish within {WATCHDOG:?}: a hang or a deadlock")
+        }
     }
 }
 
@@ -83,7 +85,10 @@ where
 /// every test of this binary: building a pool per case would dominate.
 pub(crate) fn pool(threads: usize) -> &'static Pool {
     static POOLS: [OnceLock<Pool>; 8] = [const { OnceLock::new() }; 8];
-    assert!((1..=8).contains(&threads), "test pools have 1 to 8 threads, not {threads}");
+    assert!(
+        (1..=8).contains(&threads),
+        "test pools have 1 to 8 threads, not {threads}"
+    );
     POOLS[threads - 1].get_or_init(|| {
         Pool::builder()
             .threads(threads)
@@ -102,10 +107,13 @@ pub(crate) fn spin_for(time: Duration) {
     }
 }
 
-/// Per-item work of a "heavy" case: with 4 or more such items the remaining
-/// work after the first is at least 150 µs, 2.5 times the probe's threshold,
-/// so the call goes parallel even if the probe's clock is off by 2x.
-pub(crate) const HEAVY_ITEM: Duration = Duration::from_micros(50);
+/// Per-item work of a "heavy" case, slept rather than spun: with 2 or more
+/// such items the remaining work after the first is at least 100 µs, over
+/// 3x the probe's threshold, so the call goes parallel even if the probe's
+/// clock is off by 2x; and a sleeping caller leaves the CPU to the helpers,
+/// which on a loaded 2-core machine otherwise may not get to run before
+/// the caller has finished alone.
+pub(crate) const HEAVY_ITEM: Duration = Duration::from_micros(100);
 
 /// The payload of every panic the tests inject: the index of the item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +137,9 @@ pub(crate) fn quiet_injected_panics() {
     ONCE.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            let injected = info.payload().is::<Boom>() || info.payload_as_str().is_some_and(|s| s.starts_with(INJECTED));
+            let payload = info.payload();
+            let injected = payload.is::<Boom>()
+                || filch::scheduler::panic_message(payload).starts_with(INJECTED);
             if !injected {
                 previous(info);
             }
@@ -157,9 +167,17 @@ pub(crate) fn catch<R>(op: impl FnOnce() -> R) -> Result<R, Box<dyn Any + Send>>
 /// right answer, with the parallel path forced by a chunk size of 1.
 pub(crate) fn assert_pool_works(pool: &Pool) {
     let expected: Vec<u64> = (0..200u64).map(|x| x * x + 1).collect();
-    assert_eq!(pool.map(0..200u64, |x| x * x + 1), expected, "pool.map after a panic");
+    assert_eq!(
+        pool.map(0..200u64, |x| x * x + 1),
+        expected,
+        "pool.map after a panic"
+    );
     let chunked = pool.with_chunk_size(1).expect("chunk size 1 is valid");
-    assert_eq!(chunked.map(0..200u64, |x| x * x + 1), expected, "chunked map after a panic");
+    assert_eq!(
+        chunked.map(0..200u64, |x| x * x + 1),
+        expected,
+        "chunked map after a panic"
+    );
 }
 
 /// Counts the creation and drops of [`Tracked`] values, per value, so a
@@ -187,7 +205,12 @@ impl Ledger {
     /// A new value holding `value`, counted as created.
     pub(crate) fn make(self: &Arc<Self>, value: u64) -> Tracked {
         let id = self.created.fetch_add(1, Ordering::SeqCst);
-        assert!(id < self.drops.len(), "ledger `{}` is full ({} values)", self.name, self.drops.len());
+        assert!(
+            id < self.drops.len(),
+            "ledger `{}` is full ({} values)",
+            self.name,
+            self.drops.len()
+        );
         Tracked {
             value,
             id,
@@ -293,7 +316,7 @@ impl WorkerSeen {
 }
 
 /// The shape of one property case: which pool, how long an input, how it
-/// is chunked, how costly each item is.
+/// is chunked, how costly each item is, who calls.
 #[derive(Debug, Clone)]
 pub(crate) struct Shape {
     /// Workers in the pool (1 to 8).
@@ -302,60 +325,122 @@ pub(crate) struct Shape {
     pub(crate) len: usize,
     /// An explicit chunk size, or `None` for automatic chunking.
     pub(crate) chunk: Option<usize>,
-    /// Whether each item spins for [`HEAVY_ITEM`] (inputs are then short).
+    /// Whether each item sleeps for [`HEAVY_ITEM`] (inputs are then short).
     pub(crate) heavy: bool,
     /// Whether the input reports its exact length.
     pub(crate) exact: bool,
+    /// Whether the call is made on one of the pool's workers (inside
+    /// `pool.install`), which takes the lazy-splitting path, rather than
+    /// from an outside thread, which shares the work with helper jobs.
+    pub(crate) from_worker: bool,
 }
 
 impl Shape {
-    /// Whether this call must run items on the pool's workers: an explicit
-    /// chunk size always goes to the pool; automatic chunking does once the
-    /// probe has seen enough heavy items with enough left (see
-    /// [`HEAVY_ITEM`]; without an exact length the probe first spends 60 µs
-    /// serially, hence the larger minimum).
-    pub(crate) fn must_use_workers(&self) -> bool {
-        self.len > 0 && (self.chunk.is_some() || (self.heavy && self.len >= 6))
+    /// Whether some items of this call should run on pool workers other
+    /// than the caller, so the parallel path is exercised: an outside call
+    /// with at least two threads and enough heavy items that the probe goes
+    /// parallel (see [`HEAVY_ITEM`]; without an exact length the probe
+    /// first spends its threshold serially, hence 6 items) and more than one
+    /// chunk.
+    /// Helpers may still arrive too late on a loaded machine, so callers
+    /// count this over many cases with [`Coverage`] rather than per case.
+    pub(crate) fn expects_helpers(&self) -> bool {
+        !self.from_worker
+            && self.threads >= 2
+            && self.heavy
+            && self.len >= 6
+            && self.chunk.is_none_or(|c| c < self.len)
     }
 
     /// The per-item cost of this case.
     pub(crate) fn work(&self) {
         if self.heavy {
-            spin_for(HEAVY_ITEM);
+            thread::sleep(HEAVY_ITEM);
         }
     }
 
     /// The input, with or without an exact length.
-    pub(crate) fn input<T: Send + 'static>(&self, items: Vec<T>) -> Box<dyn Iterator<Item = T> + Send> {
+    pub(crate) fn input<T: Send + 'static>(
+        &self,
+        items: Vec<T>,
+    ) -> Box<dyn Iterator<Item = T> + Send> {
         if self.exact {
             Box::new(items.into_iter())
         } else {
             Box::new(items.into_iter().filter(|_| true))
         }
     }
+
+    /// Runs `op` as this shape's caller: on a worker of its pool, or here.
+    pub(crate) fn call<R: Send>(&self, op: impl FnOnce() -> R + Send) -> R {
+        if self.from_worker {
+            pool(self.threads).install(op)
+        } else {
+            op()
+        }
+    }
 }
 
 /// Random shapes: lengths 0..2000 (0 and 1 often), chunk sizes small and
-/// large or automatic, 1 to 8 threads, a quarter of the cases heavy (with
-/// inputs under 48 items so a case stays within a few ms).
+/// large or automatic, 1 to 8 threads, a third of the cases heavy (with
+/// inputs under 48 items so a case stays within a few ms), a third called
+/// from a worker.
 pub(crate) fn shapes() -> impl Strategy<Value = Shape> {
     use proptest::prelude::*;
     (
         1..=8usize,
-        prop_oneof![Just(0usize), Just(1usize), 0..2000usize],
+        prop_oneof![1 => Just(0usize), 1 => Just(1usize), 6 => 0..2000usize],
         prop_oneof![
             2 => Just(None::<usize>),
             1 => (1..8usize).prop_map(Some),
             1 => (8..600usize).prop_map(Some),
         ],
-        prop::bool::weighted(0.25),
+        prop::bool::weighted(0.35),
         prop::bool::weighted(0.8),
+        prop::bool::weighted(0.3),
     )
-        .prop_map(|(threads, len, chunk, heavy, exact)| Shape {
+        .prop_map(|(threads, len, chunk, heavy, exact, from_worker)| Shape {
             threads,
             len: if heavy { len % 48 } else { len },
             chunk,
             heavy,
             exact,
+            from_worker,
         })
+}
+
+/// Counts, over the cases of a property, those that should have used pool
+/// workers and those that did: so a property fails if its parallel path
+/// was never exercised, without failing a case whose helpers were late.
+#[derive(Debug, Default)]
+pub(crate) struct Coverage {
+    expected: AtomicUsize,
+    seen: AtomicUsize,
+}
+
+impl Coverage {
+    /// Records one case.
+    pub(crate) fn record(&self, expected: bool, seen: bool) {
+        if expected {
+            self.expected.fetch_add(1, Ordering::Relaxed);
+            if seen {
+                self.seen.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Fails unless, of the cases that should have run items on workers
+    /// (about 10% of random shapes, so there are some in every run of 64 or
+    /// more but for a chance below 1e-4), at least one did.
+    pub(crate) fn assert_exercised(&self, what: &str) {
+        let (expected, seen) = (
+            self.expected.load(Ordering::Relaxed),
+            self.seen.load(Ordering::Relaxed),
+        );
+        assert!(
+            expected >= 1,
+            "{what}: only {expected} cases should have gone parallel; the shapes are too small"
+        );
+        assert!(seen >= 1, "{what}: none of {expected} cases ran an item on a worker: the parallel path was not tested");
+    }
 }
