@@ -5,8 +5,8 @@
 //! Shared state: one `AtomicU64` holding the **jobs event counter** (JEC, high
 //! 32 bits) and the number of **sleeping** workers (low 32 bits); a mutex over
 //! each worker's `asleep` flag, with one condvar per worker; and `hungry`, the
-//! number of workers looking for work (a hint that `join` reads to decide
-//! whether to publish work; it carries no correctness burden).
+//! number of workers awake and looking for work (a hint that `join` reads to
+//! decide whether to publish work; it carries no correctness burden).
 //!
 //! A JEC that is **odd** means "some worker is about to sleep"; even means
 //! nobody has announced that since the last job was posted.
@@ -71,12 +71,21 @@ use crossbeam_utils::CachePadded;
 /// thief in a fine-grained fork-join catches the next published half without
 /// a syscall (a promoted `join` half appears within ~100 ns of a request),
 /// short enough that a finished burst stops burning CPU within microseconds.
+#[cfg(not(loom))]
 pub(crate) const SPIN_ROUNDS: u32 = 64;
+/// Under loom every idle round multiplies the interleavings to explore, and
+/// the protocol is the same after one round as after 64.
+#[cfg(loom)]
+pub(crate) const SPIN_ROUNDS: u32 = 1;
 
 /// Rounds of `thread::yield_now` after spinning and before sleeping: on this
 /// 2-core machine a yield lets a descheduled peer run; 16 rounds (~20-50 µs)
 /// cover the gap between a `map`'s chunks without parking.
+#[cfg(not(loom))]
 pub(crate) const YIELD_ROUNDS: u32 = 16;
+/// Under loom: one round, for the reason given at [`SPIN_ROUNDS`].
+#[cfg(loom)]
+pub(crate) const YIELD_ROUNDS: u32 = 1;
 
 /// Busy-wait iterations per spin round.
 const SPINS_PER_ROUND: u32 = 32;
@@ -134,7 +143,13 @@ impl Sleep {
         }
     }
 
-    /// How many workers are looking for work right now (a hint).
+    /// Whether any worker is asleep (a relaxed hint, no fence).
+    #[inline]
+    pub(crate) fn anyone_sleeping(&self) -> bool {
+        sleeping(self.counters.load(Ordering::Relaxed)) > 0
+    }
+
+    /// How many workers are awake and looking for work right now (a hint).
     #[inline]
     pub(crate) fn hungry(&self) -> usize {
         self.hungry.load(Ordering::Relaxed)
@@ -258,9 +273,13 @@ impl Sleep {
             }
         }
         asleep[worker] = true;
+        // A sleeper is not a thief `join` should publish for: it would not
+        // see the work before a wake-up anyway (see `worker::should_publish`).
+        self.hungry.fetch_sub(1, Ordering::Relaxed);
         while asleep[worker] {
             self.condvars[worker].wait(&mut asleep);
         }
+        self.hungry.fetch_add(1, Ordering::Relaxed);
         // The waker cleared our flag and decremented `sleeping`.
         if let Some(latch) = latch {
             latch.unmark_sleeping();

@@ -6,16 +6,16 @@
 //!
 //! `join(a, b)` does not publish every `b`. It pushes `b`'s job onto this
 //! worker's *private* frame stack (a fixed array only this thread touches,
-//! see `frames.rs`) and runs `a`. Only when this worker's public deque is
-//! empty does it **promote** its *oldest* private frame: push that frame's
-//! job onto the crossbeam deque where thieves can take it, and post it. So
-//! exactly one frame, the biggest piece of work this worker has, is always
-//! on offer to an idle peer, and it is re-offered as soon as a thief takes
-//! it. The offer changes only when the offered frame is stolen or closes, so
-//! a tree of `n` forks publishes O(depth) times, not `n`: most forks cost a
-//! few stores and an emptiness check, no atomic read-modify-write and no
-//! fence. (A frame published while its worker then runs a long leaf is still
-//! stealable; a hunger-triggered scheme would keep it private.)
+//! see `frames.rs`) and runs `a`. Only when nothing of this worker's is on
+//! offer (its public deque is empty) does it **promote** its *oldest*
+//! private frame: push that frame's job onto the crossbeam deque where
+//! thieves look. So the biggest piece of work this worker has is always on
+//! offer, and re-offered as soon as a thief takes it. The offer changes only
+//! when the offered frame is stolen or closes, so a balanced tree of `n`
+//! forks publishes O(depth) times, not `n` times: most forks cost a few
+//! stores and an emptiness check, no read-modify-write and no fence. (A
+//! flat loop of joins publishes and reclaims on every fork: a deque push and
+//! pop, still cheaper than a fork that always publishes.)
 //!
 //! Invariant (the *prefix* rule): promoted frames are always a prefix
 //! `frames[..promoted]` of the stack, because promotion takes the oldest
@@ -263,7 +263,7 @@ impl WorkerThread {
     // ---- private join frames (see module docs) ----
 
     /// Opens a private frame for `job`; returns its depth. If nothing of
-    /// this worker's is published, publishes its oldest private frame.
+    /// this worker's is on offer, publishes its oldest private frame.
     #[inline]
     pub(crate) fn push_frame(&self, job: JobRef) -> usize {
         let depth = self.frames.push(job);
@@ -280,11 +280,20 @@ impl WorkerThread {
         self.frames.pop(depth)
     }
 
-    /// Publishes the oldest private frame.
+    /// Publishes the oldest private frame. Wakes a sleeping peer only if no
+    /// peer is awake to take it: an awake thief sees the frame within
+    /// nanoseconds without a post. The full post (`new_work`, a SeqCst
+    /// fence) is not needed for correctness here: a frame nobody takes is
+    /// reclaimed by its owner, so a missed wake-up costs parallelism, never
+    /// progress.
     #[cold]
     fn promote_oldest(&self) {
         if let Some(job) = self.frames.promote_oldest() {
-            self.push(job);
+            self.deque.push(job);
+            let sleep = self.registry.sleep();
+            if sleep.hungry() == 0 && sleep.anyone_sleeping() {
+                sleep.new_work();
+            }
         }
     }
 

@@ -32,11 +32,18 @@ fn zero_threads_is_refused() {
 #[test]
 fn an_empty_core_list_is_refused() {
     let (builder, started) = counting_builder();
-    let err = builder.num_threads(2).pinning(Pinning::Cores(vec![])).build().unwrap_err();
+    let err = builder
+        .num_threads(2)
+        .pinning(Pinning::Cores(vec![]))
+        .build()
+        .unwrap_err();
     assert!(matches!(err, BuildError::EmptyCoreList), "{err:?}");
     let message = err.to_string();
     assert!(message.contains("empty"), "{message}");
-    assert!(message.contains("PerCore"), "the message says what else works: {message}");
+    assert!(
+        message.contains("PerCore"),
+        "the message says what else works: {message}"
+    );
     assert_eq!(started.load(Ordering::SeqCst), 0);
 }
 
@@ -44,24 +51,41 @@ fn an_empty_core_list_is_refused() {
 fn a_stack_below_the_minimum_is_refused() {
     for requested in [0, 1000, MIN_STACK_SIZE - 1] {
         let (builder, started) = counting_builder();
-        let err = builder.num_threads(1).stack_size(requested).build().unwrap_err();
+        let err = builder
+            .num_threads(1)
+            .stack_size(requested)
+            .build()
+            .unwrap_err();
         match err {
-            BuildError::StackTooSmall { requested: r, minimum } => {
+            BuildError::StackTooSmall {
+                requested: r,
+                minimum,
+            } => {
                 assert_eq!(r, requested);
                 assert_eq!(minimum, MIN_STACK_SIZE);
             }
             ref other => panic!("expected StackTooSmall, got {other:?}"),
         }
         let message = err.to_string();
-        assert!(message.contains(&format!("{requested} bytes")), "names the bad size: {message}");
-        assert!(message.contains(&format!("{MIN_STACK_SIZE} bytes")), "names the minimum: {message}");
+        assert!(
+            message.contains(&format!("{requested} bytes")),
+            "names the bad size: {message}"
+        );
+        assert!(
+            message.contains(&format!("{MIN_STACK_SIZE} bytes")),
+            "names the minimum: {message}"
+        );
         assert_eq!(started.load(Ordering::SeqCst), 0);
     }
 }
 
 #[test]
 fn the_minimum_stack_size_is_enough_to_run_work() {
-    let pool = ThreadPoolBuilder::new().num_threads(2).stack_size(MIN_STACK_SIZE).build().unwrap();
+    let pool = ThreadPoolBuilder::new()
+        .num_threads(2)
+        .stack_size(MIN_STACK_SIZE)
+        .build()
+        .unwrap();
     let (a, b) = pool.join(|| filch_scheduler::join(|| 1, || 2), || 3);
     assert_eq!((a, b), ((1, 2), 3));
     let mut v = [0; 16];
@@ -76,10 +100,18 @@ fn the_minimum_stack_size_is_enough_to_run_work() {
 #[test]
 fn the_first_bad_option_is_reported_and_good_options_build() {
     // Zero threads is checked before the stack size.
-    let err = ThreadPoolBuilder::new().num_threads(0).stack_size(1).build().unwrap_err();
+    let err = ThreadPoolBuilder::new()
+        .num_threads(0)
+        .stack_size(1)
+        .build()
+        .unwrap_err();
     assert!(matches!(err, BuildError::ZeroThreads), "{err:?}");
     // Large counts and stacks are fine.
-    let pool = ThreadPoolBuilder::new().num_threads(3).stack_size(8 << 20).build().unwrap();
+    let pool = ThreadPoolBuilder::new()
+        .num_threads(3)
+        .stack_size(8 << 20)
+        .build()
+        .unwrap();
     assert_eq!(pool.num_threads(), 3);
     assert_eq!(pool.install(|| 2 + 2), 4);
 }

@@ -24,7 +24,11 @@ fn an_idle_pool_uses_under_one_percent_of_a_core() {
     const BUDGET_NS: u64 = WINDOW.as_nanos() as u64 / 100;
     watchdog("idle CPU measurement", Duration::from_secs(30), || {
         // Unique names: other tests' pools in this process are not measured.
-        let pool = ThreadPoolBuilder::new().num_threads(THREADS).thread_name(|i| format!("idlecpu-{i}")).build().unwrap();
+        let pool = ThreadPoolBuilder::new()
+            .num_threads(THREADS)
+            .thread_name(|i| format!("idlecpu-{i}"))
+            .build()
+            .unwrap();
         let tids = threads_named("idlecpu-");
         assert_eq!(tids.len(), THREADS, "found the workers by name");
 
@@ -54,7 +58,11 @@ fn an_idle_pool_uses_under_one_percent_of_a_core() {
             BUDGET_NS as f64 / 1e6
         );
         for &tid in &tids {
-            assert_eq!(thread_state(tid), Some('S'), "idle worker thread {tid} is not blocked");
+            assert_eq!(
+                thread_state(tid),
+                Some('S'),
+                "idle worker thread {tid} is not blocked"
+            );
         }
         // Still wakes up for work afterwards.
         assert_eq!(pool.install(|| fib(15)), 610);
@@ -64,13 +72,19 @@ fn an_idle_pool_uses_under_one_percent_of_a_core() {
 #[test]
 fn workers_fall_asleep_soon_after_the_work_runs_out() {
     watchdog("workers fall asleep", Duration::from_secs(30), || {
-        let pool = ThreadPoolBuilder::new().num_threads(4).thread_name(|i| format!("settle-{i}")).build().unwrap();
+        let pool = ThreadPoolBuilder::new()
+            .num_threads(4)
+            .thread_name(|i| format!("settle-{i}"))
+            .build()
+            .unwrap();
         let tids = threads_named("settle-");
         assert_eq!(tids.len(), 4);
         for round in 0..20 {
             assert_eq!(pool.install(|| fib(16)), 987);
             assert!(
-                wait_for(Duration::from_secs(2), || tids.iter().all(|&t| thread_state(t) == Some('S'))),
+                wait_for(Duration::from_secs(2), || tids
+                    .iter()
+                    .all(|&t| thread_state(t) == Some('S'))),
                 "round {round}: workers still running 2 s after the work ran out"
             );
         }

@@ -62,9 +62,16 @@ fn chain_right(depth: u64) -> u64 {
 fn fib_through_join_without_cutoff_is_exact() {
     watchdog("fib(27) through join", LIMIT, || {
         for threads in [1, 2, 4] {
-            let pool = ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let pool = ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
             for n in [0, 1, 2, 10, 20, 27] {
-                assert_eq!(pool.install(|| fib(n)), fib_serial(n), "fib({n}) on {threads} threads");
+                assert_eq!(
+                    pool.install(|| fib(n)),
+                    fib_serial(n),
+                    "fib({n}) on {threads} threads"
+                );
             }
         }
     });
@@ -86,7 +93,11 @@ fn linear_chains_thousands_of_joins_deep_are_exact() {
     const DEPTH: u64 = 10_000;
     watchdog("linear join chains", LIMIT, || {
         // Unoptimised join frames are a few KiB each: give the workers room.
-        let pool = ThreadPoolBuilder::new().num_threads(2).stack_size(512 << 20).build().unwrap();
+        let pool = ThreadPoolBuilder::new()
+            .num_threads(2)
+            .stack_size(512 << 20)
+            .build()
+            .unwrap();
         let expected = DEPTH * (DEPTH + 1) / 2;
         for _ in 0..5 {
             assert_eq!(pool.install(|| chain_left(DEPTH)), expected);

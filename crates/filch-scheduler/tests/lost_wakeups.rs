@@ -43,7 +43,9 @@ fn stress(pool: &ThreadPool, prefix: &str, rounds: u32) {
             pool.spawn(move || tx.send(round).unwrap());
             match rx.recv_timeout(ROUND_LIMIT) {
                 Ok(r) => assert_eq!(r, round),
-                Err(_) => panic!("round {round}: a job spawned on an idle pool never ran (lost wake-up)"),
+                Err(_) => {
+                    panic!("round {round}: a job spawned on an idle pool never ran (lost wake-up)")
+                }
             }
         } else {
             // `install` blocks the caller on a latch the worker sets.
@@ -53,7 +55,9 @@ fn stress(pool: &ThreadPool, prefix: &str, rounds: u32) {
                 match rx.recv_timeout(ROUND_LIMIT) {
                     Ok(r) => assert_eq!(r, round),
                     Err(_) => {
-                        panic!("round {round}: install on an idle pool never returned (lost wake-up)")
+                        panic!(
+                            "round {round}: install on an idle pool never returned (lost wake-up)"
+                        )
                     }
                 }
             });
@@ -63,18 +67,34 @@ fn stress(pool: &ThreadPool, prefix: &str, rounds: u32) {
 
 #[test]
 fn one_outside_job_always_wakes_a_sleeping_two_thread_pool() {
-    watchdog("lost wake-up stress, 2 workers", Duration::from_secs(120), || {
-        let pool = ThreadPoolBuilder::new().num_threads(2).thread_name(|i| format!("lw2-{i}")).build().unwrap();
-        stress(&pool, "lw2-", 1500);
-    });
+    watchdog(
+        "lost wake-up stress, 2 workers",
+        Duration::from_secs(120),
+        || {
+            let pool = ThreadPoolBuilder::new()
+                .num_threads(2)
+                .thread_name(|i| format!("lw2-{i}"))
+                .build()
+                .unwrap();
+            stress(&pool, "lw2-", 1500);
+        },
+    );
 }
 
 #[test]
 fn one_outside_job_always_wakes_a_sleeping_oversubscribed_pool() {
-    watchdog("lost wake-up stress, 5 workers", Duration::from_secs(120), || {
-        let pool = ThreadPoolBuilder::new().num_threads(5).thread_name(|i| format!("lw5-{i}")).build().unwrap();
-        stress(&pool, "lw5-", 1500);
-    });
+    watchdog(
+        "lost wake-up stress, 5 workers",
+        Duration::from_secs(120),
+        || {
+            let pool = ThreadPoolBuilder::new()
+                .num_threads(5)
+                .thread_name(|i| format!("lw5-{i}"))
+                .build()
+                .unwrap();
+            stress(&pool, "lw5-", 1500);
+        },
+    );
 }
 
 #[test]

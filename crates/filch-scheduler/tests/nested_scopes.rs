@@ -110,13 +110,15 @@ fn scopes_mix_with_join_and_return_values() {
         let log = Mutex::new(Vec::new());
         let total = pool.install(|| {
             let (a, b) = join(
-                || scope(|s| {
-                    for i in 0..100 {
-                        let log = &log;
-                        s.spawn(move |_| log.lock().unwrap().push(i));
-                    }
-                    "left"
-                }),
+                || {
+                    scope(|s| {
+                        for i in 0..100 {
+                            let log = &log;
+                            s.spawn(move |_| log.lock().unwrap().push(i));
+                        }
+                        "left"
+                    })
+                },
                 || {
                     let inner = AtomicUsize::new(0);
                     scope(|s| {

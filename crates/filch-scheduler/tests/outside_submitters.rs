@@ -30,7 +30,11 @@ fn submit_everything(pool: &ThreadPool, me: usize) {
     let expected_sum = 10_000 * 9_999 / 2 * (me as u64 + 1);
     for round in 0..ROUNDS {
         // install
-        assert_eq!(pool.install(|| sum(&values)), expected_sum, "install, submitter {me} round {round}");
+        assert_eq!(
+            pool.install(|| sum(&values)),
+            expected_sum,
+            "install, submitter {me} round {round}"
+        );
 
         // join
         let (a, b) = pool.join(|| sum(&values[..5000]), || sum(&values[5000..]));
@@ -45,7 +49,9 @@ fn submit_everything(pool: &ThreadPool, me: usize) {
             }
         });
         assert!(
-            out.iter().enumerate().all(|(i, &v)| v == values[i] + round as u64),
+            out.iter()
+                .enumerate()
+                .all(|(i, &v)| v == values[i] + round as u64),
             "scope, submitter {me} round {round}"
         );
 
@@ -63,13 +69,22 @@ fn submit_everything(pool: &ThreadPool, me: usize) {
         drop(tx);
         let mut got: Vec<u64> = rx.iter().collect();
         got.sort_unstable();
-        assert_eq!(got, (0..32).collect::<Vec<_>>(), "spawn, submitter {me} round {round}");
+        assert_eq!(
+            got,
+            (0..32).collect::<Vec<_>>(),
+            "spawn, submitter {me} round {round}"
+        );
         assert_eq!(remaining.load(Ordering::Acquire), 0);
     }
 }
 
 fn eight_submitters_on(threads: usize) {
-    let pool = Arc::new(ThreadPoolBuilder::new().num_threads(threads).build().unwrap());
+    let pool = Arc::new(
+        ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap(),
+    );
     let barrier = Arc::new(Barrier::new(SUBMITTERS));
     let handles: Vec<_> = (0..SUBMITTERS)
         .map(|me| {

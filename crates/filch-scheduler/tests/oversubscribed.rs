@@ -38,7 +38,11 @@ fn a_64_thread_pool_does_real_work_and_shuts_down() {
             .build()
             .unwrap();
         assert_eq!(pool.num_threads(), THREADS);
-        assert_eq!(started.load(Ordering::SeqCst), THREADS, "build waits for every worker");
+        assert_eq!(
+            started.load(Ordering::SeqCst),
+            THREADS,
+            "build waits for every worker"
+        );
 
         // Fork-join across all of them.
         assert_eq!(pool.install(|| fib(25)), 75_025);
@@ -48,12 +52,14 @@ fn a_64_thread_pool_does_real_work_and_shuts_down() {
         pool.scope(|s| {
             for (i, out) in checksums.iter_mut().enumerate() {
                 s.spawn(move |_| {
-                    *out = (0..200u64).fold(i as u64, |acc, x| acc.wrapping_mul(31).wrapping_add(x));
+                    *out =
+                        (0..200u64).fold(i as u64, |acc, x| acc.wrapping_mul(31).wrapping_add(x));
                 });
             }
         });
         for (i, &c) in checksums.iter().enumerate() {
-            let expected = (0..200u64).fold(i as u64, |acc, x| acc.wrapping_mul(31).wrapping_add(x));
+            let expected =
+                (0..200u64).fold(i as u64, |acc, x| acc.wrapping_mul(31).wrapping_add(x));
             assert_eq!(c, expected, "job {i}");
         }
 
@@ -66,7 +72,9 @@ fn a_64_thread_pool_does_real_work_and_shuts_down() {
                 let barrier = Arc::clone(&barrier);
                 let seen = Arc::clone(&seen);
                 s.spawn(move |_| {
-                    seen.lock().unwrap().insert(filch_scheduler::current_thread_index().unwrap());
+                    seen.lock()
+                        .unwrap()
+                        .insert(filch_scheduler::current_thread_index().unwrap());
                     barrier.wait();
                 });
             }

@@ -31,8 +31,12 @@ fn quiet_expected_panics() {
         panic::set_hook(Box::new(move |info| {
             let payload = info.payload();
             let expected = payload.is::<Boom>()
-                || payload.downcast_ref::<&str>().is_some_and(|s| s.starts_with("expected:"))
-                || payload.downcast_ref::<String>().is_some_and(|s| s.starts_with("expected:"));
+                || payload
+                    .downcast_ref::<&str>()
+                    .is_some_and(|s| s.starts_with("expected:"))
+                || payload
+                    .downcast_ref::<String>()
+                    .is_some_and(|s| s.starts_with("expected:"));
             if !expected {
                 default(info);
             }
@@ -55,7 +59,10 @@ fn payload_of<R>(f: impl FnOnce() -> R) -> Box<dyn Any + Send> {
 fn assert_boom(payload: Box<dyn Any + Send>, n: u32) {
     match payload.downcast::<Boom>() {
         Ok(b) => assert_eq!(*b, Boom(n)),
-        Err(other) => panic!("wrong payload: {:?}", filch_scheduler::panic_message(&*other)),
+        Err(other) => panic!(
+            "wrong payload: {:?}",
+            filch_scheduler::panic_message(&*other)
+        ),
     }
 }
 
@@ -86,7 +93,10 @@ fn assert_pool_works(pool: &ThreadPool) {
 
 fn pool(threads: usize) -> ThreadPool {
     quiet_expected_panics();
-    ThreadPoolBuilder::new().num_threads(threads).build().unwrap()
+    ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -96,7 +106,10 @@ fn join_resumes_the_first_halfs_panic() {
         assert_boom(payload_of(|| pool.join(|| boom(1), || 2)), 1);
         assert_pool_works(&pool);
         // Inside the pool, nested under other joins.
-        assert_boom(payload_of(|| pool.install(|| join(|| fib(10), || join(|| boom(2), || fib(10))))), 2);
+        assert_boom(
+            payload_of(|| pool.install(|| join(|| fib(10), || join(|| boom(2), || fib(10))))),
+            2,
+        );
         assert_pool_works(&pool);
     });
 }
@@ -129,9 +142,14 @@ fn join_with_both_halves_panicking_resumes_the_first_and_waits_for_the_second() 
         let pool = pool(2);
         assert_boom(payload_of(|| pool.join(|| boom(5), || boom(6))), 5);
         assert_pool_works(&pool);
-        // The second half is stolen and still running when the first panics:
-        // join must wait for it (it may borrow the caller's stack).
-        for _ in 0..10 {
+        // If the second half was stolen and is still running when the first
+        // panics, join must wait for it (it may borrow the caller's stack).
+        // Whether a thief takes it depends on timing (join publishes it only
+        // if a peer could take it): an unstarted second half is dropped
+        // unrun, so the property is "started implies finished".
+        let mut stolen = 0;
+        for _ in 0..20 {
+            let started = AtomicBool::new(false);
             let finished = AtomicBool::new(false);
             let payload = payload_of(|| {
                 pool.join(
@@ -140,15 +158,28 @@ fn join_with_both_halves_panicking_resumes_the_first_and_waits_for_the_second() 
                         boom(7)
                     },
                     || {
+                        started.store(true, Ordering::SeqCst);
                         std::thread::sleep(Duration::from_millis(20));
                         finished.store(true, Ordering::SeqCst);
                         boom(8)
                     },
                 )
             });
-            assert!(finished.load(Ordering::SeqCst), "join returned before its second half finished");
+            let (started, finished) = (
+                started.load(Ordering::SeqCst),
+                finished.load(Ordering::SeqCst),
+            );
+            assert!(
+                !started || finished,
+                "join returned while its second half was still running"
+            );
+            stolen += usize::from(started);
             assert_boom(payload, 7);
         }
+        assert!(
+            stolen > 0,
+            "no second half was ever stolen: the waiting path went untested"
+        );
         assert_pool_works(&pool);
     });
 }
@@ -158,7 +189,10 @@ fn string_payloads_keep_their_message() {
     watchdog("string payloads", LIMIT, || {
         let pool = pool(2);
         let payload = payload_of(|| pool.install(|| panic!("expected: formatted {}", 42)));
-        assert_eq!(filch_scheduler::panic_message(&*payload), "expected: formatted 42");
+        assert_eq!(
+            filch_scheduler::panic_message(&*payload),
+            "expected: formatted 42"
+        );
         let payload = payload_of(|| pool.join(|| (), || panic!("expected: static")));
         assert_eq!(payload.downcast_ref::<&str>(), Some(&"expected: static"));
         assert_pool_works(&pool);
@@ -193,7 +227,11 @@ fn scope_resumes_the_body_panic_after_every_job_ran() {
             })
         });
         assert_boom(payload, 9);
-        assert_eq!(ran.load(Ordering::SeqCst), 50, "scope returned before its jobs finished");
+        assert_eq!(
+            ran.load(Ordering::SeqCst),
+            50,
+            "scope returned before its jobs finished"
+        );
         assert_pool_works(&pool);
     });
 }
@@ -251,7 +289,9 @@ fn detached_spawn_panics_reach_the_panic_handler() {
         }
         let mut got: Vec<u32> = (0..10)
             .map(|_| {
-                let payload = rx.recv_timeout(Duration::from_secs(10)).expect("the handler gets every panic");
+                let payload = rx
+                    .recv_timeout(Duration::from_secs(10))
+                    .expect("the handler gets every panic");
                 payload.downcast::<Boom>().expect("the original payload").0
             })
             .collect();
@@ -286,9 +326,17 @@ fn a_panicking_panic_handler_does_not_kill_the_worker() {
         }
         assert_pool_works(&pool);
         assert_eq!(handled.load(Ordering::SeqCst), 5);
-        assert_eq!(pool.install(|| std::thread::current().id()), worker, "the same worker thread survives");
+        assert_eq!(
+            pool.install(|| std::thread::current().id()),
+            worker,
+            "the same worker thread survives"
+        );
         drop(pool);
-        assert_eq!(exited.load(Ordering::SeqCst), 1, "the worker exits normally at shutdown");
+        assert_eq!(
+            exited.load(Ordering::SeqCst),
+            1,
+            "the worker exits normally at shutdown"
+        );
     });
 }
 

@@ -47,9 +47,22 @@ fn affinities(threads: usize, pinning: Pinning) -> (Vec<Vec<usize>>, Vec<Option<
     });
     let stats_cores = pool.stats().workers.iter().map(|w| w.core).collect();
     drop(pool);
-    let from_hooks: Vec<Vec<usize>> = seen.lock().unwrap().iter().map(|c| c.clone().unwrap()).collect();
-    let from_jobs: Vec<Vec<usize>> = in_jobs.into_inner().unwrap().into_iter().map(Option::unwrap).collect();
-    assert_eq!(from_hooks, from_jobs, "affinity changed between start and running jobs");
+    let from_hooks: Vec<Vec<usize>> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| c.clone().unwrap())
+        .collect();
+    let from_jobs: Vec<Vec<usize>> = in_jobs
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    assert_eq!(
+        from_hooks, from_jobs,
+        "affinity changed between start and running jobs"
+    );
     (from_hooks, stats_cores)
 }
 
@@ -61,7 +74,11 @@ fn per_core_pins_worker_i_to_the_ith_allowed_core_round_robin() {
             let (actual, stats) = affinities(threads, Pinning::PerCore);
             for (i, cores) in actual.iter().enumerate() {
                 let expected = allowed[i % allowed.len()];
-                assert_eq!(cores, &vec![expected], "worker {i} of {threads}: kernel affinity");
+                assert_eq!(
+                    cores,
+                    &vec![expected],
+                    "worker {i} of {threads}: kernel affinity"
+                );
                 assert_eq!(stats[i], Some(expected), "worker {i} of {threads}: stats");
             }
         }
@@ -114,14 +131,27 @@ fn a_disallowed_core_is_refused_with_the_allowed_list() {
         .build()
         .unwrap_err();
     match &err {
-        BuildError::CoreNotAllowed { core, allowed: listed } => {
+        BuildError::CoreNotAllowed {
+            core,
+            allowed: listed,
+        } => {
             assert_eq!(*core, bad);
             assert_eq!(listed, &allowed);
         }
         other => panic!("expected CoreNotAllowed, got {other:?}"),
     }
     let message = err.to_string();
-    assert!(message.contains(&format!("core {bad}")), "message names the bad core: {message}");
-    assert!(message.contains(&format!("{allowed:?}")), "message lists the allowed cores: {message}");
-    assert_eq!(started.load(Ordering::SeqCst), 0, "no worker started on error");
+    assert!(
+        message.contains(&format!("core {bad}")),
+        "message names the bad core: {message}"
+    );
+    assert!(
+        message.contains(&format!("{allowed:?}")),
+        "message lists the allowed cores: {message}"
+    );
+    assert_eq!(
+        started.load(Ordering::SeqCst),
+        0,
+        "no worker started on error"
+    );
 }

@@ -26,7 +26,10 @@ fn assert_each_ran_once(counts: &[AtomicU8]) {
         .filter(|&(_, c)| c != 1)
         .take(10)
         .collect();
-    assert!(bad.is_empty(), "jobs that did not run exactly once (index, runs): {bad:?}");
+    assert!(
+        bad.is_empty(),
+        "jobs that did not run exactly once (index, runs): {bad:?}"
+    );
 }
 
 #[test]

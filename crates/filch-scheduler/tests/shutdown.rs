@@ -18,7 +18,8 @@ fn drop_with_work_queued_runs_every_job_once_and_joins_the_workers() {
     const THREADS: usize = 3;
     watchdog("drop with queued work", LIMIT, || {
         let ran = Arc::new(AtomicUsize::new(0));
-        let per_job: Arc<Vec<AtomicU8>> = Arc::new((0..2 * JOBS).map(|_| AtomicU8::new(0)).collect());
+        let per_job: Arc<Vec<AtomicU8>> =
+            Arc::new((0..2 * JOBS).map(|_| AtomicU8::new(0)).collect());
         let exited = Arc::new(AtomicUsize::new(0));
         let e = Arc::clone(&exited);
         let pool = ThreadPoolBuilder::new()
@@ -54,11 +55,19 @@ fn drop_with_work_queued_runs_every_job_once_and_joins_the_workers() {
         assert_eq!(exited.load(Ordering::SeqCst), THREADS);
         assert_eq!(ran.load(Ordering::SeqCst), JOBS + JOBS / 2);
         for (i, count) in per_job.iter().enumerate() {
-            let expected = if i < JOBS || (i - JOBS) % 2 == 0 { 1 } else { 0 };
+            let expected = if i < JOBS || (i - JOBS) % 2 == 0 {
+                1
+            } else {
+                0
+            };
             assert_eq!(count.load(Ordering::Relaxed), expected, "job {i}");
         }
         // Joined threads are gone from the process.
-        assert_eq!(threads_named("shutdn-"), Vec::<u32>::new(), "worker threads outlived drop");
+        assert_eq!(
+            threads_named("shutdn-"),
+            Vec::<u32>::new(),
+            "worker threads outlived drop"
+        );
     });
 }
 
@@ -107,16 +116,57 @@ fn dropping_the_pool_inside_its_own_worker_lets_the_workers_exit() {
             let mut guard = slot.lock().unwrap();
             let pool = guard.insert(pool);
             pool.spawn(move || {
-                let pool = in_job.lock().unwrap().take().expect("the pool was handed over");
+                let pool = in_job
+                    .lock()
+                    .unwrap()
+                    .take()
+                    .expect("the pool was handed over");
                 drop(pool); // cannot join itself: must not deadlock
                 r.fetch_add(1, Ordering::SeqCst);
             });
         }
         assert!(
-            wait_for(Duration::from_secs(10), || exited.load(Ordering::SeqCst) == 2),
+            wait_for(Duration::from_secs(10), || exited.load(Ordering::SeqCst)
+                == 2),
             "workers did not exit after their pool was dropped on one of them (exited: {})",
             exited.load(Ordering::SeqCst)
         );
         assert_eq!(ran.load(Ordering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn a_job_submitted_just_before_drop_still_runs() {
+    // Races the submission and the terminate flag against workers that are
+    // searching (not asleep): right after `build` they are still spinning,
+    // and with more workers than cores some get preempted mid-search. A
+    // worker that saw the queues empty, then the flag, and left without
+    // looking again would strand the job (found by the loom model
+    // `terminate_wakes_and_ends_an_idle_worker`). The window is a few
+    // instructions wide, so this is a regression guard, not a proof; the
+    // loom model is the proof.
+    const ROUNDS: usize = 1000;
+    watchdog("submit, then drop at once", LIMIT, || {
+        let ran = Arc::new(AtomicUsize::new(0));
+        for round in 0..ROUNDS {
+            let pool = ThreadPoolBuilder::new()
+                .num_threads(1 + round % 6)
+                .build()
+                .unwrap();
+            // Let the workers reach the idle loop about now.
+            for _ in 0..round % 64 {
+                std::hint::spin_loop();
+            }
+            let r = Arc::clone(&ran);
+            pool.spawn(move || {
+                r.fetch_add(1, Ordering::SeqCst);
+            });
+            drop(pool);
+            assert_eq!(
+                ran.load(Ordering::SeqCst),
+                round + 1,
+                "round {round}: a job submitted before drop never ran"
+            );
+        }
     });
 }

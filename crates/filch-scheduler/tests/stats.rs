@@ -34,11 +34,20 @@ fn injected_jobs_are_counted_as_jobs_and_steals() {
         assert_eq!(rx.iter().take(JOBS as usize).count(), JOBS as usize);
         // Each counter is bumped (relaxed) before its job runs; a relaxed
         // store may become visible here a moment later, so poll briefly.
-        let settled = wait_for(Duration::from_secs(5), || pool.stats().total().jobs - before.jobs >= JOBS);
+        let settled = wait_for(Duration::from_secs(5), || {
+            pool.stats().total().jobs - before.jobs >= JOBS
+        });
         let after = pool.stats().total();
-        assert!(settled, "{JOBS} injected jobs but jobs went {} -> {}", before.jobs, after.jobs);
+        assert!(
+            settled,
+            "{JOBS} injected jobs but jobs went {} -> {}",
+            before.jobs, after.jobs
+        );
         // Taking from the injector counts as a steal (at least one batch).
-        assert!(after.steals > before.steals, "steals did not move: {after:?}");
+        assert!(
+            after.steals > before.steals,
+            "steals did not move: {after:?}"
+        );
     });
 }
 
@@ -110,12 +119,27 @@ fn stats_have_one_row_per_worker_and_display_as_a_table() {
     pool.install(|| fib(10));
     let stats: PoolStats = pool.stats();
     assert_eq!(stats.workers.len(), 3);
-    assert!(stats.workers.iter().all(|w| w.core.is_none()), "unpinned: no core");
+    assert!(
+        stats.workers.iter().all(|w| w.core.is_none()),
+        "unpinned: no core"
+    );
     let total = stats.total();
-    assert_eq!(total.jobs, stats.workers.iter().map(|w| w.jobs).sum::<u64>());
+    assert_eq!(
+        total.jobs,
+        stats.workers.iter().map(|w| w.jobs).sum::<u64>()
+    );
     assert_eq!(total.core, None);
     let table = stats.to_string();
-    assert_eq!(table.lines().count(), 1 + 3 + 1, "header, 3 workers, total:\n{table}");
+    assert_eq!(
+        table.lines().count(),
+        1 + 3 + 1,
+        "header, 3 workers, total:\n{table}"
+    );
     assert!(table.lines().next().unwrap().contains("worker"));
-    assert!(table.lines().last().unwrap().trim_start().starts_with("total"));
+    assert!(table
+        .lines()
+        .last()
+        .unwrap()
+        .trim_start()
+        .starts_with("total"));
 }

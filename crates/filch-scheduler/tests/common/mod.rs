@@ -27,7 +27,9 @@ where
         .expect("spawn the watched thread");
     match rx.recv_timeout(limit) {
         Ok(value) => {
-            handle.join().expect("the watched thread exits after sending");
+            handle
+                .join()
+                .expect("the watched thread exits after sending");
             value
         }
         Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
@@ -94,7 +96,11 @@ pub(crate) fn thread_state(tid: u32) -> Option<char> {
 /// and 15, in clock ticks of 10 ms).
 pub(crate) fn thread_cpu_ns(tid: u32) -> Option<u64> {
     if let Ok(schedstat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")) {
-        if let Some(ns) = schedstat.split_whitespace().next().and_then(|f| f.parse().ok()) {
+        if let Some(ns) = schedstat
+            .split_whitespace()
+            .next()
+            .and_then(|f| f.parse().ok())
+        {
             return Some(ns);
         }
     }
@@ -109,7 +115,9 @@ pub(crate) fn thread_cpu_ns(tid: u32) -> Option<u64> {
 /// Total CPU time, in nanoseconds, of the threads `tids`.
 pub(crate) fn cpu_ns_of(tids: &[u32]) -> u64 {
     tids.iter()
-        .map(|&tid| thread_cpu_ns(tid).unwrap_or_else(|| panic!("cannot read CPU time of thread {tid}")))
+        .map(|&tid| {
+            thread_cpu_ns(tid).unwrap_or_else(|| panic!("cannot read CPU time of thread {tid}"))
+        })
         .sum()
 }
 
@@ -131,7 +139,8 @@ pub(crate) fn parse_cpu_list(list: &str) -> Vec<usize> {
 /// The cores the calling thread may run on, as the kernel reports them in
 /// `/proc/thread-self/status`.
 pub(crate) fn current_thread_cores() -> Vec<usize> {
-    let status = std::fs::read_to_string("/proc/thread-self/status").expect("read /proc/thread-self/status");
+    let status =
+        std::fs::read_to_string("/proc/thread-self/status").expect("read /proc/thread-self/status");
     let line = status
         .lines()
         .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
