@@ -121,9 +121,13 @@ pub(crate) fn decide(
     let elapsed = elapsed.max(1);
     let done = done.max(1) as u64;
     let go = match remaining {
-        // Estimated remaining work = elapsed / done * left.
+        // Estimated remaining work = elapsed / done * left; trusted only once
+        // `elapsed` is well above the clock's own cost (tens of ns), or a
+        // first item of 0.3 ns that reads as 25 ns would send a 3 µs call of
+        // 10,000 items to the pool.
         Some(left) => {
-            u128::from(elapsed) * left as u128 >= u128::from(threshold) * u128::from(done)
+            elapsed >= check_floor
+                && u128::from(elapsed) * left as u128 >= u128::from(threshold) * u128::from(done)
         }
         // Unknown length: having spent the threshold serially is the evidence.
         None => elapsed >= threshold,
@@ -179,6 +183,14 @@ mod tests {
             panic!("expected serial")
         };
         assert!(next >= 99, "{next}");
+    }
+
+    #[test]
+    fn cheap_items_are_not_judged_by_the_clock_overhead_of_one() {
+        // 10,000 items of 0.3 ns: the first reads as ~25 ns (the clock's own
+        // cost); that must not look like 250 µs of remaining work.
+        let verdict = decide(25, 1, Some(9_999), PARALLEL_MIN_NS, CHECK_FLOOR_NS);
+        assert!(matches!(verdict, Verdict::Serial(_)), "{verdict:?}");
     }
 
     #[test]
