@@ -25,7 +25,7 @@ pub enum BuildError {
     CoreNotAllowed {
         /// The id asked for.
         core: usize,
-        /// The ids the process is allowed to run on.
+        /// The ids the building thread (and so its workers) may run on.
         allowed: Vec<usize>,
     },
     /// Pinning was asked for but the OS would not report the allowed cores.
@@ -65,7 +65,7 @@ impl fmt::Display for BuildError {
             ),
             BuildError::CoreNotAllowed { core, allowed } => write!(
                 f,
-                "core {core} is not one this process may run on; allowed cores: {allowed:?}"
+                "core {core} is not one this thread may run on; allowed cores: {allowed:?}"
             ),
             BuildError::AffinityUnavailable => write!(
                 f,

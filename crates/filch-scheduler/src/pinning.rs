@@ -20,11 +20,13 @@ pub enum Pinning {
     /// are more workers than cores.
     PerCore,
     /// Worker `i` runs on `cores[i % cores.len()]`; every id must be one the
-    /// process is allowed to run on.
+    /// building thread is allowed to run on.
     Cores(Vec<usize>),
 }
 
-/// The cores this process may run on, in ascending order.
+/// The cores the building thread may run on, in ascending order. On Linux a
+/// new thread inherits its creator's mask, so this is what workers could use;
+/// a pool built from a thread pinned to fewer cores sees only those.
 pub(crate) fn allowed_cores() -> Option<Vec<usize>> {
     let mut ids: Vec<usize> = core_affinity::get_core_ids()?
         .into_iter()

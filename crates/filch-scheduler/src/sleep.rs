@@ -119,6 +119,9 @@ pub(crate) enum IdleOutcome {
     Searched,
     /// Slept and was woken; search again.
     Slept,
+    /// Was about to sleep, but work was posted or the latch was set
+    /// meanwhile; search again.
+    Abandoned,
     /// The caller asked not to sleep (its `may_sleep` said no).
     Declined,
 }
@@ -202,7 +205,7 @@ impl Sleep {
             }
             Some(announced) => {
                 let outcome = self.sleep(announced, worker, latch, may_sleep);
-                if outcome != IdleOutcome::Declined {
+                if matches!(outcome, IdleOutcome::Slept | IdleOutcome::Abandoned) {
                     idle.rounds = 0;
                     idle.announced = None;
                 }
@@ -244,7 +247,7 @@ impl Sleep {
         let mut asleep = self.asleep.lock();
         if let Some(latch) = latch {
             if !latch.try_mark_sleeping() {
-                return IdleOutcome::Slept; // set meanwhile: go and see
+                return IdleOutcome::Abandoned; // set meanwhile: go and see
             }
         }
         if !may_sleep() {
@@ -260,7 +263,7 @@ impl Sleep {
                 if let Some(latch) = latch {
                     latch.unmark_sleeping();
                 }
-                return IdleOutcome::Slept;
+                return IdleOutcome::Abandoned;
             }
             match self.counters.compare_exchange_weak(
                 current,
@@ -274,7 +277,7 @@ impl Sleep {
         }
         asleep[worker] = true;
         // A sleeper is not a thief `join` should publish for: it would not
-        // see the work before a wake-up anyway (see `worker::should_publish`).
+        // see the work before a wake-up anyway (see `WorkerThread::promote_oldest`).
         self.hungry.fetch_sub(1, Ordering::Relaxed);
         while asleep[worker] {
             self.condvars[worker].wait(&mut asleep);
@@ -351,8 +354,9 @@ impl Sleep {
         self.condvars[worker].notify_one();
     }
 
-    /// Number of workers asleep right now (tests and stats).
-    #[cfg(test)]
+    /// Number of workers asleep right now (the loom models check it; only
+    /// compiled for them, else it is dead code in the unit-test build).
+    #[cfg(all(test, loom))]
     pub(crate) fn sleeping_workers(&self) -> u32 {
         sleeping(self.counters.load(Ordering::SeqCst))
     }

@@ -230,7 +230,7 @@ impl WorkerThread {
                     self.bump(Counter::Parks);
                     self.bump(Counter::Wakes);
                 }
-                IdleOutcome::Searched | IdleOutcome::Declined => {}
+                IdleOutcome::Searched | IdleOutcome::Abandoned | IdleOutcome::Declined => {}
             }
         };
         sleep.stop_looking(idle);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::watchdog;
 use filch_scheduler::{join, ThreadPoolBuilder};
 
-const LIMIT: Duration = Duration::from_secs(60);
+const LIMIT: Duration = Duration::from_secs(30);
 
 fn fib(n: u64) -> u64 {
     if n < 2 {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use common::{thread_state, threads_named, wait_for, watchdog};
@@ -69,7 +69,7 @@ fn stress(pool: &ThreadPool, prefix: &str, rounds: u32) {
 fn one_outside_job_always_wakes_a_sleeping_two_thread_pool() {
     watchdog(
         "lost wake-up stress, 2 workers",
-        Duration::from_secs(120),
+        Duration::from_secs(60),
         || {
             let pool = ThreadPoolBuilder::new()
                 .num_threads(2)
@@ -85,7 +85,7 @@ fn one_outside_job_always_wakes_a_sleeping_two_thread_pool() {
 fn one_outside_job_always_wakes_a_sleeping_oversubscribed_pool() {
     watchdog(
         "lost wake-up stress, 5 workers",
-        Duration::from_secs(120),
+        Duration::from_secs(60),
         || {
             let pool = ThreadPoolBuilder::new()
                 .num_threads(5)
@@ -101,17 +101,22 @@ fn one_outside_job_always_wakes_a_sleeping_oversubscribed_pool() {
 fn a_worker_waiting_on_a_stolen_join_half_is_woken_when_it_finishes() {
     // The caller's worker runs out of work and sleeps on the join latch while
     // a thief runs the second half; the thief's `set` must wake it.
-    watchdog("latch wake-ups", Duration::from_secs(120), || {
-        let pool = ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-        for round in 0..200u64 {
-            let (a, b) = pool.join(
-                || round,
-                || {
-                    std::thread::sleep(Duration::from_micros(round % 5 * 200));
-                    round * 2
-                },
-            );
-            assert_eq!((a, b), (round, round * 2));
-        }
-    });
+    let pool = Arc::new(ThreadPoolBuilder::new().num_threads(2).build().unwrap());
+    for round in 0..200u64 {
+        let pool = Arc::clone(&pool);
+        let (a, b) = watchdog(
+            "a join whose second half was stolen",
+            ROUND_LIMIT,
+            move || {
+                pool.join(
+                    || round,
+                    || {
+                        std::thread::sleep(Duration::from_micros(round % 5 * 200));
+                        round * 2
+                    },
+                )
+            },
+        );
+        assert_eq!((a, b), (round, round * 2), "round {round}");
+    }
 }

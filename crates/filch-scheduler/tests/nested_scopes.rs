@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::watchdog;
 use filch_scheduler::{join, scope, Scope, ThreadPoolBuilder};
 
-const LIMIT: Duration = Duration::from_secs(60);
+const LIMIT: Duration = Duration::from_secs(30);
 
 #[test]
 fn scopes_three_levels_deep_borrow_from_every_level() {

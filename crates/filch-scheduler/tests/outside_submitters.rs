@@ -13,7 +13,7 @@ use filch_scheduler::{join, ThreadPool, ThreadPoolBuilder};
 
 const SUBMITTERS: usize = 8;
 const ROUNDS: usize = 50;
-const LIMIT: Duration = Duration::from_secs(120);
+const LIMIT: Duration = Duration::from_secs(60);
 
 fn sum(values: &[u64]) -> u64 {
     if values.len() <= 16 {

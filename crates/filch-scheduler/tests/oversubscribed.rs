@@ -11,7 +11,7 @@ use common::watchdog;
 use filch_scheduler::{join, ThreadPoolBuilder};
 
 const THREADS: usize = 64;
-const LIMIT: Duration = Duration::from_secs(120);
+const LIMIT: Duration = Duration::from_secs(60);
 
 fn fib(n: u64) -> u64 {
     if n < 2 {
@@ -38,11 +38,6 @@ fn a_64_thread_pool_does_real_work_and_shuts_down() {
             .build()
             .unwrap();
         assert_eq!(pool.num_threads(), THREADS);
-        assert_eq!(
-            started.load(Ordering::SeqCst),
-            THREADS,
-            "build waits for every worker"
-        );
 
         // Fork-join across all of them.
         assert_eq!(pool.install(|| fib(25)), 75_025);
@@ -82,6 +77,9 @@ fn a_64_thread_pool_does_real_work_and_shuts_down() {
         assert_eq!(seen.lock().unwrap().len(), THREADS);
 
         drop(pool);
+        // `build` waits for every worker to start, not for its start hook;
+        // once joined, every hook has run.
+        assert_eq!(started.load(Ordering::SeqCst), THREADS);
         assert_eq!(exited.load(Ordering::SeqCst), THREADS);
     });
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use common::watchdog;
 use filch_scheduler::{join, scope, ThreadPool, ThreadPoolBuilder};
 
-const LIMIT: Duration = Duration::from_secs(60);
+const LIMIT: Duration = Duration::from_secs(30);
 
 /// A non-string payload, so that "original payload" means the very value.
 #[derive(Debug, PartialEq)]

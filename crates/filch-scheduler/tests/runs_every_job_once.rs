@@ -11,7 +11,7 @@ use common::watchdog;
 use filch_scheduler::{Scope, ThreadPoolBuilder};
 
 const JOBS: usize = 1_000_000;
-const LIMIT: Duration = Duration::from_secs(120);
+const LIMIT: Duration = Duration::from_secs(60);
 
 fn counters(n: usize) -> Vec<AtomicU8> {
     (0..n).map(|_| AtomicU8::new(0)).collect()

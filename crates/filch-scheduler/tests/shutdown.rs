@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{threads_named, wait_for, watchdog};
 use filch_scheduler::ThreadPoolBuilder;
 
-const LIMIT: Duration = Duration::from_secs(60);
+const LIMIT: Duration = Duration::from_secs(30);
 
 #[test]
 fn drop_with_work_queued_runs_every_job_once_and_joins_the_workers() {

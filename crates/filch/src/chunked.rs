@@ -80,6 +80,7 @@ impl<'p> Chunked<'p> {
     where
         I: IntoIterator,
         I::Item: Send,
+        I::IntoIter: Send,
         F: Fn(I::Item) -> R + Sync + Send,
         R: Send,
     {
@@ -96,6 +97,7 @@ impl<'p> Chunked<'p> {
     where
         I: IntoIterator,
         I::Item: Unpack<F, Output = R> + Send,
+        I::IntoIter: Send,
         F: Sync + Send,
         R: Send,
     {
@@ -113,6 +115,7 @@ impl<'p> Chunked<'p> {
     where
         I: IntoIterator,
         I::Item: Send,
+        I::IntoIter: Send,
         F: Fn(I::Item) -> Result<R, E> + Sync + Send,
         R: Send,
         E: Send,
@@ -133,6 +136,7 @@ impl<'p> Chunked<'p> {
     where
         I: IntoIterator,
         I::Item: Send,
+        I::IntoIter: Send,
         INIT: Fn() -> S + Sync + Send,
         F: Fn(&mut S, I::Item) -> R + Sync + Send,
         R: Send,

@@ -114,6 +114,7 @@ pub(crate) fn drive<I, T, R, M, L>(
 ) -> Result<Vec<R>, Stopped>
 where
     I: IntoIterator<Item = T>,
+    I::IntoIter: Send,
     T: Send,
     R: Send,
     M: Fn() -> L + Sync,
@@ -142,26 +143,8 @@ where
             }
         }
     };
-    let rest: Vec<T> = iter.collect();
-    if rest.is_empty() {
-        return Ok(out);
-    }
-    let n = rest.len();
-    out.reserve_exact(n);
-    let mut rest = ManuallyDrop::new(rest);
-    // SAFETY: the `n` inputs are initialised; setting the Vec's length to 0
-    // hands their ownership to the parallel phase, and the buffer outlives
-    // it (`FreeBuffer` frees it afterwards, however the call ends).
-    let inputs = unsafe {
-        rest.set_len(0);
-        rest.as_mut_ptr()
-    };
-    let _free = FreeBuffer(rest);
-    // SAFETY: `reserve_exact` made room for `n` more slots past `len`; they
-    // are uninitialised and `out` is not touched until the phase returns.
-    let outputs = unsafe { out.as_mut_ptr().add(out.len()) };
-    let complete = if target.in_worker() {
-        in_worker_phase(target, chunking, ns_per_item, inputs, outputs, n, make_leaf)
+    if target.in_worker() {
+        in_worker_phase(target, chunking, ns_per_item, iter, out, make_leaf)
     } else {
         let batching = match (chunking, ns_per_item) {
             (Chunking::Fixed(chunk), _) => Batching {
@@ -180,52 +163,107 @@ where
                 fixed: false,
             },
         };
-        // SAFETY: as established above for `inputs` and `outputs`.
-        let outcome = unsafe { share::run(target.pool(), inputs, outputs, n, make_leaf, batching) };
-        matches!(outcome, share::Outcome::Complete)
-    };
-    if !complete {
-        return Err(Stopped);
+        match exact_remaining(&iter) {
+            Some(n) => shared_phase(target.pool(), iter, n, out, make_leaf, batching),
+            // Unknown length: the output needs sizing, so collect the rest.
+            None => {
+                let rest: Vec<T> = iter.collect();
+                let n = rest.len();
+                shared_phase(target.pool(), rest.into_iter(), n, out, make_leaf, batching)
+            }
+        }
     }
-    // SAFETY: the phase initialised all `n` slots and handed them to `out`.
-    unsafe { out.set_len(out.len() + n) };
-    Ok(out)
 }
 
-/// The parallel phase on a worker of the target pool: lazy splitting.
-/// Returns whether every output was written (else all were dropped).
-fn in_worker_phase<T, R, M, L>(
-    target: Target<'_>,
-    chunking: Chunking,
-    ns_per_item: Option<u64>,
-    inputs: *mut T,
-    outputs: *mut R,
+/// The parallel phase from outside the pool (`share.rs`), then whatever the
+/// input still holds if its size hint was short, serially.
+fn shared_phase<J, T, R, M, L>(
+    pool: &ThreadPool,
+    iter: J,
     n: usize,
+    mut out: Vec<R>,
     make_leaf: &M,
-) -> bool
+    batching: Batching,
+) -> Result<Vec<R>, Stopped>
 where
+    J: Iterator<Item = T> + Send,
     T: Send,
     R: Send,
     M: Fn() -> L + Sync,
     L: Leaf<T, Out = R>,
 {
+    out.reserve_exact(n);
+    // SAFETY: `reserve_exact` made room for `n` more slots past `len`; they
+    // are uninitialised and `out` is not touched until the phase returns.
+    let outputs = unsafe { out.as_mut_ptr().add(out.len()) };
+    // SAFETY: as just established.
+    let (outcome, mut rest) = unsafe { share::run(pool, iter, n, outputs, make_leaf, batching) };
+    match outcome {
+        share::Outcome::Stopped => Err(Stopped),
+        share::Outcome::Complete(count) => {
+            // SAFETY: the phase initialised the first `count <= n` slots and
+            // handed them to `out`.
+            unsafe { out.set_len(out.len() + count) };
+            // An iterator may yield more than its size hint promised.
+            if make_leaf().serial_batch(&mut rest, usize::MAX, &mut out) {
+                Ok(out)
+            } else {
+                Err(Stopped)
+            }
+        }
+    }
+}
+
+/// The parallel phase on a worker of the target pool: lazy splitting over
+/// the collected rest of the input.
+fn in_worker_phase<J, T, R, M, L>(
+    target: Target<'_>,
+    chunking: Chunking,
+    ns_per_item: Option<u64>,
+    iter: J,
+    mut out: Vec<R>,
+    make_leaf: &M,
+) -> Result<Vec<R>, Stopped>
+where
+    J: Iterator<Item = T>,
+    T: Send,
+    R: Send,
+    M: Fn() -> L + Sync,
+    L: Leaf<T, Out = R>,
+{
+    let rest: Vec<T> = iter.collect();
+    if rest.is_empty() {
+        return Ok(out);
+    }
+    let n = rest.len();
+    out.reserve_exact(n);
+    let mut rest = ManuallyDrop::new(rest);
+    // SAFETY: the `n` inputs are initialised; setting the Vec's length to 0
+    // hands their ownership to the engine, and the buffer outlives it
+    // (`FreeBuffer` frees it afterwards, however the call ends).
+    let inputs = unsafe {
+        rest.set_len(0);
+        Inputs::new(rest.as_mut_ptr(), n)
+    };
+    let _free = FreeBuffer(rest);
+    // SAFETY: `reserve_exact` made room for `n` more slots past `len`; they
+    // are uninitialised and `out` is not touched until the engine returns.
+    let outputs = unsafe { Outputs::new(out.as_mut_ptr().add(out.len()), n) };
     let (grain, unit) = match (chunking, ns_per_item) {
         (Chunking::Fixed(chunk), _) => (chunk.get(), chunk.get()),
         (Chunking::Auto, Some(ns)) => (probe::grain(ns), 1),
         (Chunking::Auto, None) => (1, 1),
     };
     let control = Control::new(grain, unit);
-    // SAFETY: the caller (`drive`) hands over `n` owned inputs and `n`
-    // writable, uninitialised output slots that outlive this call.
-    let (inputs, outputs) = unsafe { (Inputs::new(inputs, n), Outputs::new(outputs, n)) };
     let written = target.install(|| engine::run(inputs, outputs, make_leaf, &control));
-    if written.is_complete() {
-        debug_assert_eq!(written.len(), n);
-        written.release();
-        true
-    } else {
-        false
+    if !written.is_complete() {
+        return Err(Stopped);
     }
+    debug_assert_eq!(written.len(), n);
+    let len = out.len() + written.release();
+    // SAFETY: the engine initialised all `n` slots and released them.
+    unsafe { out.set_len(len) };
+    Ok(out)
 }
 
 /// Frees an emptied input buffer however the call ends.

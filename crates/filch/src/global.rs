@@ -22,6 +22,7 @@ pub fn map<I, F, R>(items: I, f: F) -> Vec<R>
 where
     I: IntoIterator,
     I::Item: Send,
+    I::IntoIter: Send,
     F: Fn(I::Item) -> R + Sync + Send,
     R: Send,
 {
@@ -42,6 +43,7 @@ pub fn try_map<I, F, R, E>(items: I, f: F) -> Result<Vec<R>, E>
 where
     I: IntoIterator,
     I::Item: Send,
+    I::IntoIter: Send,
     F: Fn(I::Item) -> Result<R, E> + Sync + Send,
     R: Send,
     E: Send,

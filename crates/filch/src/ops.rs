@@ -12,6 +12,7 @@ pub(crate) fn map<I, F, R>(target: Target<'_>, chunking: Chunking, items: I, f: 
 where
     I: IntoIterator,
     I::Item: Send,
+    I::IntoIter: Send,
     F: Fn(I::Item) -> R + Sync + Send,
     R: Send,
 {
@@ -26,6 +27,7 @@ pub(crate) fn starmap<I, F, R>(target: Target<'_>, chunking: Chunking, items: I,
 where
     I: IntoIterator,
     I::Item: Unpack<F, Output = R> + Send,
+    I::IntoIter: Send,
     F: Sync + Send,
     R: Send,
 {
@@ -42,6 +44,7 @@ pub(crate) fn try_map<I, F, R, E>(
 where
     I: IntoIterator,
     I::Item: Send,
+    I::IntoIter: Send,
     F: Fn(I::Item) -> Result<R, E> + Sync + Send,
     R: Send,
     E: Send,
@@ -72,6 +75,7 @@ pub(crate) fn map_init<I, INIT, S, F, R>(
 where
     I: IntoIterator,
     I::Item: Send,
+    I::IntoIter: Send,
     INIT: Fn() -> S + Sync + Send,
     F: Fn(&mut S, I::Item) -> R + Sync + Send,
     R: Send,

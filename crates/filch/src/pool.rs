@@ -110,6 +110,7 @@ impl Pool {
     where
         I: IntoIterator,
         I::Item: Send,
+        I::IntoIter: Send,
         F: Fn(I::Item) -> R + Sync + Send,
         R: Send,
     {
@@ -131,6 +132,7 @@ impl Pool {
     where
         I: IntoIterator,
         I::Item: Unpack<F, Output = R> + Send,
+        I::IntoIter: Send,
         F: Sync + Send,
         R: Send,
     {
@@ -158,6 +160,7 @@ impl Pool {
     where
         I: IntoIterator,
         I::Item: Send,
+        I::IntoIter: Send,
         F: Fn(I::Item) -> Result<R, E> + Sync + Send,
         R: Send,
         E: Send,
@@ -182,6 +185,7 @@ impl Pool {
     where
         I: IntoIterator,
         I::Item: Send,
+        I::IntoIter: Send,
         INIT: Fn() -> S + Sync + Send,
         F: Fn(&mut S, I::Item) -> R + Sync + Send,
         R: Send,

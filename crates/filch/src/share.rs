@@ -1,6 +1,9 @@
 //! The parallel phase of a call made from a thread outside the pool: the
 //! caller keeps working and `threads - 1` helper jobs join it, all claiming
-//! batches of the remaining items from one shared cursor.
+//! batches of the remaining items from the input iterator itself, behind a
+//! lock. Nothing is collected up front: a `map` over `0..10_000_000` does not
+//! first write an 80 MB input buffer (which alone cost more than the loop it
+//! was meant to speed up).
 //!
 //! Why not hand the whole rest to the pool and block: a parked worker takes
 //! 10-50 µs to wake, and a caller that waits for it is idle all that time.
@@ -11,6 +14,13 @@
 //! a pool sized to the machine is not oversubscribed.
 //!
 //! # Batches
+//! A claim locks the iterator, pulls the batch into the participant's own
+//! buffer and notes where its outputs go (the count handed out so far), so
+//! batches are contiguous and in input order. The iterator's exact
+//! `size_hint` sizes the output, but is not trusted for safety: an iterator
+//! that ends early just ends the call early, and one that yields more is
+//! left with its rest for the caller to finish.
+//!
 //! Guided self-scheduling: a claim takes `remaining / (2 × participants)`
 //! items, at least `min_batch` (about `probe::BATCH_NS` of work) and at most
 //! `max_batch` (about `probe::MAX_BATCH_NS`: a participant the OS
@@ -37,8 +47,9 @@
 //! Every claimed batch either completes, or is *broken* (its function
 //! panicked or stopped the call); a broken batch drops its own written
 //! outputs and unconsumed inputs and records its range. The caller then
-//! drops the outputs of every claimed, unbroken batch and the inputs nobody
-//! claimed. Each item is dropped exactly once.
+//! drops the outputs of every claimed, unbroken batch; inputs nobody claimed
+//! are still in the iterator, which the caller gets back and drops. Each
+//! item is dropped exactly once.
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
@@ -56,16 +67,20 @@ const CLOSED: usize = 1 << (usize::BITS - 1);
 type Payload = Box<dyn Any + Send>;
 
 /// The borrowed side of a call, erased so that helper jobs are `'static`.
-struct Ctx<'a, T, M> {
-    inputs: *mut T,
+struct Ctx<'a, I, M> {
+    source: Mutex<I>,
     outputs: *mut (),
     make_leaf: &'a M,
 }
 
 /// The shared state of one call.
 struct Share {
+    /// Output slots reserved (the input's size hint).
     n: usize,
+    /// Claims are decided from this (set to `n` to stop handing out).
     cursor: AtomicUsize,
+    /// Outputs handed out, in order: `0..claimed` belong to claimed batches.
+    claimed: AtomicUsize,
     participants: usize,
     min_batch: usize,
     max_batch: usize,
@@ -127,30 +142,40 @@ impl Share {
         }
     }
 
-    /// Claims the next batch, or `None` when none is left or the call stopped.
-    fn claim(&self) -> Option<(usize, usize)> {
-        let mut start = self.cursor.load(Ordering::Relaxed);
-        loop {
-            if start >= self.n || self.stop.load(Ordering::Relaxed) {
-                return None;
-            }
-            let left = self.n - start;
-            let size = if self.fixed_batch {
-                self.min_batch
-            } else {
-                (left / (2 * self.participants)).clamp(self.min_batch, self.max_batch)
-            }
-            .min(left);
-            match self.cursor.compare_exchange_weak(
-                start,
-                start + size,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return Some((start, start + size)),
-                Err(actual) => start = actual,
-            }
+    /// How many items the next claim takes, with `start` handed out so far.
+    fn claim_size(&self, start: usize) -> usize {
+        let left = self.n - start;
+        if self.fixed_batch {
+            self.min_batch
+        } else {
+            (left / (2 * self.participants)).clamp(self.min_batch, self.max_batch)
         }
+        .min(left)
+    }
+
+    /// Claims the next batch into `buf`: its output range, or `None` when
+    /// the input is exhausted or the call stopped.
+    fn claim<I: Iterator>(
+        &self,
+        source: &Mutex<I>,
+        buf: &mut Vec<I::Item>,
+    ) -> Option<(usize, usize)> {
+        let mut input = source.lock();
+        let start = self.cursor.load(Ordering::Relaxed);
+        if start >= self.n || self.stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        buf.extend(input.by_ref().take(self.claim_size(start)));
+        if buf.is_empty() {
+            // Shorter than its size hint said: nothing more to hand out.
+            self.cursor.store(self.n, Ordering::Relaxed);
+            self.claimed.store(start, Ordering::Relaxed);
+            return None;
+        }
+        let end = start + buf.len();
+        self.cursor.store(end, Ordering::Relaxed);
+        self.claimed.store(end, Ordering::Relaxed);
+        Some((start, end))
     }
 
     fn keep_panic(&self, payload: Payload) {
@@ -162,79 +187,66 @@ impl Share {
 /// Runs batches until none is left. Any thread, caller or helper.
 ///
 /// # Safety
-/// `share.ctx` must point to a live `Ctx<T, M>` with these types, and the
+/// `share.ctx` must point to a live `Ctx<I, M>` with these types, and the
 /// caller must have entered the call (or be its owner).
-unsafe fn participate<T, R, M, L>(share: &Share)
+unsafe fn participate<I, R, M, L>(share: &Share)
 where
+    I: Iterator,
     M: Fn() -> L + Sync,
-    L: Leaf<T, Out = R>,
+    L: Leaf<I::Item, Out = R>,
 {
     // SAFETY: per the contract.
-    let ctx = unsafe { &*share.ctx.cast::<Ctx<'_, T, M>>() };
+    let ctx = unsafe { &*share.ctx.cast::<Ctx<'_, I, M>>() };
     let outputs = ctx.outputs.cast::<R>();
+    let mut buf = Vec::new();
     let mut leaf = None;
-    while let Some((start, end)) = share.claim() {
+    while let Some((start, end)) = share.claim(&ctx.source, &mut buf) {
         let mut batch = Batch {
-            inputs: ctx.inputs,
             outputs,
             start,
             end,
-            next: start,
             written: start,
             share,
         };
-        // Made after `batch`, whose guard marks the claimed range broken and
-        // drops its inputs if `make_leaf` (`map_init`'s `init`) panics. Made
-        // before it, such a panic left the range unbroken, so
-        // `drop_leftovers` dropped its never-written outputs (a crash) and
-        // nobody dropped its inputs.
+        // Made after `batch`, whose guard marks the claimed range broken if
+        // `make_leaf` (`map_init`'s `init`) panics; `buf` drops the inputs.
         let leaf = leaf.get_or_insert_with(ctx.make_leaf);
-        while batch.next < end {
-            // SAFETY: `next` is in this batch's claimed range: the input is
-            // initialised and owned by this batch; marking it consumed first
-            // leaves it to `leaf` if `leaf` panics.
-            let item = unsafe { ptr::read(ctx.inputs.add(batch.next)) };
-            batch.next += 1;
+        let mut items = buf.drain(..);
+        for item in items.by_ref() {
             match leaf.call(item) {
-                // SAFETY: `written < next <= end`: an unwritten slot this
-                // batch owns.
+                // SAFETY: `written < end`: an unwritten slot this batch owns.
                 Some(value) => unsafe { outputs.add(batch.written).write(value) },
                 None => {
                     share.stop.store(true, Ordering::Relaxed);
-                    break; // the guard below breaks the batch
+                    break; // `batch`'s guard below breaks the batch
                 }
             }
             batch.written += 1;
         }
+        drop(items); // drops the inputs a `None` left unconsumed
         if batch.written == end {
             std::mem::forget(batch);
         } // else: dropping `batch` cleans up and records it as broken
     }
 }
 
-/// A claimed batch in progress; dropped only if it did not complete.
-struct Batch<'s, T, R> {
-    inputs: *mut T,
+/// A claimed batch in progress; dropped only if it did not complete. Its
+/// unconsumed inputs live in the participant's buffer, which drops them.
+struct Batch<'s, R> {
     outputs: *mut R,
     start: usize,
     end: usize,
-    /// Inputs before this were moved into the function.
-    next: usize,
     /// Outputs before this are initialised (from `start`).
     written: usize,
     share: &'s Share,
 }
 
-impl<T, R> Drop for Batch<'_, T, R> {
+impl<R> Drop for Batch<'_, R> {
     fn drop(&mut self) {
         self.share.stop.store(true, Ordering::Relaxed);
-        // SAFETY: this batch owns inputs `next..end` (unconsumed) and
-        // outputs `start..written` (initialised); nobody else touches them.
+        // SAFETY: this batch owns outputs `start..written` (initialised);
+        // nobody else touches them.
         unsafe {
-            ptr::drop_in_place(ptr::slice_from_raw_parts_mut(
-                self.inputs.add(self.next),
-                self.end - self.next,
-            ));
             ptr::drop_in_place(ptr::slice_from_raw_parts_mut(
                 self.outputs.add(self.start),
                 self.written - self.start,
@@ -257,48 +269,50 @@ pub(crate) struct Batching {
 
 /// How a shared call ended.
 pub(crate) enum Outcome {
-    /// Every output slot is initialised.
-    Complete,
-    /// A function returned `None`; everything was dropped.
+    /// The first `count` output slots are initialised, for the first
+    /// `count` items of the input.
+    Complete(usize),
+    /// A function returned `None`; everything claimed was dropped.
     Stopped,
 }
 
-/// Runs the `n` items at `inputs` into `outputs` with `pool`'s help.
+/// Maps up to `n` items of `input` into `outputs` with `pool`'s help, and
+/// gives the iterator back (with whatever it still holds).
 ///
 /// # Safety
-/// `inputs[..n]` must be initialised and owned by the call (their `Vec`'s
-/// length already 0), `outputs[..n]` valid for writes and uninitialised;
-/// both must stay allocated until this returns. On `Complete` the outputs
-/// are initialised and owned by the caller; otherwise inputs and outputs
-/// have all been dropped.
+/// `outputs[..n]` must be valid for writes and uninitialised, and stay
+/// allocated until this returns. On `Complete(count)` the first `count`
+/// are initialised and owned by the caller; on `Stopped` nothing is.
 ///
 /// # Panics
 /// Resumes the first panic of the user's function, after every participant
-/// has stopped and everything has been dropped.
-pub(crate) unsafe fn run<T, R, M, L>(
+/// has stopped and every claimed item has been dropped.
+pub(crate) unsafe fn run<I, R, M, L>(
     pool: &ThreadPool,
-    inputs: *mut T,
-    outputs: *mut R,
+    input: I,
     n: usize,
+    outputs: *mut R,
     make_leaf: &M,
     batching: Batching,
-) -> Outcome
+) -> (Outcome, I)
 where
-    T: Send,
+    I: Iterator + Send,
+    I::Item: Send,
     R: Send,
     M: Fn() -> L + Sync,
-    L: Leaf<T, Out = R>,
+    L: Leaf<I::Item, Out = R>,
 {
     let min_batch = batching.min.max(1);
     let helpers = (pool.num_threads() - 1).min(n.div_ceil(min_batch).saturating_sub(1));
     let ctx = Ctx {
-        inputs,
+        source: Mutex::new(input),
         outputs: outputs.cast::<()>(),
         make_leaf,
     };
     let share = Arc::new(Share {
         n,
         cursor: AtomicUsize::new(0),
+        claimed: AtomicUsize::new(0),
         participants: helpers + 1,
         min_batch,
         max_batch: batching.max.max(min_batch),
@@ -310,7 +324,7 @@ where
         panic: Mutex::new(None),
         broken: Mutex::new(Vec::new()),
         ctx: ptr::from_ref(&ctx).cast::<()>(),
-        help: participate::<T, R, M, L>,
+        help: participate::<I, R, M, L>,
     });
     for _ in 0..helpers {
         let share = Arc::clone(&share);
@@ -329,30 +343,34 @@ where
     }
     // SAFETY: `ctx` lives on this frame for the whole call.
     let result = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
-        participate::<T, R, M, L>(&share)
+        participate::<I, R, M, L>(&share)
     }));
     if let Err(payload) = result {
         share.keep_panic(payload);
     }
     share.close_and_wait();
+    let input = ctx.source.into_inner();
     if !share.stop.load(Ordering::Relaxed) {
-        return Outcome::Complete;
+        return (
+            Outcome::Complete(share.claimed.load(Ordering::Relaxed)),
+            input,
+        );
     }
     // SAFETY: every participant has left; the ranges below are owned here.
-    unsafe { drop_leftovers(&share, inputs, outputs) };
+    unsafe { drop_leftovers(&share, outputs) };
     let payload = share.panic.lock().take();
     match payload {
         Some(payload) => panic::resume_unwind(payload),
-        None => Outcome::Stopped,
+        None => (Outcome::Stopped, input),
     }
 }
 
-/// After a stop: drops the outputs of complete batches and unclaimed inputs.
+/// After a stop: drops the outputs of claimed batches that completed.
 ///
 /// # Safety
-/// No participant may still be running; the pointers are as in `run`.
-unsafe fn drop_leftovers<T, R>(share: &Share, inputs: *mut T, outputs: *mut R) {
-    let claimed = share.cursor.load(Ordering::Relaxed).min(share.n);
+/// No participant may still be running; `outputs` is as in `run`.
+unsafe fn drop_leftovers<R>(share: &Share, outputs: *mut R) {
+    let claimed = share.claimed.load(Ordering::Relaxed);
     let mut broken = std::mem::take(&mut *share.broken.lock());
     broken.sort_unstable();
     let mut from = 0;
@@ -370,11 +388,4 @@ unsafe fn drop_leftovers<T, R>(share: &Share, inputs: *mut T, outputs: *mut R) {
         };
         from = end;
     }
-    // SAFETY: inputs past the cursor were never claimed: still owned here.
-    unsafe {
-        ptr::drop_in_place(ptr::slice_from_raw_parts_mut(
-            inputs.add(claimed),
-            share.n - claimed,
-        ))
-    };
 }
