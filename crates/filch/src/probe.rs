@@ -19,7 +19,7 @@ use crate::clock;
 /// (a few µs) plus the helpers' claims, and pays only once a helper has
 /// woken (10-50 µs on the 2-core bench machine) with work still left.
 /// Tuned with the threshold sweep of `filch-bench` (see docs/design.md).
-pub(crate) const PARALLEL_MIN_NS: u64 = 30_000;
+pub(crate) const PARALLEL_MIN_NS: u64 = 50_000;
 
 /// The same threshold for a call made on a worker: no injection or caller
 /// wake-up, and splitting is lazy (it happens only if a peer is idle), so a

@@ -1,0 +1,288 @@
+//! What each mode measures. A [`Config`] is everything one run of the binary needs; it is
+//! built from a [`Mode`] preset and then adjusted by command-line options.
+//!
+//! The presets are sized for the 2-core reference machine: `smoke` finishes in a few
+//! seconds (CI), `quick` (the default) in about a minute, `full` in several minutes.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::measure::Plan;
+
+/// A preset size of the whole run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Tiny sizes, 2 rounds: checks that everything runs (CI).
+    Smoke,
+    /// The default: every experiment at moderate sizes, ~1 minute.
+    Quick,
+    /// Every size the study asks for, 15 rounds.
+    Full,
+}
+
+impl Mode {
+    /// Lower-case name, as on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Smoke => "smoke",
+            Mode::Quick => "quick",
+            Mode::Full => "full",
+        }
+    }
+}
+
+/// Which top-level experiments run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sections {
+    /// The threshold sweep.
+    pub sweep: bool,
+    /// The four Python seeds.
+    pub seeds: bool,
+    /// Fork-join, round trips and idle CPU.
+    pub forkjoin: bool,
+}
+
+impl Sections {
+    /// All three sections.
+    pub const ALL: Sections = Sections {
+        sweep: true,
+        seeds: true,
+        forkjoin: true,
+    };
+}
+
+/// Sizes of the threshold sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepConfig {
+    /// Item counts N.
+    pub ns: Vec<usize>,
+    /// Work per item w, in ns.
+    pub ws: Vec<u64>,
+    /// Cells whose serial time N×w would exceed this (ns) are skipped.
+    pub cap_serial_ns: u64,
+    /// Explicit filch chunk sizes measured beside automatic chunking.
+    pub chunk_sizes: Vec<usize>,
+}
+
+impl SweepConfig {
+    /// Whether cell (n, w) is measured: its estimated serial time n×w is within the cap.
+    pub fn includes(&self, n: usize, w: u64) -> bool {
+        (n as u128) * u128::from(w) <= u128::from(self.cap_serial_ns)
+    }
+
+    /// The measured cells, N-major, in ascending w.
+    pub fn cells(&self) -> Vec<(usize, u64)> {
+        self.ns
+            .iter()
+            .flat_map(|&n| self.ws.iter().map(move |&w| (n, w)))
+            .filter(|&(n, w)| self.includes(n, w))
+            .collect()
+    }
+}
+
+/// Sizes of the seed experiments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedsConfig {
+    /// Seed 000: f64 inputs to the polynomial.
+    pub poly_items: usize,
+    /// Seed 001: random ints to square (the seed uses 100).
+    pub square_items: usize,
+    /// Seed 001: items of the log loop.
+    pub log_items: usize,
+    /// Seed 001: iterations per item of the log loop (the seed uses 100 000).
+    pub log_iters: u64,
+    /// Seed 001's second log loop (items, iterations), 10^7 iterations in the seed.
+    pub log_long: Option<(usize, u64)>,
+    /// Seed 001: the "more workers than cores" pool size (the seed uses 12).
+    pub oversubscribed_threads: usize,
+    /// Seed 002: sizes of the starmap and partial experiments (the seed's own size first).
+    pub pair_sizes: Vec<usize>,
+    /// Seed 003: items that sleep (the seed uses 10).
+    pub sleep_items: usize,
+    /// Seed 003: sleep per item (the seed uses 2 s).
+    pub sleep: Duration,
+    /// Seed 003: timed rounds (each round costs about 2 × items × sleep).
+    pub sleep_rounds: usize,
+}
+
+/// Sizes of the fork-join experiments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForkJoinConfig {
+    /// `fib(n)` with no cut-off.
+    pub fib_n: u32,
+    /// Levels of the perfect binary tree (2^levels − 1 nodes).
+    pub tree_levels: u32,
+    /// Empty joins per timed run.
+    pub empty_joins: u64,
+    /// Rounds of the idle round-trip experiment.
+    pub round_trips: usize,
+    /// Sleep before each round trip so the pool has parked.
+    pub round_trip_pause: Duration,
+    /// How long an idle pool is watched for CPU use.
+    pub idle_window: Duration,
+}
+
+/// Everything one run needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The preset this started from.
+    pub mode: Mode,
+    /// Threads of the filch and rayon pools (and pieces of the `std::scope` split).
+    pub threads: usize,
+    /// Where `report.md` and the SVGs go.
+    pub out_dir: PathBuf,
+    /// Whether to write SVG plots.
+    pub plots: bool,
+    /// Which experiments run.
+    pub sections: Sections,
+    /// Rounds and sample length for most comparisons.
+    pub plan: Plan,
+    /// Threshold sweep sizes.
+    pub sweep: SweepConfig,
+    /// Seed sizes.
+    pub seeds: SeedsConfig,
+    /// Fork-join sizes.
+    pub forkjoin: ForkJoinConfig,
+}
+
+/// Work sizes of the sweep: 1 ns to 1 ms per item, by decades.
+pub const ALL_WS: [u64; 7] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
+
+impl Config {
+    /// The preset for `mode` with `threads` threads, writing to `out_dir`.
+    pub fn preset(mode: Mode, threads: usize, out_dir: PathBuf) -> Config {
+        let ms = Duration::from_millis;
+        let (plan, sweep, seeds, forkjoin) = match mode {
+            Mode::Smoke => (
+                Plan::new(2, Duration::from_micros(200)),
+                SweepConfig {
+                    ns: vec![10, 1_000],
+                    ws: vec![10, 1_000],
+                    cap_serial_ns: 2_000_000,
+                    chunk_sizes: vec![1],
+                },
+                SeedsConfig {
+                    poly_items: 10_000,
+                    square_items: 100,
+                    log_items: 10,
+                    log_iters: 1_000,
+                    log_long: None,
+                    oversubscribed_threads: 12,
+                    pair_sizes: vec![2, 1_000],
+                    sleep_items: 10,
+                    sleep: ms(2),
+                    sleep_rounds: 1,
+                },
+                ForkJoinConfig {
+                    fib_n: 12,
+                    tree_levels: 10,
+                    empty_joins: 1_000,
+                    round_trips: 5,
+                    round_trip_pause: ms(1),
+                    idle_window: ms(100),
+                },
+            ),
+            Mode::Quick => (
+                Plan::new(7, ms(5)),
+                SweepConfig {
+                    ns: vec![10, 100, 1_000, 10_000, 100_000],
+                    ws: ALL_WS.to_vec(),
+                    cap_serial_ns: 50_000_000,
+                    chunk_sizes: vec![1, 64],
+                },
+                SeedsConfig {
+                    poly_items: 1_000_000,
+                    square_items: 100,
+                    log_items: 100,
+                    log_iters: 100_000,
+                    log_long: None,
+                    oversubscribed_threads: 12,
+                    pair_sizes: vec![2, 100_000],
+                    sleep_items: 10,
+                    sleep: ms(50),
+                    sleep_rounds: 3,
+                },
+                ForkJoinConfig {
+                    fib_n: 25,
+                    tree_levels: 20,
+                    empty_joins: 100_000,
+                    round_trips: 100,
+                    round_trip_pause: ms(5),
+                    idle_window: ms(1_000),
+                },
+            ),
+            Mode::Full => (
+                Plan::new(15, ms(5)),
+                SweepConfig {
+                    ns: vec![10, 100, 1_000, 10_000, 100_000, 1_000_000],
+                    ws: ALL_WS.to_vec(),
+                    cap_serial_ns: 200_000_000,
+                    chunk_sizes: vec![1, 64, 1024],
+                },
+                SeedsConfig {
+                    poly_items: 10_000_000,
+                    square_items: 100,
+                    log_items: 100,
+                    log_iters: 100_000,
+                    log_long: Some((10, 10_000_000)),
+                    oversubscribed_threads: 12,
+                    pair_sizes: vec![2, 1_000_000],
+                    sleep_items: 10,
+                    sleep: ms(200),
+                    sleep_rounds: 5,
+                },
+                ForkJoinConfig {
+                    fib_n: 30,
+                    tree_levels: 23,
+                    empty_joins: 1_000_000,
+                    round_trips: 200,
+                    round_trip_pause: ms(5),
+                    idle_window: ms(1_000),
+                },
+            ),
+        };
+        Config {
+            mode,
+            threads,
+            out_dir,
+            plots: true,
+            sections: Sections::ALL,
+            plan,
+            sweep,
+            seeds,
+            forkjoin,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_over_the_serial_cap_are_skipped() {
+        let sweep = SweepConfig {
+            ns: vec![10, 1_000],
+            ws: vec![1_000, 1_000_000],
+            cap_serial_ns: 50_000_000,
+            chunk_sizes: vec![],
+        };
+        // 1000 items × 1 ms = 1 s > 50 ms: skipped; the other three fit.
+        assert_eq!(
+            sweep.cells(),
+            vec![(10, 1_000), (10, 1_000_000), (1_000, 1_000)]
+        );
+    }
+
+    #[test]
+    fn presets_grow_from_smoke_to_full() {
+        let p = |m| Config::preset(m, 2, PathBuf::from("x"));
+        let (s, q, f) = (p(Mode::Smoke), p(Mode::Quick), p(Mode::Full));
+        assert!(s.sweep.cells().len() < q.sweep.cells().len());
+        assert!(q.sweep.cells().len() < f.sweep.cells().len());
+        assert!(s.plan.rounds < q.plan.rounds && q.plan.rounds < f.plan.rounds);
+        assert!(f.seeds.log_long.is_some() && q.seeds.log_long.is_none());
+        assert_eq!(q.forkjoin.fib_n, 25);
+        assert_eq!(f.forkjoin.tree_levels, 23);
+    }
+}

@@ -1,0 +1,253 @@
+//! Fork-join and idle costs: what one `join`, one wake-up and one idle second cost.
+//!
+//! * `fib(n)` through `join` with no cut-off, and a sum over a perfect binary tree, at 1 and
+//!   at `threads` threads, filch beside rayon, against the plain recursion;
+//! * the cost of a `join` of two empty closures inside `install`;
+//! * the round trip to a pool that has had time to park: filch `apply_async(|| 1).get()`,
+//!   rayon `spawn` + channel, and a raw `Mutex` + `Condvar` ping-pong as the floor;
+//! * the CPU an idle pool burns, read per thread from `/proc` (see [`crate::cputime`]).
+
+use std::collections::BTreeSet;
+use std::hint::black_box;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::comparison::Comparison;
+use crate::config::ForkJoinConfig;
+use crate::cputime::{self, CpuSource};
+use crate::measure::{compare, Case, Plan};
+use crate::progress::Progress;
+use crate::systems::filch_sys::Filch;
+use crate::systems::rayon_sys::Rayon;
+use crate::systems::std_threads::PingPong;
+use crate::systems::{ForkJoinSystem, Pools};
+use crate::table::Table;
+use crate::units::{fmt_count, fmt_ns};
+use crate::workloads::{fib_joins, EmptyJoinsTask, FibTask, ForkJoinTask, Tree, TreeSumTask};
+
+/// How long a freshly built pool is left alone before its idle CPU is measured, so that
+/// start-up and the warm-up map are over and the workers had time to park.
+pub const IDLE_SETTLE: Duration = Duration::from_millis(50);
+
+/// Title of the empty-join comparison, for the report summary.
+pub const EMPTY_JOIN_TITLE: &str = "empty join";
+
+/// Title of the round-trip comparison, for the report summary.
+pub const ROUND_TRIP_TITLE: &str = "round trip to a parked pool";
+
+/// CPU burnt by an idle pool over a window of wall time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdleCpu {
+    /// The pool, e.g. `filch ×2`.
+    pub system: String,
+    /// Threads the pool added to the process.
+    pub threads_seen: usize,
+    /// CPU time of those threads during the window.
+    pub cpu_ns: u64,
+    /// Length of the window.
+    pub wall_ns: u64,
+    /// Where the CPU time was read.
+    pub source: CpuSource,
+}
+
+impl IdleCpu {
+    /// CPU time as a percentage of one core over the window.
+    pub fn percent_of_core(&self) -> f64 {
+        100.0 * self.cpu_ns as f64 / self.wall_ns.max(1) as f64
+    }
+}
+
+/// The idle-CPU table.
+pub fn idle_table(rows: &[IdleCpu]) -> Table {
+    let mut t = Table::new(["idle pool", "threads", "CPU used", "over", "% of one core"]);
+    for r in rows {
+        t.push_row([
+            r.system.clone(),
+            r.threads_seen.to_string(),
+            fmt_ns(r.cpu_ns as f64),
+            fmt_ns(r.wall_ns as f64),
+            format!("{:.2}%", r.percent_of_core()),
+        ]);
+    }
+    t
+}
+
+/// Everything this module measures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForkJoinResult {
+    /// fib, tree sum, empty join, round trip.
+    pub comparisons: Vec<Comparison>,
+    /// Idle CPU per pool.
+    pub idle: Vec<IdleCpu>,
+}
+
+/// Number of progress steps [`run`] reports.
+pub const STEPS: u64 = 5;
+
+/// Runs the fork-join experiments on `pools` and on 1-thread pools built here.
+///
+/// The idle-CPU measurement runs first, before anything has started filch's global pool,
+/// so no thread outside the measured pool can be mistaken for it.
+///
+/// # Errors
+/// If a 1-thread pool cannot be built.
+pub fn run(
+    cfg: &ForkJoinConfig,
+    plan: &Plan,
+    pools: &Pools,
+    progress: &mut Progress,
+) -> Result<ForkJoinResult, String> {
+    let threads = pools.threads();
+    progress.step("idle CPU of parked pools");
+    let warm: Vec<u64> = (0..1_000).collect();
+    let idle = vec![
+        idle_cpu(
+            &format!("filch ×{threads}"),
+            cfg.idle_window,
+            || Filch::new(threads),
+            |p| {
+                black_box(p.map_slice(&warm, |x| x + 1));
+            },
+        )?,
+        idle_cpu(
+            &format!("rayon ×{threads}"),
+            cfg.idle_window,
+            || Rayon::new(threads),
+            |p| {
+                black_box(p.map_slice(&warm, |x| x + 1));
+            },
+        )?,
+    ];
+
+    let (filch1, rayon1) = (Filch::new(1)?, Rayon::new(1)?);
+    let systems = [
+        ForkJoinSystem::Serial,
+        ForkJoinSystem::Filch(&filch1),
+        ForkJoinSystem::Filch(&pools.filch),
+        ForkJoinSystem::Rayon(&rayon1),
+        ForkJoinSystem::Rayon(&pools.rayon),
+    ];
+    let mut comparisons = Vec::new();
+
+    progress.step(&format!("fork-join: fib({})", cfg.fib_n));
+    let fib = FibTask(cfg.fib_n);
+    let joins = fib_joins(cfg.fib_n);
+    comparisons.push(
+        Comparison::new(
+            format!("fib({}) via join, no cut-off", cfg.fib_n),
+            format!("{} joins of ~ns tasks", fmt_count(joins)),
+            compare(task_cases(&systems, &fib), plan),
+        )
+        .per(joins as f64, "join")
+        .note("Every task is a few ns of work: this is scheduler overhead, nothing else."),
+    );
+
+    progress.step(&format!("fork-join: tree sum, {} levels", cfg.tree_levels));
+    let tree = Tree::perfect(cfg.tree_levels);
+    let nodes = Tree::perfect_nodes(cfg.tree_levels);
+    let sum = TreeSumTask(&tree);
+    comparisons.push(
+        Comparison::new(
+            format!("binary tree sum, 2^{} − 1 nodes", cfg.tree_levels),
+            format!(
+                "{} heap nodes, sum = value + join(sum(left), sum(right))",
+                fmt_count(nodes)
+            ),
+            compare(task_cases(&systems, &sum), plan),
+        )
+        .per(nodes as f64, "node")
+        .note("Leaves return their value without a join; the tree is built once, untimed."),
+    );
+    drop(tree);
+
+    progress.step("fork-join: empty join");
+    let empties = EmptyJoinsTask(cfg.empty_joins);
+    comparisons.push(
+        Comparison::new(
+            EMPTY_JOIN_TITLE,
+            format!(
+                "{} × join(|| 1, || 0) in a loop inside install",
+                fmt_count(cfg.empty_joins)
+            ),
+            compare(task_cases(&systems, &empties), plan),
+        )
+        .per(cfg.empty_joins as f64, "join")
+        .note("The serial row is two inlined calls: the floor, not a competitor."),
+    );
+    drop((filch1, rayon1));
+
+    progress.step("round trip to a parked pool");
+    let ping = PingPong::start();
+    let trip_plan = Plan {
+        rounds: cfg.round_trips,
+        pause: Some(cfg.round_trip_pause),
+        ..plan.clone()
+    };
+    let trips = compare(
+        vec![
+            Case::new("std Mutex+Condvar ping-pong", || ping.round_trip()),
+            Case::new("filch apply_async(|| 1).get()", || {
+                pools.filch.apply_async_round_trip()
+            }),
+            Case::new("rayon spawn + channel", || pools.rayon.spawn_round_trip()),
+        ],
+        &trip_plan,
+    );
+    drop(ping);
+    comparisons.push(
+        Comparison::new(
+            ROUND_TRIP_TITLE,
+            format!(
+                "one job to a pool idle for {} before each of {} rounds",
+                fmt_ns(cfg.round_trip_pause.as_nanos() as f64),
+                cfg.round_trips
+            ),
+            trips,
+        )
+        .note(
+            "Mostly the cost of waking a parked thread and being woken back. Over this many \
+             rounds the slowest one is always far from the median (a preemption, a timer \
+             tick), so the noisy flag says little here: read the median.",
+        ),
+    );
+    Ok(ForkJoinResult { comparisons, idle })
+}
+
+fn task_cases<'a, T: ForkJoinTask>(
+    systems: &'a [ForkJoinSystem<'a>],
+    task: &'a T,
+) -> Vec<Case<'a, T::Output>> {
+    systems
+        .iter()
+        .map(|sys| Case::new(sys.label(), move || sys.run(task)))
+        .collect()
+}
+
+/// Builds a pool, runs `warm` on it, waits [`IDLE_SETTLE`], then measures the CPU time of
+/// the threads it added to the process over `window`.
+fn idle_cpu<P>(
+    system: &str,
+    window: Duration,
+    build: impl FnOnce() -> Result<P, String>,
+    warm: impl Fn(&P),
+) -> Result<IdleCpu, String> {
+    let source = cputime::best_source();
+    let before: BTreeSet<u32> = cputime::thread_ids();
+    let pool = build()?;
+    warm(&pool);
+    thread::sleep(IDLE_SETTLE);
+    let added: BTreeSet<u32> = cputime::thread_ids().difference(&before).copied().collect();
+    let start_cpu = cputime::cpu_ns(&added, source);
+    let start = Instant::now();
+    thread::sleep(window);
+    let end_cpu = cputime::cpu_ns(&added, source);
+    let wall_ns = start.elapsed().as_nanos() as u64;
+    drop(pool);
+    Ok(IdleCpu {
+        system: system.to_string(),
+        threads_seen: added.len(),
+        cpu_ns: cputime::delta_ns(&start_cpu, &end_cpu),
+        wall_ns,
+        source,
+    })
+}

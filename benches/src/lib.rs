@@ -1,0 +1,48 @@
+//! `filch-bench`: how much work per item a thread pool needs before it pays.
+//!
+//! The crate is both the `filch-bench` binary (`cargo run --release -p filch-bench`) and a
+//! library that the criterion benches in `benches/benches/` share. Every experiment runs the
+//! same workload on several *systems* — a plain serial loop, filch, rayon and `std` threads —
+//! and reports each system's time as a ratio to the serial loop measured in the same run.
+//!
+//! Module map (one concept per file):
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`cli`] | command-line parsing and the `--help` text |
+//! | [`config`] | what each mode (smoke, quick, full) measures: sizes, rounds, caps |
+//! | [`calibrate`] | turning "w ns of work per item" into a loop count, measured once |
+//! | [`workloads`] | the work itself: spin, the seeds' functions, fib, the tree, [`workloads::Joiner`] |
+//! | [`systems`] | serial, filch, rayon and `std` threads behind one interface each |
+//! | [`measure`] | interleaved rounds, warm-up, batching of tiny runs, medians, noise |
+//! | [`comparison`] | one workload on several systems, as ratios to the baseline |
+//! | [`sweep`] | the threshold sweep over items × work per item, and break-even work |
+//! | [`seeds`] | the four Python multiprocessing seeds, ported |
+//! | [`forkjoin`] | fib, tree sum, empty join, async round trip, idle CPU |
+//! | [`cputime`] | per-thread CPU time from `/proc`, for the idle-CPU experiment |
+//! | [`machine`] | what machine the numbers came from |
+//! | [`units`] | formatting nanoseconds, ratios and work sizes |
+//! | [`table`] | tables rendered as aligned text and as Markdown |
+//! | [`report`] | the Markdown report document |
+//! | [`plot`] | SVG charts |
+//! | [`progress`] | the progress bar on stderr |
+//! | [`run`] | the orchestration the binary performs |
+
+pub mod calibrate;
+pub mod cli;
+pub mod comparison;
+pub mod config;
+pub mod cputime;
+pub mod forkjoin;
+pub mod machine;
+pub mod measure;
+pub mod plot;
+pub mod progress;
+pub mod report;
+pub mod run;
+pub mod seeds;
+pub mod sweep;
+pub mod systems;
+pub mod table;
+pub mod units;
+pub mod workloads;

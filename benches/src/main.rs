@@ -1,0 +1,40 @@
+//! `filch-bench`: `cargo run --release -p filch-bench -- [--smoke|--quick|--full] [--help]`.
+//!
+//! Parses the command line and hands over to [`filch_bench::run`]; everything else lives
+//! in the library so the criterion benches can share it.
+
+use std::process::ExitCode;
+
+use filch_bench::cli::{self, Command, HELP};
+use filch_bench::run;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match cli::parse(args.iter().cloned()) {
+        Err(message) => {
+            eprintln!("filch-bench: {message}");
+            ExitCode::from(2)
+        }
+        Ok(Command::Help) => {
+            print!("{HELP}");
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Run(options)) => {
+            let config = options.into_config(run::default_out_dir(), run::default_threads());
+            match run::run(&config, &args.join(" ")) {
+                Ok((report, path)) => {
+                    eprintln!(
+                        "report written to {} ({:.1} s)",
+                        path.display(),
+                        report.elapsed.as_secs_f64()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(message) => {
+                    eprintln!("filch-bench: {message}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

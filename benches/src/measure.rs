@@ -1,0 +1,323 @@
+//! How one comparison is timed: interleaved rounds, a discarded warm-up round, batches for
+//! runs too short to time alone, and the median of the rounds.
+//!
+//! Protocol for a set of [`Case`]s (one per system, the baseline first):
+//!
+//! 1. **Warm-up round** (discarded): each case runs once, timed, and its output is kept to
+//!    check it equals the baseline's ([`Outcome::agrees`]). If that run was shorter than half
+//!    the plan's sample target, the case runs again in batches of 2, 4, 8, … until a batch
+//!    lasts that long; this settles the *repetition count* of the case so that one timed
+//!    sample lasts about [`Plan::sample_target`]. `Instant::now()` costs ~50 ns on the
+//!    reference machine, so a sample of a 100 ns run would be mostly clock; a batch of
+//!    20 000 such runs is not.
+//! 2. **Rounds**: in round `r` every case runs once (one batch) in an order rotated by `r`,
+//!    so no system always runs right after the same neighbour (caches, turbo, a pool that
+//!    just went to sleep). A sample is the batch time divided by its repetitions.
+//! 3. **Result**: median, min and max of the samples per case. Ratios are always formed
+//!    between cases of the same call, never across runs.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+/// A cell whose `(max - min) / median` over its rounds exceeds this is flagged as noisy in
+/// the report. Chosen, not measured: near break-even the systems differ by tens of percent,
+/// so a round disturbed by more than 30% (a preemption, another process) is a disturbance
+/// of the size of the effect being measured, and the reader should know.
+pub const NOISE_THRESHOLD: f64 = 0.30;
+
+/// How many rounds to run and how long one timed sample should last.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Timed rounds after the warm-up round.
+    pub rounds: usize,
+    /// Target duration of one sample; short runs are repeated in a batch to reach it.
+    pub sample_target: Duration,
+    /// Upper bound on the repetitions of one batch.
+    pub max_reps: u64,
+    /// When set, sleep this long before every timed run and never batch: used for round
+    /// trips that must start from an idle, parked pool.
+    pub pause: Option<Duration>,
+}
+
+impl Plan {
+    /// A plan with `rounds` rounds, a sample target of `target` and no pause.
+    pub fn new(rounds: usize, sample_target: Duration) -> Plan {
+        Plan {
+            rounds,
+            sample_target,
+            max_reps: 1_000_000,
+            pause: None,
+        }
+    }
+
+    /// The same plan with a different number of rounds.
+    pub fn with_rounds(&self, rounds: usize) -> Plan {
+        Plan {
+            rounds,
+            ..self.clone()
+        }
+    }
+}
+
+/// One system's run of the workload: a name and a closure performing one complete run.
+pub struct Case<'a, O> {
+    name: String,
+    run: Box<dyn FnMut() -> O + 'a>,
+}
+
+impl<O> std::fmt::Debug for Case<'_, O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Case").field("name", &self.name).finish()
+    }
+}
+
+impl<'a, O> Case<'a, O> {
+    /// A case named `name` (the system's label in tables) whose one run is `run`.
+    pub fn new(name: impl Into<String>, run: impl FnMut() -> O + 'a) -> Case<'a, O> {
+        Case {
+            name: name.into(),
+            run: Box::new(run),
+        }
+    }
+
+    /// The label of the case.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Summary of one case's timed samples (nanoseconds per run).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    /// One value per timed round: batch time ÷ repetitions.
+    pub samples_ns: Vec<f64>,
+    /// Repetitions per batch.
+    pub reps: u64,
+    /// Median of `samples_ns`.
+    pub median_ns: f64,
+    /// Fastest sample.
+    pub min_ns: f64,
+    /// Slowest sample.
+    pub max_ns: f64,
+}
+
+impl Stats {
+    /// Summarises samples taken with `reps` repetitions per batch.
+    ///
+    /// # Panics
+    /// If `samples_ns` is empty.
+    pub fn from_samples(samples_ns: Vec<f64>, reps: u64) -> Stats {
+        assert!(!samples_ns.is_empty(), "no samples to summarise");
+        let min_ns = samples_ns.iter().copied().fold(f64::INFINITY, f64::min);
+        let max_ns = samples_ns.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Stats {
+            median_ns: median(&samples_ns),
+            min_ns,
+            max_ns,
+            samples_ns,
+            reps,
+        }
+    }
+
+    /// `(max - min) / median`: how far apart the rounds were, relative to the median.
+    pub fn spread(&self) -> f64 {
+        if self.median_ns > 0.0 {
+            (self.max_ns - self.min_ns) / self.median_ns
+        } else {
+            0.0
+        }
+    }
+
+    /// Whether the spread exceeds [`NOISE_THRESHOLD`].
+    pub fn is_noisy(&self) -> bool {
+        self.spread() > NOISE_THRESHOLD
+    }
+}
+
+/// The result of one case within a comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The case's label.
+    pub name: String,
+    /// Its timings.
+    pub stats: Stats,
+    /// Whether its output equalled the first (baseline) case's output.
+    pub agrees: bool,
+}
+
+/// The median of `values` (mean of the two middle values for an even count).
+///
+/// # Panics
+/// If `values` is empty.
+pub fn median(values: &[f64]) -> f64 {
+    assert!(!values.is_empty(), "median of nothing");
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    }
+}
+
+/// The order in which `cases` cases run in round `round`: a rotation by `round`, so over
+/// `cases` rounds every case runs once in every position.
+pub fn round_order(round: usize, cases: usize) -> Vec<usize> {
+    (0..cases).map(|i| (i + round) % cases.max(1)).collect()
+}
+
+/// Repetitions per batch so that one batch lasts about `target_ns`, given that `reps_done`
+/// repetitions took `elapsed_ns`. At least 1, at most `max_reps`.
+pub fn reps_for(elapsed_ns: f64, reps_done: u64, target_ns: f64, max_reps: u64) -> u64 {
+    let per_run = elapsed_ns / reps_done.max(1) as f64;
+    if per_run <= 0.0 || !per_run.is_finite() {
+        return max_reps.max(1);
+    }
+    let wanted = (target_ns / per_run).ceil();
+    (wanted as u64).clamp(1, max_reps.max(1))
+}
+
+fn time_batch<O>(run: &mut dyn FnMut() -> O, reps: u64) -> f64 {
+    let start = Instant::now();
+    for _ in 0..reps {
+        black_box(run());
+    }
+    start.elapsed().as_nanos() as f64
+}
+
+/// Times `cases` by the protocol in the module docs. `cases[0]` is the baseline whose
+/// output the others are checked against.
+pub fn compare<O: PartialEq>(mut cases: Vec<Case<'_, O>>, plan: &Plan) -> Vec<Outcome> {
+    let target_ns = plan.sample_target.as_nanos() as f64;
+    let mut reference: Option<O> = None;
+    let mut agrees = Vec::with_capacity(cases.len());
+    let mut reps = Vec::with_capacity(cases.len());
+
+    // 1. Warm-up round: first run (output checked), then batch sizing.
+    for case in cases.iter_mut() {
+        if let Some(pause) = plan.pause {
+            std::thread::sleep(pause);
+        }
+        let start = Instant::now();
+        let output = (case.run)();
+        let first_ns = start.elapsed().as_nanos() as f64;
+        match &reference {
+            None => {
+                agrees.push(true);
+                reference = Some(output);
+            }
+            Some(expected) => agrees.push(output == *expected),
+        }
+        if plan.pause.is_some() {
+            reps.push(1);
+            continue;
+        }
+        let (mut elapsed, mut done) = (first_ns, 1u64);
+        while elapsed < target_ns / 2.0 && done < plan.max_reps {
+            done = (done * 2).min(plan.max_reps);
+            elapsed = time_batch(&mut case.run, done);
+        }
+        reps.push(reps_for(elapsed, done, target_ns, plan.max_reps));
+    }
+
+    // 2. Timed rounds in rotating order.
+    let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(plan.rounds); cases.len()];
+    for round in 0..plan.rounds.max(1) {
+        for i in round_order(round, cases.len()) {
+            if let Some(pause) = plan.pause {
+                std::thread::sleep(pause);
+            }
+            let elapsed = time_batch(&mut cases[i].run, reps[i]);
+            samples[i].push(elapsed / reps[i] as f64);
+        }
+    }
+
+    // 3. Summaries.
+    cases
+        .iter()
+        .zip(samples)
+        .zip(reps.iter().zip(agrees))
+        .map(|((case, samples), (&reps, agrees))| Outcome {
+            name: case.name.clone(),
+            stats: Stats::from_samples(samples, reps),
+            agrees,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[test]
+    fn median_of_odd_count_is_middle_value() {
+        assert_eq!(median(&[5.0, 1.0, 3.0]), 3.0);
+    }
+
+    #[test]
+    fn median_of_even_count_is_mean_of_middle_pair() {
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+    }
+
+    #[test]
+    fn median_is_not_moved_by_one_outlier() {
+        assert_eq!(median(&[10.0, 11.0, 12.0, 1000.0, 9.0]), 11.0);
+    }
+
+    #[test]
+    fn spread_is_range_over_median() {
+        let s = Stats::from_samples(vec![80.0, 100.0, 120.0], 1);
+        assert!((s.spread() - 0.4).abs() < 1e-12);
+        assert!(s.is_noisy());
+        let calm = Stats::from_samples(vec![95.0, 100.0, 105.0], 1);
+        assert!(!calm.is_noisy());
+    }
+
+    #[test]
+    fn round_order_rotates_so_each_case_leads_once() {
+        assert_eq!(round_order(0, 3), vec![0, 1, 2]);
+        assert_eq!(round_order(1, 3), vec![1, 2, 0]);
+        assert_eq!(round_order(2, 3), vec![2, 0, 1]);
+        let leaders: Vec<usize> = (0..3).map(|r| round_order(r, 3)[0]).collect();
+        assert_eq!(leaders, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn reps_fill_the_target_within_bounds() {
+        // 10 runs took 1 µs -> 100 ns each -> 1 ms needs 10 000 runs.
+        assert_eq!(reps_for(1_000.0, 10, 1e6, 1_000_000), 10_000);
+        assert_eq!(reps_for(5e6, 1, 1e6, 1_000_000), 1);
+        assert_eq!(reps_for(1.0, 1, 1e9, 500), 500);
+        assert_eq!(reps_for(0.0, 1, 1e6, 64), 64);
+    }
+
+    #[test]
+    fn compare_flags_a_case_whose_output_differs() {
+        let cases = vec![
+            Case::new("base", || vec![1, 2, 3]),
+            Case::new("same", || vec![1, 2, 3]),
+            Case::new("wrong", || vec![3, 2, 1]),
+        ];
+        let plan = Plan::new(3, Duration::from_micros(50));
+        let out = compare(cases, &plan);
+        let agree: Vec<bool> = out.iter().map(|o| o.agrees).collect();
+        assert_eq!(agree, vec![true, true, false]);
+        assert!(out.iter().all(|o| o.stats.samples_ns.len() == 3));
+    }
+
+    #[test]
+    fn compare_runs_each_case_once_per_round_when_paused() {
+        let calls = Cell::new(0u32);
+        let mut plan = Plan::new(4, Duration::from_millis(1));
+        plan.pause = Some(Duration::from_micros(10));
+        let out = compare(
+            vec![Case::new("only", || calls.set(calls.get() + 1))],
+            &plan,
+        );
+        // One warm-up run plus one per round, never batched.
+        assert_eq!(calls.get(), 5);
+        assert_eq!(out[0].stats.reps, 1);
+    }
+}

@@ -1,0 +1,486 @@
+//! The Markdown report (`report.md`): key numbers first, then the machine, the method, the
+//! threshold sweep with its plots, the seeds, fork-join, filch's pool statistics and every
+//! noisy or wrong cell. Also the plain-text rendering of the same blocks for stdout, so the
+//! terminal and the file cannot disagree.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::calibrate::Spin;
+use crate::comparison::Comparison;
+use crate::config::Config;
+use crate::forkjoin::{
+    idle_table, ForkJoinResult, EMPTY_JOIN_TITLE, IDLE_SETTLE, ROUND_TRIP_TITLE,
+};
+use crate::machine::Machine;
+use crate::measure::NOISE_THRESHOLD;
+use crate::plot::{speedup_file_name, BREAK_EVEN_FILE};
+use crate::seeds::SQUARES_TITLE;
+use crate::sweep::SweepResult;
+
+/// File name of the sweep's raw data, beside `report.md`.
+pub const SWEEP_CSV: &str = "sweep.csv";
+use crate::units::{fmt_count, fmt_ns, fmt_ratio, fmt_work};
+
+/// Everything a run produced.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The arguments the binary was started with.
+    pub args: String,
+    /// The configuration used.
+    pub config: Config,
+    /// The machine.
+    pub machine: Machine,
+    /// The spin calibration.
+    pub spin: Spin,
+    /// Wall time of the whole run.
+    pub elapsed: Duration,
+    /// Wall time of each section that ran, in execution order.
+    pub section_times: Vec<(String, Duration)>,
+    /// The threshold sweep, if run.
+    pub sweep: Option<SweepResult>,
+    /// The seeds (empty if not run).
+    pub seeds: Vec<Comparison>,
+    /// Fork-join, if run.
+    pub forkjoin: Option<ForkJoinResult>,
+    /// `pool.stats()` of the shared filch pool at the end of the run.
+    pub filch_stats: String,
+    /// Whether SVG plots were written beside the report.
+    pub plots: bool,
+    /// Fraction (0–1) of the machine other processes kept busy during the run, if known.
+    pub others_cpu: Option<f64>,
+}
+
+/// Above this share of the machine used by other processes during the run, the report
+/// warns that parallel speed-ups are understated.
+pub const BUSY_MACHINE_WARNING: f64 = 0.10;
+
+/// The warning printed when other processes used more than [`BUSY_MACHINE_WARNING`] of the
+/// machine during the run.
+pub fn busy_machine_warning(r: &Report) -> Option<String> {
+    let share = r.others_cpu.filter(|&s| s > BUSY_MACHINE_WARNING)?;
+    Some(format!(
+        "Other processes kept {:.0}% of the {} CPUs busy during this run: parallel \
+         speed-ups are understated and noisy. Re-run on an idle machine for numbers to quote.",
+        share * 100.0,
+        r.machine.logical_cpus
+    ))
+}
+
+/// A comparison as plain text: title, setup, table, note.
+pub fn comparison_text(c: &Comparison) -> String {
+    let mut out = format!("{}\n  {}\n", c.title, c.setup);
+    out.push_str(&c.table().to_text());
+    if let Some(note) = &c.note {
+        let _ = writeln!(out, "  note: {note}");
+    }
+    out
+}
+
+/// A comparison as a Markdown subsection.
+pub fn comparison_markdown(c: &Comparison) -> String {
+    let mut out = format!("### {}\n\n{}.\n\n", c.title, c.setup);
+    out.push_str(&c.table().to_markdown());
+    if let Some(note) = &c.note {
+        let _ = write!(out, "\n{note}\n");
+    }
+    out.push('\n');
+    out
+}
+
+/// The sweep as plain text: one table per N, then the break-even table.
+pub fn sweep_text(s: &SweepResult) -> String {
+    let mut out = String::from(
+        "threshold sweep: speed-up over serial (serial time ÷ time); ~ noisy, ! wrong output\n",
+    );
+    for &n in &s.ns {
+        let t = s.table_for(n);
+        if t.rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\nN = {} items", fmt_count(n as u64));
+        out.push_str(&t.to_text());
+    }
+    out.push_str("\nbreak-even work per item (smallest w with speed-up > 1; ≈ interpolated crossing; * dips below 1 again later)\n");
+    out.push_str(&s.break_even_table().to_text());
+    out
+}
+
+fn find<'a>(list: &'a [Comparison], title: &str) -> Option<&'a Comparison> {
+    list.iter().find(|c| c.title.starts_with(title))
+}
+
+fn outcome_line(c: &Comparison, i: usize) -> String {
+    let o = &c.outcomes[i];
+    let per = c
+        .per
+        .as_ref()
+        .map(|p| format!(" ({} per {})", fmt_ns(o.stats.median_ns / p.count), p.unit))
+        .unwrap_or_default();
+    format!("{} {}{}", o.name, fmt_ns(o.stats.median_ns), per)
+}
+
+/// The few numbers a reader wants first.
+pub fn key_numbers(r: &Report) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(c) = find(&r.seeds, SQUARES_TITLE) {
+        let rest: Vec<String> = (1..c.outcomes.len())
+            .map(|i| {
+                format!(
+                    "{} ({} vs serial)",
+                    outcome_line(c, i),
+                    fmt_ratio(c.speedup(i))
+                )
+            })
+            .collect();
+        lines.push(format!(
+            "**Tiny map (squares of {}):** {}; {}.",
+            c.setup.split(' ').next().unwrap_or("?"),
+            outcome_line(c, 0),
+            rest.join("; ")
+        ));
+    }
+    if let Some(s) = &r.sweep {
+        if let Some(&n) =
+            s.ns.iter()
+                .rev()
+                .find(|&&n| !s.table_for(n).rows.is_empty())
+        {
+            let parts: Vec<String> = s
+                .parallel_systems()
+                .iter()
+                .map(|sys| format!("{sys} {}", s.break_even(n, sys).render()))
+                .collect();
+            lines.push(format!(
+                "**Break-even work per item at N = {}:** {}.",
+                fmt_count(n as u64),
+                parts.join("; ")
+            ));
+        }
+    }
+    if let Some(fj) = &r.forkjoin {
+        for title in [EMPTY_JOIN_TITLE, ROUND_TRIP_TITLE] {
+            if let Some(c) = find(&fj.comparisons, title) {
+                let parts: Vec<String> =
+                    (0..c.outcomes.len()).map(|i| outcome_line(c, i)).collect();
+                lines.push(format!(
+                    "**{}:** {}.",
+                    capitalise(&c.title),
+                    parts.join("; ")
+                ));
+            }
+        }
+        if !fj.idle.is_empty() {
+            let parts: Vec<String> = fj
+                .idle
+                .iter()
+                .map(|i| format!("{} {:.2}% of a core", i.system, i.percent_of_core()))
+                .collect();
+            lines.push(format!("**Idle pools:** {}.", parts.join("; ")));
+        }
+    }
+    lines
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// Every warning: noisy cells and outputs that differ from the baseline.
+pub fn warnings(r: &Report) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(s) = &r.sweep {
+        out.extend(s.warnings().into_iter().map(|w| format!("sweep: {w}")));
+    }
+    let fj = r.forkjoin.iter().flat_map(|f| f.comparisons.iter());
+    for c in r.seeds.iter().chain(fj) {
+        out.extend(
+            c.warnings()
+                .into_iter()
+                .map(|w| format!("{}: {w}", c.title)),
+        );
+    }
+    out
+}
+
+/// Renders the whole report as Markdown.
+pub fn render_markdown(r: &Report) -> String {
+    let cfg = &r.config;
+    let mut md = String::new();
+    let _ = writeln!(md, "# filch benchmark report\n");
+    let sections: Vec<String> = r
+        .section_times
+        .iter()
+        .map(|(name, t)| format!("{name} {:.1} s", t.as_secs_f64()))
+        .collect();
+    let _ = writeln!(
+        md,
+        "Produced by `cargo run --release -p filch-bench{}{}` ({} mode) in {:.0} s ({}).\n",
+        if r.args.is_empty() { "" } else { " -- " },
+        r.args,
+        cfg.mode.name(),
+        r.elapsed.as_secs_f64(),
+        sections.join(", ")
+    );
+
+    if let Some(warning) = busy_machine_warning(r) {
+        let _ = writeln!(md, "> **Warning:** {warning}\n");
+    }
+
+    let keys = key_numbers(r);
+    if !keys.is_empty() {
+        md.push_str("## Key numbers\n\n");
+        for k in keys {
+            let _ = writeln!(md, "- {k}");
+        }
+        md.push('\n');
+    }
+
+    md.push_str("## Machine\n\n");
+    let mut machine = r.machine.table(cfg.threads);
+    if let Some(share) = r.others_cpu {
+        machine.push_row([
+            "CPU used by other processes during the run".to_string(),
+            format!("{:.0}% of the machine", share * 100.0),
+        ]);
+    }
+    md.push_str(&machine.to_markdown());
+    md.push('\n');
+
+    md.push_str("## Method\n\n");
+    let _ = writeln!(
+        md,
+        "- Every comparison runs its systems **interleaved**: in round *r* each system runs once, \
+         in an order rotated by *r*. A first (warm-up) round is discarded; the table shows the \
+         **median of {} rounds** (fewer for the slow sleeping and long-loop seeds, more for round \
+         trips), with the fastest and slowest round beside it.",
+        cfg.plan.rounds
+    );
+    let _ = writeln!(
+        md,
+        "- Runs shorter than ~{} are repeated in a batch and the batch time divided by the \
+         repetitions (`reps` column), since reading the clock costs ~50 ns; no clock is read \
+         per item.",
+        fmt_ns(cfg.plan.sample_target.as_nanos() as f64)
+    );
+    md.push_str(
+        "- Every ratio is **baseline time ÷ system time from the same run** (above 1: faster \
+         than the baseline, normally the serial loop), never across runs.\n",
+    );
+    let _ = writeln!(
+        md,
+        "- A cell is flagged **noisy** when (max − min) ÷ median of its rounds exceeds {:.0}%; \
+         in the sweep tables a `~` marks a ratio whose system or serial rounds were noisy.",
+        NOISE_THRESHOLD * 100.0
+    );
+    md.push_str(
+        "- Each system's output is compared with the baseline's once (warm-up round); a \
+         mismatch is flagged `WRONG OUTPUT` / `!`.\n",
+    );
+    let _ = writeln!(
+        md,
+        "- filch and rayon each get a dedicated pool of {} threads (rayon's global pool is never \
+         used); `std::scope` splits the input into {} contiguous pieces and spawns threads per call.",
+        cfg.threads, cfg.threads
+    );
+    let _ = writeln!(
+        md,
+        "- Per-item work in the sweep is a spin loop calibrated once at start: {:.3} iterations \
+         per ns on this machine.\n",
+        r.spin.iters_per_ns()
+    );
+
+    if let Some(s) = &r.sweep {
+        render_sweep(&mut md, s, r.plots);
+    }
+    if !r.seeds.is_empty() {
+        md.push_str("## Python seeds in Rust\n\n");
+        md.push_str(
+            "The four `multiprocessing` posts in `shared/seeds/`, ported. Python's numbers \
+             (quoted in each note) include starting processes and pickling; here a pool is \
+             threads sharing memory, so the question left is purely how much work an item needs.\n\n",
+        );
+        for c in &r.seeds {
+            md.push_str(&comparison_markdown(c));
+        }
+    }
+    if let Some(fj) = &r.forkjoin {
+        md.push_str("## Fork-join\n\n");
+        for c in &fj.comparisons {
+            md.push_str(&comparison_markdown(c));
+        }
+        md.push_str("### CPU burnt by an idle pool\n\n");
+        let source = fj.idle.first().map_or("n/a", |i| i.source.describe());
+        let _ = writeln!(
+            md,
+            "A pool is built, runs one small map, is left alone {}, then the CPU time of \
+             its threads is read before and after sleeping; source: {source}.\n",
+            fmt_ns(IDLE_SETTLE.as_nanos() as f64)
+        );
+        md.push_str(&idle_table(&fj.idle).to_markdown());
+        md.push('\n');
+    }
+
+    md.push_str("## filch pool statistics\n\n");
+    md.push_str("`pool.stats()` of the shared filch pool at the end of the run:\n\n```text\n");
+    md.push_str(r.filch_stats.trim_end());
+    md.push_str("\n```\n\n");
+
+    md.push_str("## Noisy or wrong cells\n\n");
+    let warns = warnings(r);
+    if warns.is_empty() {
+        md.push_str("None.\n");
+    } else {
+        for w in warns {
+            let _ = writeln!(md, "- {w}");
+        }
+    }
+    md
+}
+
+fn render_sweep(md: &mut String, s: &SweepResult, plots: bool) {
+    md.push_str("## Threshold sweep\n\n");
+    let _ = writeln!(
+        md,
+        "N items, each a calibrated spin of w ns, mapped by each system; cells show \
+         **speed-up over serial** (serial time ÷ system time). Cells whose serial time N × w \
+         would exceed {} are skipped. `~` = noisy, `!` = wrong output.\n",
+        fmt_ns(s.cap_serial_ns as f64)
+    );
+    md.push_str("### Break-even work per item\n\n");
+    md.push_str(
+        "The smallest measured w at which the system beats serial; `≈` is the crossing \
+         interpolated on a log scale between that w and the one below; `*` means the \
+         speed-up falls back to ≤ 1 at some larger w; `> w` means never within the measured range.\n\n",
+    );
+    md.push_str(&s.break_even_table().to_markdown());
+    md.push('\n');
+    if plots {
+        let _ = writeln!(md, "![break-even work per item]({BREAK_EVEN_FILE})\n");
+    }
+    for &n in &s.ns {
+        let t = s.table_for(n);
+        if t.rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(md, "### N = {} items\n", fmt_count(n as u64));
+        md.push_str(&t.to_markdown());
+        md.push_str("\n<details><summary>Median time per run of each system</summary>\n\n");
+        md.push_str(&s.times_table_for(n).to_markdown());
+        md.push_str("\n</details>\n\n");
+        if plots {
+            let _ = writeln!(
+                md,
+                "![speed-up vs work per item, N = {}]({})\n",
+                fmt_count(n as u64),
+                speedup_file_name(n)
+            );
+        }
+    }
+    let _ = writeln!(
+        md,
+        "Every cell and system, with min and max, is in [`sweep.csv`]({SWEEP_CSV}). \
+         Work sizes measured: {}.\n",
+        s.ws.iter()
+            .map(|&w| fmt_work(w))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Mode;
+    use crate::measure::{Outcome, Stats};
+    use std::path::PathBuf;
+
+    fn outcome(name: &str, median: f64) -> Outcome {
+        Outcome {
+            name: name.to_string(),
+            stats: Stats::from_samples(vec![median; 3], 1),
+            agrees: true,
+        }
+    }
+
+    fn report() -> Report {
+        Report {
+            args: "--smoke".into(),
+            config: Config::preset(Mode::Smoke, 2, PathBuf::from("out")),
+            machine: Machine {
+                cpu_model: "cpu".into(),
+                logical_cpus: 2,
+                os: "os".into(),
+                kernel: "k".into(),
+                rustc: "rustc".into(),
+                profile: "release".into(),
+                utc: "2026-01-01 00:00".into(),
+                load: "0.00 0.00 0.00".into(),
+            },
+            spin: Spin::with_rate(1.0),
+            elapsed: Duration::from_secs(3),
+            section_times: vec![("seeds".into(), Duration::from_secs(2))],
+            sweep: None,
+            seeds: vec![Comparison::new(
+                SQUARES_TITLE,
+                "100 ints",
+                vec![outcome("serial", 100.0), outcome("filch", 5_000.0)],
+            )],
+            forkjoin: None,
+            filch_stats: "jobs: 3".into(),
+            plots: false,
+            others_cpu: Some(0.02),
+        }
+    }
+
+    #[test]
+    fn report_has_every_section_and_the_headline() {
+        let md = render_markdown(&report());
+        for heading in [
+            "# filch benchmark report",
+            "## Key numbers",
+            "## Machine",
+            "## Method",
+            "## Python seeds in Rust",
+            "## filch pool statistics",
+            "## Noisy or wrong cells",
+        ] {
+            assert!(md.contains(heading), "missing {heading}");
+        }
+        assert!(
+            md.contains("--smoke` (smoke mode) in 3 s (seeds 2.0 s)"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "**Tiny map (squares of 100):** serial 100 ns; filch 5.00 µs (0.0200x vs serial)."
+            ),
+            "{md}"
+        );
+        assert!(md.contains("jobs: 3"));
+    }
+
+    #[test]
+    fn a_busy_machine_is_called_out_at_the_top() {
+        let mut r = report();
+        assert!(!render_markdown(&r).contains("Warning"));
+        r.others_cpu = Some(0.45);
+        let md = render_markdown(&r);
+        let warning = md
+            .find("> **Warning:** Other processes kept 45% of the 2 CPUs")
+            .unwrap();
+        assert!(warning < md.find("## Key numbers").unwrap());
+    }
+
+    #[test]
+    fn wrong_outputs_are_listed() {
+        let mut r = report();
+        r.seeds[0].outcomes[1].agrees = false;
+        let w = warnings(&r);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("filch: output differs from serial"));
+    }
+}

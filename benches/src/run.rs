@@ -1,0 +1,200 @@
+//! The orchestration the `filch-bench` binary performs: calibrate, build the shared pools,
+//! run the selected sections, print each section's tables to stdout as soon as it is done,
+//! and write `report.md` and the SVG plots.
+//!
+//! Execution order is sweep, fork-join, seeds — fork-join before the seeds because its
+//! idle-CPU measurement must run before `filch::map` in seed 001 starts filch's global pool.
+//! The report lists the seeds before fork-join regardless.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::calibrate::Spin;
+use crate::config::Config;
+use crate::cputime::MachineSnapshot;
+use crate::forkjoin::{self, idle_table};
+use crate::machine::Machine;
+use crate::plot::{break_even_chart, speedup_chart, speedup_file_name, BREAK_EVEN_FILE};
+use crate::progress::Progress;
+use crate::report::{
+    busy_machine_warning, comparison_text, render_markdown, sweep_text, warnings, Report, SWEEP_CSV,
+};
+use crate::seeds;
+use crate::sweep;
+use crate::systems::{MapSystem, Pools};
+
+/// The default output directory: `target/filch-report` under the workspace root (the
+/// parent of this package's manifest directory, when that is a Cargo workspace), else
+/// under the current directory.
+pub fn default_out_dir() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest
+        .parent()
+        .filter(|p| p.join("Cargo.toml").is_file())
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_else(|| PathBuf::from("."));
+    root.join("target").join("filch-report")
+}
+
+/// The default pool size: the machine's available parallelism.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn total_steps(cfg: &Config) -> u64 {
+    let mut steps = 1; // calibration
+    if cfg.sections.sweep {
+        steps += cfg.sweep.cells().len() as u64;
+    }
+    if cfg.sections.forkjoin {
+        steps += forkjoin::STEPS;
+    }
+    if cfg.sections.seeds {
+        steps += seeds::steps(&cfg.seeds);
+    }
+    steps + 1 // writing the report
+}
+
+/// Runs everything `config` selects; `args` is the command line, quoted in the report.
+/// Returns the report and the path of `report.md`.
+///
+/// # Errors
+/// A pool that cannot be built, an invalid chunk size, or an output file that cannot be
+/// written.
+pub fn run(config: &Config, args: &str) -> Result<(Report, PathBuf), String> {
+    let started = Instant::now();
+    let machine_before = MachineSnapshot::take();
+    let machine = Machine::detect();
+    let mut progress = Progress::new(total_steps(config));
+
+    progress.step("calibrating the spin loop");
+    let spin = Spin::calibrate();
+    let pools = Pools::new(config.threads)?;
+    progress.println(&format!(
+        "filch-bench, {} mode\n{}spin: {:.3} iterations/ns\n",
+        config.mode.name(),
+        machine.table(pools.threads()).to_text(),
+        spin.iters_per_ns()
+    ));
+
+    let mut section_times = Vec::new();
+    let section_start = Instant::now();
+    let sweep = if config.sections.sweep {
+        for &chunk in &config.sweep.chunk_sizes {
+            pools.filch.check_chunk_size(chunk)?;
+        }
+        let mut systems = vec![MapSystem::Serial, MapSystem::Filch(&pools.filch)];
+        systems.extend(
+            config
+                .sweep
+                .chunk_sizes
+                .iter()
+                .map(|&c| MapSystem::FilchChunked(&pools.filch, c)),
+        );
+        systems.extend([
+            MapSystem::Rayon(&pools.rayon),
+            MapSystem::StdScope(pools.threads()),
+        ]);
+        let result = sweep::run(&config.sweep, &config.plan, &spin, &systems, &mut progress);
+        progress.println(&sweep_text(&result));
+        section_times.push(("sweep".to_string(), section_start.elapsed()));
+        Some(result)
+    } else {
+        None
+    };
+
+    let section_start = Instant::now();
+    let forkjoin = if config.sections.forkjoin {
+        let result = forkjoin::run(&config.forkjoin, &config.plan, &pools, &mut progress)?;
+        let mut text = String::from("fork-join\n");
+        for c in &result.comparisons {
+            text.push('\n');
+            text.push_str(&comparison_text(c));
+        }
+        text.push('\n');
+        text.push_str(&idle_table(&result.idle).to_text());
+        progress.println(&text);
+        section_times.push(("fork-join".to_string(), section_start.elapsed()));
+        Some(result)
+    } else {
+        None
+    };
+
+    let section_start = Instant::now();
+    let seeds = if config.sections.seeds {
+        let result = seeds::run(&config.seeds, &config.plan, &pools, &mut progress)?;
+        let mut text = String::from("Python seeds in Rust\n");
+        for c in &result {
+            text.push('\n');
+            text.push_str(&comparison_text(c));
+        }
+        progress.println(&text);
+        section_times.push(("seeds".to_string(), section_start.elapsed()));
+        result
+    } else {
+        Vec::new()
+    };
+
+    progress.step("writing the report");
+    let elapsed = started.elapsed();
+    let others_cpu = machine_before
+        .zip(MachineSnapshot::take())
+        .map(|(a, b)| a.others_share(&b, machine.logical_cpus, elapsed.as_secs_f64()));
+    let report = Report {
+        args: args.to_string(),
+        config: config.clone(),
+        machine,
+        spin,
+        elapsed,
+        section_times,
+        sweep,
+        seeds,
+        forkjoin,
+        filch_stats: pools.filch.stats(),
+        plots: config.plots,
+        others_cpu,
+    };
+    let path = write_outputs(&report)?;
+    if let Some(warning) = busy_machine_warning(&report) {
+        progress.println(&format!("warning: {warning}"));
+    }
+    let warns = warnings(&report);
+    if !warns.is_empty() {
+        progress.println(&format!(
+            "{} noisy or wrong cells (listed at the end of the report)",
+            warns.len()
+        ));
+    }
+    progress.finish();
+    Ok((report, path))
+}
+
+/// Writes `report.md` and, if enabled, the SVG plots into the configured directory.
+///
+/// # Errors
+/// I/O or drawing errors, as text naming the file.
+pub fn write_outputs(report: &Report) -> Result<PathBuf, String> {
+    let dir = &report.config.out_dir;
+    fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    if report.plots {
+        if let Some(s) = &report.sweep {
+            for &n in &s.ns {
+                if s.cells.iter().any(|c| c.n == n) {
+                    speedup_chart(s, n, report.config.threads)
+                        .write_svg(&dir.join(speedup_file_name(n)))?;
+                }
+            }
+            break_even_chart(s).write_svg(&dir.join(BREAK_EVEN_FILE))?;
+        }
+    }
+    if let Some(s) = &report.sweep {
+        let csv = dir.join(SWEEP_CSV);
+        fs::write(&csv, s.to_csv()).map_err(|e| format!("writing {}: {e}", csv.display()))?;
+    }
+    let path = dir.join("report.md");
+    fs::write(&path, render_markdown(report))
+        .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    Ok(path)
+}

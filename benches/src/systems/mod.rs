@@ -1,0 +1,174 @@
+//! The systems under comparison, each behind the same two interfaces: [`MapSystem`] for
+//! "apply `f` to every item of a slice, keep the order" and [`ForkJoinSystem`] for "run a
+//! recursive [`ForkJoinTask`] with this system's `join`".
+//!
+//! | system | map | fork-join |
+//! |---|---|---|
+//! | serial | `iter().map(f).collect()` | plain recursion ([`SerialJoin`]) |
+//! | filch | `pool.map` (auto chunks), `pool.with_chunk_size(c)?.map`, `filch::map` | `pool.install` + `filch::join` |
+//! | rayon | `par_iter().map(f).collect()` inside `pool.install` | `pool.install` + `rayon::join` |
+//! | `std::thread::scope` | static split into `threads` contiguous pieces, threads spawned per call | — |
+//!
+//! Enums rather than trait objects because the operations are generic over the item and
+//! closure types; dispatch is one `match` per whole run, never per item.
+//!
+//! Every call into filch is in [`filch_sys`], so the rest of the crate does not depend on
+//! the details of filch's API.
+
+pub mod filch_sys;
+pub mod rayon_sys;
+pub mod serial;
+pub mod std_threads;
+
+use crate::measure::Case;
+use crate::workloads::{ForkJoinTask, SerialJoin};
+use filch_sys::Filch;
+use rayon_sys::Rayon;
+
+/// A system that maps a function over a slice, keeping the input order.
+#[derive(Debug, Clone, Copy)]
+pub enum MapSystem<'a> {
+    /// `iter().map(f).collect()` on the calling thread.
+    Serial,
+    /// filch's `pool.map` with automatic chunking.
+    Filch(&'a Filch),
+    /// filch's `pool.with_chunk_size(chunk)?.map`.
+    FilchChunked(&'a Filch, usize),
+    /// `filch::map`, which runs on filch's global pool.
+    FilchGlobal,
+    /// rayon's `par_iter().map(f).collect()` inside `pool.install`.
+    Rayon(&'a Rayon),
+    /// `std::thread::scope` with the slice split into this many contiguous pieces.
+    StdScope(usize),
+}
+
+impl MapSystem<'_> {
+    /// The label used in tables, plots and criterion ids.
+    pub fn label(&self) -> String {
+        match self {
+            MapSystem::Serial => "serial".to_string(),
+            MapSystem::Filch(_) => "filch".to_string(),
+            MapSystem::FilchChunked(_, chunk) => format!("filch c={chunk}"),
+            MapSystem::FilchGlobal => "filch::map (global)".to_string(),
+            MapSystem::Rayon(_) => "rayon".to_string(),
+            MapSystem::StdScope(_) => "std::scope".to_string(),
+        }
+    }
+
+    /// A short identifier without spaces or punctuation, for criterion ids
+    /// (`map_squares/filch/100`).
+    pub fn id(&self) -> String {
+        match self {
+            MapSystem::Serial => "serial".to_string(),
+            MapSystem::Filch(_) => "filch".to_string(),
+            MapSystem::FilchChunked(_, chunk) => format!("filch_c{chunk}"),
+            MapSystem::FilchGlobal => "filch_global".to_string(),
+            MapSystem::Rayon(_) => "rayon".to_string(),
+            MapSystem::StdScope(_) => "std_scope".to_string(),
+        }
+    }
+
+    /// `items.iter().map(f).collect()`, run by this system.
+    pub fn map_slice<T, R, F>(&self, items: &[T], f: F) -> Vec<R>
+    where
+        T: Sync,
+        R: Send,
+        F: Fn(&T) -> R + Sync + Send,
+    {
+        match self {
+            MapSystem::Serial => serial::map_slice(items, f),
+            MapSystem::Filch(pool) => pool.map_slice(items, f),
+            MapSystem::FilchChunked(pool, chunk) => pool.map_slice_chunked(*chunk, items, f),
+            MapSystem::FilchGlobal => filch_sys::global_map_slice(items, f),
+            MapSystem::Rayon(pool) => pool.map_slice(items, f),
+            MapSystem::StdScope(threads) => std_threads::map_slice(*threads, items, f),
+        }
+    }
+}
+
+/// A system that runs recursive fork-join tasks.
+#[derive(Debug, Clone, Copy)]
+pub enum ForkJoinSystem<'a> {
+    /// The plain recursion: `join(a, b)` is `(a(), b())`.
+    Serial,
+    /// `pool.install(|| task)` with `filch::join` forking.
+    Filch(&'a Filch),
+    /// `pool.install(|| task)` with `rayon::join` forking.
+    Rayon(&'a Rayon),
+}
+
+impl ForkJoinSystem<'_> {
+    /// The label used in tables (with the pool's thread count, since fork-join compares
+    /// one thread against several).
+    pub fn label(&self) -> String {
+        match self {
+            ForkJoinSystem::Serial => "serial".to_string(),
+            ForkJoinSystem::Filch(pool) => format!("filch ×{}", pool.threads()),
+            ForkJoinSystem::Rayon(pool) => format!("rayon ×{}", pool.threads()),
+        }
+    }
+
+    /// A short identifier for criterion ids: `serial`, `filch`, `rayon` (the thread count
+    /// goes into the parameter part of the id).
+    pub fn id(&self) -> &'static str {
+        match self {
+            ForkJoinSystem::Serial => "serial",
+            ForkJoinSystem::Filch(_) => "filch",
+            ForkJoinSystem::Rayon(_) => "rayon",
+        }
+    }
+
+    /// Runs `task` on this system.
+    pub fn run<T: ForkJoinTask>(&self, task: &T) -> T::Output {
+        match self {
+            ForkJoinSystem::Serial => task.run::<SerialJoin>(),
+            ForkJoinSystem::Filch(pool) => pool.run_task(task),
+            ForkJoinSystem::Rayon(pool) => pool.run_task(task),
+        }
+    }
+}
+
+/// One [`Case`] per system, each mapping `f` over `items`: the usual way an experiment
+/// turns a list of systems into a comparison.
+pub fn map_cases<'s, 'p: 's, T, R, F>(
+    systems: &'s [MapSystem<'p>],
+    items: &'s [T],
+    f: F,
+) -> Vec<Case<'s, Vec<R>>>
+where
+    T: Sync,
+    R: Send + 's,
+    F: Fn(&T) -> R + Sync + Send + Copy + 's,
+{
+    systems
+        .iter()
+        .map(|sys| Case::new(sys.label(), move || sys.map_slice(items, f)))
+        .collect()
+}
+
+/// The filch and rayon pools most experiments share, both of the same size.
+#[derive(Debug)]
+pub struct Pools {
+    /// The filch pool.
+    pub filch: Filch,
+    /// The rayon pool.
+    pub rayon: Rayon,
+}
+
+impl Pools {
+    /// A filch pool and a rayon pool of `threads` threads each.
+    ///
+    /// # Errors
+    /// Either library's build error, as text.
+    pub fn new(threads: usize) -> Result<Pools, String> {
+        Ok(Pools {
+            filch: Filch::new(threads)?,
+            rayon: Rayon::new(threads)?,
+        })
+    }
+
+    /// The common thread count.
+    pub fn threads(&self) -> usize {
+        self.rayon.threads()
+    }
+}

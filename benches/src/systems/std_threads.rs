@@ -1,0 +1,170 @@
+//! Plain `std` threads as comparison systems: no pool, threads created per call.
+//!
+//! * [`map_slice`] — `std::thread::scope` with a static split into contiguous pieces, the
+//!   hand-written parallel loop a user would write without a library.
+//! * [`thread_per_item`] — one thread per item, the analogue of seed 003's
+//!   `multiprocessing.Process` per item.
+//! * [`PingPong`] — a parked thread woken through a `Mutex` + `Condvar`, the floor for any
+//!   pool's wake-up round trip.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::{self, JoinHandle};
+
+/// Maps `f` over `items` on `threads` threads: the slice is cut into `threads` contiguous
+/// pieces of equal length; the calling thread maps the first piece while `threads - 1`
+/// scoped threads map the others, then the pieces are concatenated in order.
+///
+/// # Panics
+/// Re-raises the panic of any piece.
+pub fn map_slice<T, R, F>(threads: usize, items: &[T], f: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> R + Sync,
+{
+    if items.is_empty() {
+        return Vec::new();
+    }
+    let piece_len = items.len().div_ceil(threads.max(1));
+    let f = &f;
+    let mut pieces = items.chunks(piece_len);
+    let first = pieces.next().expect("a non-empty slice has a first piece");
+    thread::scope(|scope| {
+        let handles: Vec<_> = pieces
+            .map(|piece| scope.spawn(move || piece.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        let mut out: Vec<R> = Vec::with_capacity(items.len());
+        out.extend(first.iter().map(f));
+        for handle in handles {
+            match handle.join() {
+                Ok(part) => out.extend(part),
+                Err(payload) => std::panic::resume_unwind(payload),
+            }
+        }
+        out
+    })
+}
+
+/// Runs `f` on every item in its own freshly spawned thread and collects the results in
+/// input order.
+///
+/// # Panics
+/// Re-raises the panic of any item.
+pub fn thread_per_item<T, R, F>(items: &[T], f: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> R + Sync,
+{
+    let f = &f;
+    thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .iter()
+            .map(|item| scope.spawn(move || f(item)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
+#[derive(Debug, Default)]
+struct PingState {
+    request: u64,
+    response: u64,
+    quit: bool,
+}
+
+/// A helper thread parked on a `Condvar`; [`PingPong::round_trip`] wakes it and waits for
+/// its answer. Both directions share one `Condvar` (with `notify_all`), which is correct
+/// with two parties and keeps the protocol to one lock.
+#[derive(Debug)]
+pub struct PingPong {
+    shared: Arc<(Mutex<PingState>, Condvar)>,
+    helper: Option<JoinHandle<()>>,
+}
+
+impl PingPong {
+    /// Starts the helper thread.
+    pub fn start() -> PingPong {
+        let shared = Arc::new((Mutex::new(PingState::default()), Condvar::new()));
+        let theirs = Arc::clone(&shared);
+        let helper = thread::Builder::new()
+            .name("pingpong".into())
+            .spawn(move || {
+                let (lock, cv) = &*theirs;
+                let mut state = lock.lock().expect("ping-pong lock");
+                loop {
+                    while state.request == state.response && !state.quit {
+                        state = cv.wait(state).expect("ping-pong lock");
+                    }
+                    if state.quit {
+                        return;
+                    }
+                    state.response = state.request;
+                    cv.notify_all();
+                }
+            })
+            .expect("spawning the ping-pong thread");
+        PingPong {
+            shared,
+            helper: Some(helper),
+        }
+    }
+
+    /// Wakes the helper and waits until it has answered; returns the round number.
+    pub fn round_trip(&self) -> u64 {
+        let (lock, cv) = &*self.shared;
+        let mut state = lock.lock().expect("ping-pong lock");
+        state.request += 1;
+        let wanted = state.request;
+        cv.notify_all();
+        while state.response != wanted {
+            state = cv.wait(state).expect("ping-pong lock");
+        }
+        1
+    }
+}
+
+impl Drop for PingPong {
+    fn drop(&mut self) {
+        let (lock, cv) = &*self.shared;
+        if let Ok(mut state) = lock.lock() {
+            state.quit = true;
+        }
+        cv.notify_all();
+        if let Some(helper) = self.helper.take() {
+            let _ = helper.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn static_split_keeps_order_for_uneven_lengths() {
+        let items: Vec<u32> = (0..11).collect();
+        for threads in 1..=5 {
+            let out = map_slice(threads, &items, |x| x * 2);
+            assert_eq!(out, items.iter().map(|x| x * 2).collect::<Vec<_>>());
+        }
+        assert!(map_slice(3, &[] as &[u32], |x| *x).is_empty());
+    }
+
+    #[test]
+    fn thread_per_item_keeps_order() {
+        assert_eq!(thread_per_item(&[3, 1, 2], |x| x + 1), vec![4, 2, 3]);
+    }
+
+    #[test]
+    fn ping_pong_answers_every_round_and_shuts_down() {
+        let p = PingPong::start();
+        for _ in 0..100 {
+            assert_eq!(p.round_trip(), 1);
+        }
+        drop(p);
+    }
+}

@@ -1,0 +1,303 @@
+//! The work being parallelised, free of any scheduler: the calibrated spin of the threshold
+//! sweep, the functions of the four Python seeds, and the recursive fork-join workloads (fib,
+//! tree sum, empty joins), which are generic over a [`Joiner`] so that the serial recursion,
+//! filch and rayon run literally the same code.
+//!
+//! Each function keeps its result observable (`black_box` or a returned value) so the
+//! optimiser cannot delete the work being measured.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+/// Spins for `iters` iterations of dependent integer arithmetic and returns the result.
+///
+/// Every iteration passes through [`black_box`], so the loop can be neither vectorised nor
+/// replaced by a closed form; its cost per iteration is therefore stable and is what
+/// [`crate::calibrate::Spin`] measures. No clock is read inside.
+#[inline]
+pub fn spin(iters: u64, seed: u64) -> u64 {
+    let mut acc = seed;
+    for i in 0..iters {
+        acc = black_box(acc.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i));
+    }
+    acc
+}
+
+/// Seed 000: `x = z*z + 0.5; y = x*x + 0.6; return y*y + 0.7`.
+#[inline]
+pub fn poly(z: f64) -> f64 {
+    let x = z * z + 0.5;
+    let y = x * x + 0.6;
+    y * y + 0.7
+}
+
+/// Seed 001's cheap function: `x * x`.
+#[inline]
+pub fn square(x: i64) -> i64 {
+    x * x
+}
+
+/// Seed 001's expensive function: `iters` natural logarithms of a value stepping by 0.1.
+/// Each `ln` goes through [`black_box`] so the dead results of earlier iterations (Python
+/// overwrites `ret` every time) are still computed, as they are in Python.
+#[inline]
+pub fn log_loop(x: f64, iters: u64) -> f64 {
+    let mut fixed = x;
+    let mut ret = 0.0;
+    for _ in 0..iters {
+        ret = black_box(fixed.ln());
+        fixed += 0.1;
+    }
+    ret
+}
+
+/// Seed 002's two-argument function `g(a, b) = a + b`.
+#[inline]
+pub fn add(a: i64, b: i64) -> i64 {
+    a + b
+}
+
+/// Seed 003's `basic_func`: the parity word of `x`.
+pub fn parity_word(x: u64) -> &'static str {
+    if x == 0 {
+        "zero"
+    } else if x % 2 == 0 {
+        "even"
+    } else {
+        "odd"
+    }
+}
+
+/// Seed 003's item: square `x`, sleep for `nap` (the Python sleeps 2 s), name the parity.
+pub fn sleepy_square(x: u64, nap: Duration) -> &'static str {
+    let y = x * x;
+    std::thread::sleep(nap);
+    parity_word(y)
+}
+
+/// `n` pseudo-random integers in `[low, high)`, deterministic for a given `seed`
+/// (splitmix64), standing in for seed 001's `np.random.randint(0, 1000, 100)`.
+pub fn random_ints(n: usize, low: i64, high: i64, seed: u64) -> Vec<i64> {
+    let span = (high - low).max(1) as u64;
+    let mut state = seed;
+    (0..n)
+        .map(|_| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            low + (z % span) as i64
+        })
+        .collect()
+}
+
+/// A way to run two closures potentially in parallel: `rayon::join`, `filch::join`, or
+/// one after the other. The fork-join workloads are generic over it.
+pub trait Joiner {
+    /// Runs `a` and `b` (maybe in parallel) and returns both results.
+    fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send;
+}
+
+/// The serial [`Joiner`]: `a` then `b` on the calling thread. Monomorphised, the workloads
+/// become the plain recursion that is the baseline.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SerialJoin;
+
+impl Joiner for SerialJoin {
+    #[inline]
+    fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        (a(), b())
+    }
+}
+
+/// A recursive workload that a fork-join system can run: the system chooses the
+/// [`Joiner`] (and installs its pool around the call), the task supplies the recursion.
+pub trait ForkJoinTask: Sync {
+    /// What the task computes.
+    type Output: Send + PartialEq;
+    /// Runs the task with `J` doing the forking.
+    fn run<J: Joiner>(&self) -> Self::Output;
+}
+
+/// [`fib`] as a [`ForkJoinTask`].
+#[derive(Debug, Clone, Copy)]
+pub struct FibTask(pub u32);
+
+impl ForkJoinTask for FibTask {
+    type Output = u64;
+    fn run<J: Joiner>(&self) -> u64 {
+        fib::<J>(self.0)
+    }
+}
+
+/// [`tree_sum`] over a borrowed tree as a [`ForkJoinTask`].
+#[derive(Debug, Clone, Copy)]
+pub struct TreeSumTask<'a>(pub &'a Tree);
+
+impl ForkJoinTask for TreeSumTask<'_> {
+    type Output = u64;
+    fn run<J: Joiner>(&self) -> u64 {
+        tree_sum::<J>(self.0)
+    }
+}
+
+/// [`empty_joins`] as a [`ForkJoinTask`].
+#[derive(Debug, Clone, Copy)]
+pub struct EmptyJoinsTask(pub u64);
+
+impl ForkJoinTask for EmptyJoinsTask {
+    type Output = u64;
+    fn run<J: Joiner>(&self) -> u64 {
+        empty_joins::<J>(self.0)
+    }
+}
+
+/// `fib(n)` by binary recursion, forking both calls through `J` with no cut-off: the
+/// worst case for a scheduler, since every task is a few nanoseconds of work.
+pub fn fib<J: Joiner>(n: u32) -> u64 {
+    if n < 2 {
+        return u64::from(n);
+    }
+    let (a, b) = J::join(|| fib::<J>(n - 1), || fib::<J>(n - 2));
+    a + b
+}
+
+/// Number of `join` calls `fib::<J>(n)` makes (one per call with `n >= 2`).
+pub fn fib_joins(n: u32) -> u64 {
+    // joins(n) = fib(n + 1) - 1, the number of internal nodes of the call tree.
+    fib::<SerialJoin>(n + 1) - 1
+}
+
+/// A node of a heap-allocated binary tree.
+#[derive(Debug)]
+pub struct Tree {
+    /// The value summed by [`tree_sum`].
+    pub value: u64,
+    /// Left subtree.
+    pub left: Option<Box<Tree>>,
+    /// Right subtree.
+    pub right: Option<Box<Tree>>,
+}
+
+impl Tree {
+    /// A perfect binary tree with `levels` levels (`2^levels - 1` nodes); node values are
+    /// their breadth-first index, so the sum is known in closed form.
+    pub fn perfect(levels: u32) -> Tree {
+        Tree::build(levels, 1)
+    }
+
+    fn build(levels: u32, index: u64) -> Tree {
+        let child = |i: u64| (levels > 1).then(|| Box::new(Tree::build(levels - 1, i)));
+        Tree {
+            value: index,
+            left: child(2 * index),
+            right: child(2 * index + 1),
+        }
+    }
+
+    /// Number of nodes of a perfect tree with `levels` levels.
+    pub fn perfect_nodes(levels: u32) -> u64 {
+        (1u64 << levels) - 1
+    }
+
+    /// The sum of a perfect tree's values: `1 + 2 + … + nodes`.
+    pub fn perfect_sum(levels: u32) -> u64 {
+        let n = Tree::perfect_nodes(levels);
+        n * (n + 1) / 2
+    }
+}
+
+/// `node.value + join(sum(left), sum(right))`; a leaf returns its value without a join.
+pub fn tree_sum<J: Joiner>(node: &Tree) -> u64 {
+    match (&node.left, &node.right) {
+        (None, None) => node.value,
+        (left, right) => {
+            let (l, r) = J::join(
+                || left.as_deref().map_or(0, tree_sum::<J>),
+                || right.as_deref().map_or(0, tree_sum::<J>),
+            );
+            node.value + l + r
+        }
+    }
+}
+
+/// `count` joins of two empty closures in a row; returns `count` so the loop is observable.
+pub fn empty_joins<J: Joiner>(count: u64) -> u64 {
+    let mut done = 0;
+    for _ in 0..count {
+        let (a, b) = J::join(|| black_box(1u64), || black_box(0u64));
+        done += a + b;
+    }
+    done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spin_depends_on_seed_and_iterations() {
+        assert_eq!(spin(0, 7), 7);
+        assert_ne!(spin(10, 1), spin(10, 2));
+        assert_ne!(spin(10, 1), spin(11, 1));
+    }
+
+    #[test]
+    fn poly_matches_the_python_seed() {
+        // z = 2: x = 4.5, y = 20.85, y*y + 0.7 = 434.7225 + 0.7
+        assert!((poly(2.0) - 435.4225).abs() < 1e-9);
+    }
+
+    #[test]
+    fn log_loop_returns_the_last_logarithm() {
+        let x = 5.0;
+        let expected = (x + 0.1 * 2.0f64).ln();
+        assert!((log_loop(x, 3) - expected).abs() < 1e-12);
+    }
+
+    #[test]
+    fn parity_words_match_basic_func() {
+        assert_eq!(parity_word(0), "zero");
+        assert_eq!(parity_word(4), "even");
+        assert_eq!(parity_word(9), "odd");
+    }
+
+    #[test]
+    fn random_ints_stay_in_range_and_repeat_per_seed() {
+        let a = random_ints(1000, 0, 1000, 42);
+        assert!(a.iter().all(|&x| (0..1000).contains(&x)));
+        assert_eq!(a, random_ints(1000, 0, 1000, 42));
+        assert_ne!(a, random_ints(1000, 0, 1000, 43));
+    }
+
+    #[test]
+    fn fib_and_its_join_count_are_right() {
+        assert_eq!(fib::<SerialJoin>(20), 6765);
+        // fib(4) calls: 4,3,2,1,0,1,2,1,0 -> internal (n >= 2) nodes: 4,3,2,2 = 4
+        assert_eq!(fib_joins(4), 4);
+    }
+
+    #[test]
+    fn perfect_tree_sums_to_closed_form() {
+        let t = Tree::perfect(10);
+        assert_eq!(tree_sum::<SerialJoin>(&t), Tree::perfect_sum(10));
+        assert_eq!(Tree::perfect_nodes(10), 1023);
+    }
+
+    #[test]
+    fn empty_joins_counts_its_joins() {
+        assert_eq!(empty_joins::<SerialJoin>(17), 17);
+    }
+}
