@@ -108,6 +108,8 @@ impl ThreadPoolBuilder {
     }
 
     /// Names worker `i` (visible in debuggers, `top -H`, panic messages).
+    /// Every name is made before any worker starts; a name containing a NUL
+    /// byte makes [`build`](Self::build) fail with [`BuildError::Spawn`].
     ///
     /// ```
     /// let pool = filch_scheduler::ThreadPoolBuilder::new()
@@ -147,7 +149,9 @@ impl ThreadPoolBuilder {
         self
     }
 
-    /// Runs on each worker, with its index, before it takes any job.
+    /// Runs on each worker, with its index, before it takes any job. A
+    /// panic in the hook is caught and reported on stderr; the worker still
+    /// starts.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};
@@ -168,7 +172,9 @@ impl ThreadPoolBuilder {
         self
     }
 
-    /// Runs on each worker, with its index, as it exits at shutdown.
+    /// Runs on each worker, with its index, as it exits at shutdown. A panic
+    /// in the hook is caught and reported on stderr; the worker still exits
+    /// normally.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};

@@ -234,6 +234,12 @@ impl<F: FnOnce() + Send> Job for HeapJob<F> {
         // SAFETY: `this` came from `Box::into_raw` in `into_job_ref`, and the
         // ref runs once, so reclaiming the box here is the only reclaim.
         let this = unsafe { Box::from_raw(this.cast_mut()) };
+        // Every heap job catches its user's panics (`spawn_in`, scope
+        // spawns), so a panic escaping here is the scheduler's bug (or a
+        // panic payload whose `Drop` panicked): abort with a message rather
+        // than let it kill the worker silently and hang its pool.
+        let abort = unwind::AbortIfPanic;
         (this.func)();
+        std::mem::forget(abort);
     }
 }

@@ -86,14 +86,31 @@ impl Registry {
             panic_handler: builder.panic_handler.take(),
         });
 
+        // Every name is made and checked before any thread starts: `std`
+        // panics on a name with a NUL byte, and a panic here after some
+        // workers started would leave them running with nobody to stop them
+        // (found by `crates/filch-scheduler/tests/misuse.rs`). A panicking
+        // name function likewise unwinds before any thread exists.
+        let names: Vec<String> = (0..n)
+            .map(|index| match builder.thread_name.as_mut() {
+                Some(name) => name(index),
+                None => format!("filch-worker-{index}"),
+            })
+            .collect();
+        if let Some(index) = names.iter().position(|name| name.contains('\0')) {
+            return Err(BuildError::Spawn {
+                index,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "thread names may not contain a NUL byte",
+                ),
+            });
+        }
+
         let (report_tx, report_rx) = mpsc::channel::<StartReport>();
         let mut handles = Vec::with_capacity(n);
         let mut failure = None;
-        for (index, deque) in deques.into_iter().enumerate() {
-            let name = match builder.thread_name.as_mut() {
-                Some(name) => name(index),
-                None => format!("filch-worker-{index}"),
-            };
+        for ((index, deque), name) in deques.into_iter().enumerate().zip(names) {
             let mut thread = std::thread::Builder::new().name(name);
             if let Some(bytes) = builder.stack_size {
                 thread = thread.stack_size(bytes);
@@ -167,20 +184,29 @@ impl Registry {
         self.terminate.load(Ordering::SeqCst)
     }
 
+    /// Runs the start hook. A panic in it is caught and reported: an
+    /// uncaught one killed the worker before its loop began, so a pool whose
+    /// every worker died that way hung on the first job (found by
+    /// `crates/filch-scheduler/tests/misuse.rs`).
     pub(crate) fn run_start_handler(&self, index: usize) {
         if let Some(hook) = &self.start_handler {
-            hook(index);
+            catch_hook_panic("start handler", index, || hook(index));
         }
     }
 
+    /// Runs the exit hook; a panic in it is caught and reported, as for the
+    /// start hook, so the worker still exits normally.
     pub(crate) fn run_exit_handler(&self, index: usize) {
         if let Some(hook) = &self.exit_handler {
-            hook(index);
+            catch_hook_panic("exit handler", index, || hook(index));
         }
     }
 
     /// Hands a detached job's panic to the handler. A panicking handler is
-    /// caught and reported: it must not take the worker down.
+    /// caught and reported: it must not take the worker down. Payloads are
+    /// dropped under `catch_unwind` too: a payload whose `Drop` panics used
+    /// to unwind out of the job and kill the worker (with the default
+    /// handler), hanging a 1-thread pool (found by `tests/misuse.rs`).
     pub(crate) fn handle_panic(&self, payload: Box<dyn Any + Send>) {
         match &self.panic_handler {
             Some(handler) => {
@@ -191,12 +217,16 @@ impl Registry {
                         "filch: the pool's panic handler itself panicked ({}); the worker keeps running",
                         unwind::panic_message(&*inner)
                     );
+                    drop_payload(inner);
                 }
             }
-            None => eprintln!(
-                "filch: a spawned job panicked: {}; the worker keeps running",
-                unwind::panic_message(&*payload)
-            ),
+            None => {
+                eprintln!(
+                    "filch: a spawned job panicked: {}; the worker keeps running",
+                    unwind::panic_message(&*payload)
+                );
+                drop_payload(payload);
+            }
         }
     }
 
@@ -274,3 +304,38 @@ impl Registry {
         unsafe { job.into_result() }.into_return_value()
     }
 }
+
+/// Runs a user hook on worker `index`; a panic in it is reported on stderr
+/// and does not unwind into the worker loop.
+fn catch_hook_panic(what: &str, index: usize, hook: impl FnOnce()) {
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(hook)) {
+        eprintln!(
+            "filch: the pool's {what} panicked on worker {index} ({}); the panic is ignored",
+            unwind::panic_message(&*payload)
+        );
+        drop_payload(payload);
+    }
+}
+
+/// Drops a panic payload without letting a panicking `Drop` unwind into the
+/// worker. The payload of such a second panic is dropped the same way; after
+/// [`PAYLOAD_DROP_ATTEMPTS`] panicking drops in a row the last payload is
+/// leaked (never dropped), so this always ends.
+fn drop_payload(mut payload: Box<dyn Any + Send>) {
+    for _ in 0..PAYLOAD_DROP_ATTEMPTS {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload))) {
+            Ok(()) => return,
+            Err(next) => {
+                eprintln!("filch: dropping a panic payload panicked too");
+                payload = next;
+            }
+        }
+    }
+    eprintln!("filch: giving up on a chain of panicking payload drops; the last one is leaked");
+    std::mem::forget(payload);
+}
+
+/// Chained panicking payload drops tolerated before leaking: one is the
+/// realistic case (a payload whose `Drop` panics with a string); the bound
+/// only has to be finite.
+const PAYLOAD_DROP_ATTEMPTS: usize = 4;
