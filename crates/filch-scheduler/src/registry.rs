@@ -261,15 +261,7 @@ impl Registry {
         OP: FnOnce(&WorkerThread) -> R + Send,
         R: Send,
     {
-        let job = StackJob::new(
-            || {
-                let worker = WorkerThread::current().unwrap_or_else(|| {
-                    unwind::abort_on_broken_invariant("injected job ran off-pool")
-                });
-                op(worker)
-            },
-            LockLatch::new(),
-        );
+        let job = StackJob::new(on_the_worker_that_runs_it(op), LockLatch::new());
         // SAFETY: `job` stays on this frame until `wait` returns, which is
         // after the job ran and set its latch.
         self.inject(unsafe { job.as_job_ref() });
@@ -288,12 +280,7 @@ impl Registry {
         R: Send,
     {
         let job = StackJob::new(
-            || {
-                let worker = WorkerThread::current().unwrap_or_else(|| {
-                    unwind::abort_on_broken_invariant("injected job ran off-pool")
-                });
-                op(worker)
-            },
+            on_the_worker_that_runs_it(op),
             WorkerLatch::new(current.registry_arc(), current.index()),
         );
         // SAFETY: `job` stays on this frame until `wait_until` returns, which
@@ -339,3 +326,15 @@ fn drop_payload(mut payload: Box<dyn Any + Send>) {
 /// realistic case (a payload whose `Drop` panics with a string); the bound
 /// only has to be finite.
 const PAYLOAD_DROP_ATTEMPTS: usize = 4;
+
+/// Wraps `op` for injection: it gets the worker that picks the job up.
+fn on_the_worker_that_runs_it<OP, R>(op: OP) -> impl FnOnce() -> R
+where
+    OP: FnOnce(&WorkerThread) -> R,
+{
+    || {
+        let worker = WorkerThread::current()
+            .unwrap_or_else(|| unwind::abort_on_broken_invariant("injected job ran off-pool"));
+        op(worker)
+    }
+}
