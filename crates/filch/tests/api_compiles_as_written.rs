@@ -16,6 +16,8 @@ fn f3(a: i32, b: i32, c: i32) -> i32 {
 }
 
 #[test]
+// `|x| Ok(x)` is the text, kept verbatim on purpose.
+#[allow(clippy::redundant_closure)]
 fn the_promised_calls_compile_and_give_the_python_results() -> Result<(), filch::BuildError> {
     let pool = Pool::new();
     assert!(pool.threads() >= 1);
