@@ -36,11 +36,16 @@
 //!   configurable handler.
 //! - Dropping a [`ThreadPool`] runs all submitted work, then joins the
 //!   workers.
+//!
+//! # Features
+//! - `tracing`: TRACE events (target `filch_scheduler`) for steals, parks and
+//!   wake-ups. Off by default; when off the events compile to nothing.
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod builder;
 mod error;
+mod events;
 mod frames;
 mod global;
 mod job;

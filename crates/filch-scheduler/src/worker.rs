@@ -30,6 +30,7 @@ use std::sync::mpsc;
 use crossbeam_deque::{Steal, Worker};
 
 use crate::error::BuildError;
+use crate::events::event;
 use crate::frames::FrameStack;
 use crate::job::JobRef;
 use crate::latch::CoreLatch;
@@ -151,6 +152,7 @@ impl WorkerThread {
                 let job = self.registry.steal_injected(&self.deque);
                 if job.is_some() {
                     self.bump(Counter::Steals);
+                    event!(worker = self.index, "took an injected job");
                 }
                 job
             })
@@ -178,6 +180,7 @@ impl WorkerThread {
                 match peers[victim].stealer.steal() {
                     Steal::Success(job) => {
                         self.bump(Counter::Steals);
+                        event!(worker = self.index, victim, "stole a job");
                         return Some(job);
                     }
                     Steal::Retry => retry = true,
@@ -229,6 +232,7 @@ impl WorkerThread {
                 IdleOutcome::Slept => {
                     self.bump(Counter::Parks);
                     self.bump(Counter::Wakes);
+                    event!(worker = self.index, "parked, then woken");
                 }
                 IdleOutcome::Searched | IdleOutcome::Abandoned | IdleOutcome::Declined => {}
             }

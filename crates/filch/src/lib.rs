@@ -53,6 +53,14 @@
 //! `map` inside `map` neither deadlocks nor starts more threads (Python's
 //! pools cannot nest at all).
 //!
+//! # Features
+//! - `progress`: [`progress::tracked`] wraps a function so an `indicatif`
+//!   progress bar counts finished items, for `map`, `imap` and the rest.
+//! - `tracing`: a DEBUG span per combinator call (target `filch`) and the
+//!   scheduler's TRACE events for steals, parks and wake-ups.
+//!
+//! Both are off by default and cost nothing when off.
+//!
 //! # `partial` and closures
 //! [`partial`] and [`partial_last`] bind an argument like
 //! `functools.partial`; a Rust closure does the same and inlines better:
@@ -66,12 +74,15 @@ mod chunked;
 mod clock;
 mod driver;
 mod engine;
+mod events;
 mod global;
 mod imap;
 mod leaves;
 mod ops;
 mod pool;
 mod probe;
+#[cfg(feature = "progress")]
+pub mod progress;
 mod share;
 
 pub use args::{partial, partial_last, BindFirst, BindLast, Unpack};

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 
 use crate::args::Unpack;
 use crate::driver::{drive, Chunking, MapLeaf, Target};
+use crate::events::call_span;
 use crate::leaves::{InitLeaf, TryLeaf};
 
 /// Ordered `map`.
@@ -16,6 +17,7 @@ where
     F: Fn(I::Item) -> R + Sync + Send,
     R: Send,
 {
+    let _span = call_span!("map");
     match drive(target, chunking, items, &|| MapLeaf(&f)) {
         Ok(out) => out,
         Err(_) => unreachable!("map's leaf never stops a call"),
@@ -31,6 +33,7 @@ where
     F: Sync + Send,
     R: Send,
 {
+    let _span = call_span!("starmap");
     map(target, chunking, items, |args: I::Item| args.call(&f))
 }
 
@@ -49,6 +52,7 @@ where
     R: Send,
     E: Send,
 {
+    let _span = call_span!("try_map");
     let error = Mutex::new(None);
     match drive(target, chunking, items, &|| TryLeaf {
         f: &f,
@@ -80,6 +84,7 @@ where
     F: Fn(&mut S, I::Item) -> R + Sync + Send,
     R: Send,
 {
+    let _span = call_span!("map_init");
     let make_leaf = || InitLeaf {
         state: init(),
         f: &f,
