@@ -39,6 +39,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::clock;
 use crate::driver::Chunking;
+use crate::events::call_span;
 use crate::probe::{self, Verdict};
 
 /// What a parallel chunk aims to cost: big enough that the per-chunk
@@ -384,6 +385,7 @@ macro_rules! imap_iterator {
             /// of the user's function on an item this result depends on
             /// (any item, unordered); the iterator is finished after that.
             fn next(&mut self) -> Option<R> {
+                let _span = call_span!("imap.next");
                 self.core.next($ordered)
             }
 

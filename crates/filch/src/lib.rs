@@ -56,7 +56,8 @@
 //! # Features
 //! - `progress`: [`progress::tracked`] wraps a function so an `indicatif`
 //!   progress bar counts finished items, for `map`, `imap` and the rest.
-//! - `tracing`: a DEBUG span per combinator call (target `filch`) and the
+//! - `tracing`: a DEBUG span per combinator call (target `filch`; for the
+//!   lazy `imap` and `imap_unordered`, one per `next()`) and the
 //!   scheduler's TRACE events for steals, parks and wake-ups.
 //!
 //! Both are off by default and cost nothing when off.
