@@ -82,7 +82,7 @@ pub struct ForkJoinResult {
 }
 
 /// Number of progress steps [`run`] reports.
-pub const STEPS: u64 = 5;
+pub const STEPS: u64 = 6;
 
 /// Runs the fork-join experiments on `pools` and on 1-thread pools built here.
 ///
@@ -175,6 +175,14 @@ pub fn run(
         .note("The serial row is two inlined calls: the floor, not a competitor."),
     );
     drop((filch1, rayon1));
+
+    progress.step("uneven work: skewed items, nested maps, Mandelbrot rows");
+    let big = cfg.tree_levels >= 16;
+    comparisons.extend(crate::uneven::run(
+        crate::uneven::UnevenConfig::new(big),
+        plan,
+        pools,
+    ));
 
     progress.step("round trip to a parked pool");
     let ping = PingPong::start();

@@ -44,5 +44,6 @@ pub mod seeds;
 pub mod sweep;
 pub mod systems;
 pub mod table;
+pub mod uneven;
 pub mod units;
 pub mod workloads;

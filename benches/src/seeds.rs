@@ -178,6 +178,22 @@ fn seed001_log_loop(
     let mut cases = map_cases(&systems, &inputs, f);
     let over = filch_over.threads();
     let inputs_ref = &inputs;
+    let filch = &pools.filch;
+    cases.push(Case::new("filch imap", move || {
+        filch.imap_vec(inputs_ref.clone(), move |x: f64| log_loop(x, iters))
+    }));
+    cases.push(Case::new("filch imap_unordered", move || {
+        // Completion order: each result carries its index and is put back
+        // in place (O(n)), so the output check compares like with like.
+        let indexed: Vec<(usize, f64)> = inputs_ref.iter().copied().enumerate().collect();
+        let done =
+            filch.imap_unordered_vec(indexed, move |(i, x): (usize, f64)| (i, log_loop(x, iters)));
+        let mut restored = vec![0.0; done.len()];
+        for (i, value) in done {
+            restored[i] = value;
+        }
+        restored
+    }));
     cases.push(Case::new(format!("filch ×{over}"), move || {
         filch_over.map_slice(inputs_ref, f)
     }));

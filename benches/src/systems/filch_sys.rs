@@ -106,6 +106,36 @@ impl Filch {
         self.pool.map(range, filch::partial_last(g, last))
     }
 
+    /// A map of maps: `pool.map(outer, |o| filch::map(inner, |i| f(o, i)))`, the inner
+    /// calls running on the same pool (filch nests without new threads).
+    pub fn nested_map<F>(&self, outer: &[u64], inner: &[u64], f: F) -> Vec<Vec<f64>>
+    where
+        F: Fn(u64, u64) -> f64 + Sync + Send,
+    {
+        self.pool.map(outer, |&o| filch::map(inner, |&i| f(o, i)))
+    }
+
+    /// `pool.imap(items, f).collect()` over an owned `Vec`.
+    pub fn imap_vec<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
+    where
+        T: Send + 'static,
+        R: Send + 'static,
+        F: Fn(T) -> R + Send + Sync + 'static,
+    {
+        self.pool.imap(items, f).collect()
+    }
+
+    /// `pool.imap_unordered(items, f).collect()` over an owned `Vec`:
+    /// results in completion order.
+    pub fn imap_unordered_vec<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
+    where
+        T: Send + 'static,
+        R: Send + 'static,
+        F: Fn(T) -> R + Send + Sync + 'static,
+    {
+        self.pool.imap_unordered(items, f).collect()
+    }
+
     /// `pool.imap(range, f).collect()`: the lazy, ordered iterator, drained.
     pub fn imap_range<R, F>(&self, range: Range<i64>, f: F) -> Vec<R>
     where

@@ -44,6 +44,19 @@ impl Rayon {
         self.pool.install(|| items.par_iter().map(f).collect())
     }
 
+    /// A map of maps: nested `par_iter`s on this pool.
+    pub fn nested_map<F>(&self, outer: &[u64], inner: &[u64], f: F) -> Vec<Vec<f64>>
+    where
+        F: Fn(u64, u64) -> f64 + Sync + Send,
+    {
+        self.pool.install(|| {
+            outer
+                .par_iter()
+                .map(|&o| inner.par_iter().map(|&i| f(o, i)).collect())
+                .collect()
+        })
+    }
+
     /// `range.into_par_iter().map(f).collect()` on this pool.
     pub fn map_range<R, F>(&self, range: Range<i64>, f: F) -> Vec<R>
     where

@@ -11,6 +11,7 @@
 //!
 //! An explicit chunk size skips the probe but not this choice.
 
+use std::cell::Cell;
 use std::mem::ManuallyDrop;
 use std::num::NonZeroUsize;
 
@@ -44,7 +45,13 @@ impl<'p> Target<'p> {
     pub(crate) fn in_worker(self) -> bool {
         match self {
             Target::Pool(pool) => pool.current_thread_index().is_some(),
-            Target::Current => filch_scheduler::current_thread_index().is_some(),
+            // A caller working on its pool's call counts as one of its
+            // workers: a nested call then runs on this thread, serially
+            // unless a worker asks for work (the caller and the helpers
+            // already occupy the pool's threads).
+            Target::Current => {
+                filch_scheduler::current_thread_index().is_some() || caller_pool().is_some()
+            }
         }
     }
 
@@ -52,7 +59,7 @@ impl<'p> Target<'p> {
     pub(crate) fn pool(self) -> &'p ThreadPool {
         match self {
             Target::Pool(pool) => pool,
-            Target::Current => filch_scheduler::global_pool(),
+            Target::Current => caller_pool().unwrap_or_else(filch_scheduler::global_pool),
         }
     }
 
@@ -61,8 +68,48 @@ impl<'p> Target<'p> {
         match self {
             Target::Pool(pool) => pool.install(op),
             Target::Current if self.in_worker() => op(),
-            Target::Current => filch_scheduler::global_pool().install(op),
+            Target::Current => self.pool().install(op),
         }
+    }
+}
+
+thread_local! {
+    /// The pool whose call this thread, not one of its workers, is working
+    /// on (`share.rs`), so that free functions called inside (`filch::map`
+    /// in a mapped function) use that pool too, as they would on a worker,
+    /// rather than the global pool.
+    static CALLER_OF: Cell<*const ThreadPool> = const { Cell::new(std::ptr::null()) };
+}
+
+/// The pool set by the innermost [`CallerScope`] on this thread, if any.
+fn caller_pool() -> Option<&'static ThreadPool> {
+    let pool = CALLER_OF.with(Cell::get);
+    // SAFETY: the pointer is set only by a live `CallerScope`, whose pool
+    // outlives it (it borrows it), and is restored when the scope ends, even
+    // by unwinding; only this thread reads it. The `'static` is never
+    // observable beyond the scope: callers use the reference at once.
+    unsafe { pool.as_ref() }
+}
+
+/// While alive, makes `pool` the current pool of this (non-worker) thread.
+pub(crate) struct CallerScope<'p> {
+    previous: *const ThreadPool,
+    marker: std::marker::PhantomData<&'p ThreadPool>,
+}
+
+impl<'p> CallerScope<'p> {
+    pub(crate) fn enter(pool: &'p ThreadPool) -> Self {
+        let previous = CALLER_OF.with(|c| c.replace(pool));
+        CallerScope {
+            previous,
+            marker: std::marker::PhantomData,
+        }
+    }
+}
+
+impl Drop for CallerScope<'_> {
+    fn drop(&mut self) {
+        CALLER_OF.with(|c| c.set(self.previous));
     }
 }
 

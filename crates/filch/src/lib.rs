@@ -51,7 +51,12 @@
 //! # Nesting
 //! A combinator called on a worker runs on that worker's pool: `map` inside
 //! `map` inside `map` neither deadlocks nor starts more threads (Python's
-//! pools cannot nest at all).
+//! pools cannot nest at all). The thread that called `map` works on its
+//! items too; free functions it calls in there (`filch::map`,
+//! `filch::try_map`) run on that thread, as a worker's nested call would
+//! when nobody is idle, instead of reaching for the global pool.
+//! (`filch::join` and `filch::scope` there use the global pool, as
+//! anywhere off-pool.)
 //!
 //! # Features
 //! - `progress`: [`progress::tracked`] wraps a function so an `indicatif`

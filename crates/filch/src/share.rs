@@ -60,7 +60,7 @@ use std::sync::Arc;
 use filch_scheduler::ThreadPool;
 use parking_lot::{Condvar, Mutex};
 
-use crate::driver::Leaf;
+use crate::driver::{CallerScope, Leaf};
 
 const CLOSED: usize = 1 << (usize::BITS - 1);
 
@@ -341,10 +341,13 @@ where
             }
         });
     }
+    // Nested free-function calls in the caller's items use this pool too.
+    let caller_scope = CallerScope::enter(pool);
     // SAFETY: `ctx` lives on this frame for the whole call.
     let result = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
         participate::<I, R, M, L>(&share)
     }));
+    drop(caller_scope);
     if let Err(payload) = result {
         share.keep_panic(payload);
     }
