@@ -48,7 +48,7 @@ impl UnevenConfig {
     }
 }
 
-/// The cost of item `i` of the uneven map: heavy on every [`HEAVY_EVERY`]-th item.
+/// The cost of item `i` of the uneven map: heavy on every sixteenth item.
 pub fn uneven_item(i: u64) -> f64 {
     let iters = if i % HEAVY_EVERY == 0 {
         HEAVY_ITERS

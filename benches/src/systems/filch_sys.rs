@@ -106,6 +106,11 @@ impl Filch {
         self.pool.map(range, filch::partial_last(g, last))
     }
 
+    /// `filch::blocking(f)`: marks a region that waits, so a spare stands in.
+    pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
+        filch::blocking(f)
+    }
+
     /// A map of maps: `pool.map(outer, |o| filch::map(inner, |i| f(o, i)))`, the inner
     /// calls running on the same pool (filch nests without new threads).
     pub fn nested_map<F>(&self, outer: &[u64], inner: &[u64], f: F) -> Vec<Vec<f64>>

@@ -21,6 +21,12 @@ pub(crate) type NameFn = Box<dyn FnMut(usize) -> String>;
 /// frames and a panic's unwinding need a few pages; 64 KiB leaves room.
 pub const MIN_STACK_SIZE: usize = 64 * 1024;
 
+/// The default cap on spare threads (see
+/// [`ThreadPoolBuilder::max_spare_threads`]): enough for a few dozen
+/// simultaneously blocked workers, each spare costing only a parked thread
+/// until it retires (5 s idle).
+pub const DEFAULT_MAX_SPARE_THREADS: usize = 64;
+
 /// Builds a [`ThreadPool`].
 ///
 /// Defaults: as many threads as [`std::thread::available_parallelism`]
@@ -42,6 +48,7 @@ pub const MIN_STACK_SIZE: usize = 64 * 1024;
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct ThreadPoolBuilder {
     pub(crate) num_threads: Option<usize>,
+    pub(crate) max_spare_threads: usize,
     pub(crate) thread_name: Option<NameFn>,
     pub(crate) stack_size: Option<usize>,
     pub(crate) pinning: Pinning,
@@ -60,6 +67,7 @@ impl fmt::Debug for ThreadPoolBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ThreadPoolBuilder")
             .field("num_threads", &self.num_threads)
+            .field("max_spare_threads", &self.max_spare_threads)
             .field("thread_name", &self.thread_name.as_ref().map(|_| "<fn>"))
             .field("stack_size", &self.stack_size)
             .field("pinning", &self.pinning)
@@ -86,6 +94,7 @@ impl ThreadPoolBuilder {
     pub fn new() -> Self {
         ThreadPoolBuilder {
             num_threads: None,
+            max_spare_threads: DEFAULT_MAX_SPARE_THREADS,
             thread_name: None,
             stack_size: None,
             pinning: Pinning::Off,
@@ -104,6 +113,24 @@ impl ThreadPoolBuilder {
     /// ```
     pub fn num_threads(mut self, n: usize) -> Self {
         self.num_threads = Some(n);
+        self
+    }
+
+    /// The most spare threads the pool may start to stand in for workers
+    /// blocked in [`blocking`](crate::blocking) (default
+    /// [`DEFAULT_MAX_SPARE_THREADS`]). 0 turns spares off; at the cap,
+    /// `blocking` simply runs without a stand-in.
+    ///
+    /// ```
+    /// let pool = filch_scheduler::ThreadPoolBuilder::new()
+    ///     .num_threads(1)
+    ///     .max_spare_threads(0)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(pool.install(|| filch_scheduler::blocking(|| 7)), 7);
+    /// ```
+    pub fn max_spare_threads(mut self, n: usize) -> Self {
+        self.max_spare_threads = n;
         self
     }
 

@@ -36,6 +36,8 @@
 //!   configurable handler.
 //! - Dropping a [`ThreadPool`] runs all submitted work, then joins the
 //!   workers.
+//! - [`blocking`] marks a region that waits; a spare thread stands in for
+//!   the blocked worker meanwhile (`spare.rs` has the protocol).
 //!
 //! # Features
 //! - `tracing`: TRACE events (target `filch_scheduler`) for steals, parks and
@@ -43,6 +45,7 @@
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod blocking;
 mod builder;
 mod error;
 mod events;
@@ -56,6 +59,7 @@ mod pool;
 mod registry;
 mod scope;
 mod sleep;
+mod spare;
 mod spawn;
 mod stats;
 mod sync;
@@ -65,13 +69,15 @@ mod worker;
 #[cfg(all(test, loom))]
 mod loom_tests;
 
-pub use builder::{ThreadPoolBuilder, MIN_STACK_SIZE};
+pub use blocking::blocking;
+pub use builder::{ThreadPoolBuilder, DEFAULT_MAX_SPARE_THREADS, MIN_STACK_SIZE};
 pub use error::BuildError;
 pub use global::{current_num_threads, current_thread_index, global_pool, work_wanted};
 pub use join::join;
 pub use pinning::Pinning;
 pub use pool::ThreadPool;
 pub use scope::{scope, Scope};
+pub use spare::SPARE_IDLE_TIMEOUT;
 pub use spawn::spawn;
 pub use stats::{PoolStats, WorkerStats};
 pub use unwind::panic_message;

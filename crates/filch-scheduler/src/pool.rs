@@ -190,5 +190,9 @@ impl Drop for ThreadPool {
             // there would already have aborted the process.
             let _ = handle.join();
         }
+        // Spares: no new ones start once terminating, so this list is final.
+        for handle in self.registry.take_spare_handles() {
+            let _ = handle.join();
+        }
     }
 }

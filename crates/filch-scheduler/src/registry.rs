@@ -15,6 +15,7 @@ use crate::job::{JobRef, StackJob};
 use crate::latch::{LockLatch, WorkerLatch};
 use crate::pinning;
 use crate::sleep::Sleep;
+use crate::spare::Spares;
 use crate::stats::{PoolStats, WorkerCounters};
 use crate::sync::{Arc, AtomicBool, Ordering};
 use crate::unwind;
@@ -30,7 +31,12 @@ pub(crate) struct WorkerInfo {
 
 /// A pool's shared state; workers and handles hold it by `Arc`.
 pub(crate) struct Registry {
+    /// Every slot: the workers first, then the spares (`spare.rs`).
     pub(crate) workers: Box<[WorkerInfo]>,
+    /// How many of `workers` are regular workers.
+    num_threads: usize,
+    pub(crate) spares: Spares,
+    stack_size: Option<usize>,
     injector: Injector<JobRef>,
     sleep: Sleep,
     terminate: AtomicBool,
@@ -67,19 +73,26 @@ impl Registry {
             }
         }
         let cores = pinning::plan(&builder.pinning, n)?;
-        let deques: Vec<Worker<JobRef>> = (0..n).map(|_| Worker::new_lifo()).collect();
+        let max_spares = builder.max_spare_threads;
+        let mut deques: Vec<Worker<JobRef>> =
+            (0..n + max_spares).map(|_| Worker::new_lifo()).collect();
+        let workers = deques
+            .iter()
+            .zip(cores.iter().copied().chain(std::iter::repeat(None)))
+            .map(|(deque, core)| WorkerInfo {
+                stealer: deque.stealer(),
+                counters: CachePadded::new(WorkerCounters::default()),
+                core,
+            })
+            .collect();
+        let spare_deques = deques.split_off(n);
         let registry = Arc::new(Registry {
-            workers: deques
-                .iter()
-                .zip(&cores)
-                .map(|(deque, &core)| WorkerInfo {
-                    stealer: deque.stealer(),
-                    counters: CachePadded::new(WorkerCounters::default()),
-                    core,
-                })
-                .collect(),
+            workers,
+            num_threads: n,
+            spares: Spares::new(n, spare_deques),
+            stack_size: builder.stack_size,
             injector: Injector::new(),
-            sleep: Sleep::new(n),
+            sleep: Sleep::new(n + max_spares),
             terminate: AtomicBool::new(false),
             start_handler: builder.start_handler.take(),
             exit_handler: builder.exit_handler.take(),
@@ -145,10 +158,60 @@ impl Registry {
         Ok((registry, handles))
     }
 
-    /// Number of workers.
+    /// Number of workers (spares not included).
     #[inline]
     pub(crate) fn num_threads(&self) -> usize {
-        self.workers.len()
+        self.num_threads
+    }
+
+    /// Step 1 of the spare protocol (`spare.rs`): a worker enters `blocking`.
+    pub(crate) fn enter_blocking(self: &Arc<Self>) {
+        self.spares
+            .enter_blocking(|slot, deque| self.start_spare(slot, deque));
+    }
+
+    /// Step 2: a worker leaves `blocking`; nudges a surplus spare to park.
+    pub(crate) fn leave_blocking(&self) {
+        if self.spares.leave_blocking() {
+            self.sleep
+                .wake_one_in(self.num_threads..self.spares.visible());
+        }
+    }
+
+    /// Starts a spare thread on `slot`; gives the deque back if the OS
+    /// refuses the thread.
+    fn start_spare(
+        self: &Arc<Self>,
+        slot: usize,
+        deque: Worker<JobRef>,
+    ) -> Result<JoinHandle<()>, Worker<JobRef>> {
+        let cell = Arc::new(parking_lot::Mutex::new(Some(deque)));
+        let mut thread = std::thread::Builder::new().name(format!("filch-spare-{slot}"));
+        if let Some(bytes) = self.stack_size {
+            thread = thread.stack_size(bytes);
+        }
+        let (registry, handed) = (Arc::clone(self), Arc::clone(&cell));
+        let spawned = thread.spawn(move || {
+            let deque = handed
+                .lock()
+                .take()
+                .unwrap_or_else(|| unwind::abort_on_broken_invariant("spare deque missing"));
+            WorkerThread::run_spare(registry, slot, deque);
+        });
+        match spawned {
+            Ok(handle) => Ok(handle),
+            Err(_) => match cell.lock().take() {
+                Some(deque) => Err(deque),
+                None => unwind::abort_on_broken_invariant(
+                    "spare deque taken by a thread that never started",
+                ),
+            },
+        }
+    }
+
+    /// Spare threads started so far, for shutdown to join.
+    pub(crate) fn take_spare_handles(&self) -> Vec<JoinHandle<()>> {
+        self.spares.terminate()
     }
 
     #[inline]
@@ -177,6 +240,8 @@ impl Registry {
     pub(crate) fn terminate(&self) {
         self.terminate.store(true, Ordering::SeqCst);
         self.sleep.wake_all();
+        // Parked spares exit too; their handles stay for `take_spare_handles`.
+        self.spares.terminate_parked();
     }
 
     #[inline]
@@ -231,11 +296,16 @@ impl Registry {
     }
 
     pub(crate) fn stats(&self) -> PoolStats {
+        let snapshot = |(slot, w): (usize, &WorkerInfo)| {
+            let mut stats = w.counters.snapshot(w.core);
+            stats.spare = self.spares.is_spare(slot);
+            stats
+        };
         PoolStats {
-            workers: self
-                .workers
+            workers: self.workers[..self.spares.visible()]
                 .iter()
-                .map(|w| w.counters.snapshot(w.core))
+                .enumerate()
+                .map(snapshot)
                 .collect(),
         }
     }

@@ -330,6 +330,15 @@ impl Sleep {
         }
     }
 
+    /// Wakes one asleep worker among `slots`, if any (a surplus spare).
+    pub(crate) fn wake_one_in(&self, slots: std::ops::Range<usize>) {
+        let mut asleep = self.asleep.lock();
+        let end = slots.end.min(asleep.len());
+        if let Some(worker) = (slots.start..end).find(|&w| asleep[w]) {
+            self.wake_locked(&mut asleep, worker);
+        }
+    }
+
     /// Wakes `worker` if it is asleep (its latch was set).
     pub(crate) fn wake_specific(&self, worker: usize) {
         let mut asleep = self.asleep.lock();

@@ -47,6 +47,7 @@ impl WorkerCounters {
             parks: self.parks.load(Ordering::Relaxed),
             wakes: self.wakes.load(Ordering::Relaxed),
             core,
+            spare: false,
         }
     }
 }
@@ -74,6 +75,9 @@ pub struct WorkerStats {
     pub wakes: u64,
     /// The core the worker is pinned to, if pinned.
     pub core: Option<usize>,
+    /// Whether this is a spare (a thread started to stand in for workers
+    /// blocked in [`blocking`](crate::blocking)); spares are never pinned.
+    pub spare: bool,
 }
 
 /// A snapshot of every worker's counters, from [`ThreadPool::stats`](crate::ThreadPool::stats).
@@ -88,7 +92,8 @@ pub struct WorkerStats {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PoolStats {
-    /// One entry per worker, by index.
+    /// One entry per worker, by index, then one per spare slot ever used
+    /// (marked `spare`).
     pub workers: Vec<WorkerStats>,
 }
 
@@ -110,6 +115,7 @@ impl PoolStats {
                 parks: acc.parks + w.parks,
                 wakes: acc.wakes + w.wakes,
                 core: None,
+                spare: false,
             })
     }
 }
@@ -130,7 +136,12 @@ impl fmt::Display for PoolStats {
             )
         };
         for (i, w) in self.workers.iter().enumerate() {
-            row(f, &i.to_string(), w)?;
+            let name = if w.spare {
+                format!("s{i}")
+            } else {
+                i.to_string()
+            };
+            row(f, &name, w)?;
         }
         row(f, "total", &self.total())
     }

@@ -75,6 +75,15 @@ mod loom_shim {
             guard.0 = Some(self.0.wait(inner).expect("loom mutex poisoned"));
         }
 
+        /// loom has no clock: waits as if the deadline were never reached.
+        pub(crate) fn wait_until<T>(
+            &self,
+            guard: &mut MutexGuard<'_, T>,
+            _deadline: std::time::Instant,
+        ) {
+            self.wait(guard);
+        }
+
         pub(crate) fn notify_one(&self) {
             self.0.notify_one();
         }

@@ -37,6 +37,7 @@ use crate::latch::CoreLatch;
 use crate::pinning;
 use crate::registry::Registry;
 use crate::sleep::IdleOutcome;
+use crate::spare::Wakeup;
 use crate::stats::Counter;
 use crate::sync::Arc;
 
@@ -52,6 +53,8 @@ pub(crate) struct WorkerThread {
     index: usize,
     /// `join` frames of this thread; see the module docs.
     frames: FrameStack,
+    /// A spare standing in for blocked workers (`spare.rs`).
+    spare: bool,
     /// xorshift state for choosing steal victims.
     rng: Cell<u64>,
 }
@@ -95,6 +98,7 @@ impl WorkerThread {
             registry,
             index,
             frames: FrameStack::new(),
+            spare: false,
             rng: Cell::new(seed),
         };
         CURRENT.with(|c| c.set(&worker));
@@ -104,6 +108,58 @@ impl WorkerThread {
         worker.registry.run_start_handler(index);
         worker.main_loop();
         worker.registry.run_exit_handler(index);
+    }
+
+    /// The body of a spare thread on `slot` (`spare.rs`). It starts
+    /// active (its starter counted it) and runs until it retires or the pool
+    /// shuts down; a retiring spare gives its slot and deque back.
+    pub(crate) fn run_spare(registry: Arc<Registry>, slot: usize, deque: Worker<JobRef>) {
+        let seed = (slot as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let worker = WorkerThread {
+            deque,
+            registry,
+            index: slot,
+            frames: FrameStack::new(),
+            spare: true,
+            rng: Cell::new(seed),
+        };
+        CURRENT.with(|c| c.set(&worker));
+        let guard = CurrentGuard;
+        worker.registry.run_start_handler(slot);
+        let retire = worker.spare_loop();
+        worker.registry.run_exit_handler(slot);
+        drop(guard);
+        if retire {
+            let WorkerThread {
+                deque, registry, ..
+            } = worker;
+            registry.spares.give_back(slot, deque);
+        }
+    }
+
+    /// Steps 3 and 4 of the spare protocol; `true` if the spare retires
+    /// (rather than exiting for shutdown).
+    fn spare_loop(&self) -> bool {
+        let spares = &self.registry.spares;
+        loop {
+            if let Some(job) = self.find_work() {
+                self.execute(job);
+                continue;
+            }
+            if self.registry.terminating() {
+                return false;
+            }
+            if self.deque.is_empty() && spares.try_deactivate() {
+                match spares.park(self.index) {
+                    Wakeup::HandOff => continue,
+                    Wakeup::Retire => return true,
+                    Wakeup::Terminate => return false,
+                }
+            }
+            if let Some(job) = self.idle_until_work(None) {
+                self.execute(job);
+            }
+        }
     }
 
     #[inline]
@@ -169,7 +225,7 @@ impl WorkerThread {
 
     fn steal_from_peers(&self) -> Option<JobRef> {
         let peers = &self.registry.workers;
-        let n = peers.len();
+        let n = self.registry.spares.visible();
         if n <= 1 {
             return None;
         }
@@ -219,7 +275,7 @@ impl WorkerThread {
             if let Some(job) = self.find_work() {
                 break Some(job);
             }
-            if latch.is_none() && self.registry.terminating() {
+            if latch.is_none() && (self.registry.terminating() || self.surplus_spare()) {
                 // Search once more before leaving. The flag is set (SeqCst)
                 // after the dropping thread's last submission, so a job it
                 // pushed after our search above is visible now that we have
@@ -227,7 +283,8 @@ impl WorkerThread {
                 // (found by loom: `terminate_wakes_and_ends_an_idle_worker`).
                 break self.find_work();
             }
-            let may_sleep = || latch.is_some() || !self.registry.terminating();
+            let may_sleep =
+                || latch.is_some() || !(self.registry.terminating() || self.surplus_spare());
             match sleep.no_work_found(&mut idle, self.index, latch, may_sleep) {
                 IdleOutcome::Slept => {
                     self.bump(Counter::Parks);
@@ -239,6 +296,12 @@ impl WorkerThread {
         };
         sleep.stop_looking(idle);
         found
+    }
+
+    /// A spare with more active spares than blocked workers: it should park.
+    #[inline]
+    fn surplus_spare(&self) -> bool {
+        self.spare && self.registry.spares.surplus()
     }
 
     /// Runs other jobs until `latch` is set, sleeping when there are none.
@@ -302,7 +365,7 @@ impl WorkerThread {
     }
 
     /// Publishes every private frame, oldest first.
-    fn promote_all(&self) {
+    pub(crate) fn promote_all(&self) {
         let mut any = false;
         while let Some(job) = self.frames.promote_oldest() {
             self.deque.push(job);

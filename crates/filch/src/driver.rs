@@ -82,7 +82,7 @@ thread_local! {
 }
 
 /// The pool set by the innermost [`CallerScope`] on this thread, if any.
-fn caller_pool() -> Option<&'static ThreadPool> {
+pub(crate) fn caller_pool() -> Option<&'static ThreadPool> {
     let pool = CALLER_OF.with(Cell::get);
     // SAFETY: the pointer is set only by a live `CallerScope`, whose pool
     // outlives it (it borrows it), and is restored when the scope ends, even
@@ -310,7 +310,7 @@ where
         (Chunking::Auto, None) => (1, 1),
     };
     let control = Control::new(grain, unit);
-    let written = target.install(|| engine::run(inputs, outputs, make_leaf, &control));
+    let written = target.install(|| engine::run(inputs, outputs, make_leaf, &control, false));
     if !written.is_complete() {
         return Err(Stopped);
     }

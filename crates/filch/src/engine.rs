@@ -237,6 +237,7 @@ pub(crate) fn run<T, R, M, L>(
     outputs: Outputs<R>,
     make_leaf: &M,
     control: &Control,
+    eager: bool,
 ) -> Written<R>
 where
     T: Send,
@@ -257,15 +258,20 @@ where
     // `make_leaf` panics, i.e. `map_init`'s `init`), and only once the piece
     // runs items itself: a piece that splits at once never calls `init`.
     let mut leaf = None;
+    // Once an item of this piece has blocked (`filch::blocking`), the rest
+    // is split down to single units at once: the next `blocking` publishes
+    // all of them, and the spares standing in for blocked threads take them.
+    let mut eager = eager;
     loop {
         let remaining = len - piece.consumed;
         if remaining == 0 || control.stop.load(Ordering::Relaxed) {
             return piece.finish();
         }
-        if remaining >= 2 * control.unit && filch_scheduler::work_wanted() {
-            return split(piece, make_leaf, control);
+        if remaining >= 2 * control.unit && (eager || filch_scheduler::work_wanted()) {
+            return split(piece, make_leaf, control, eager);
         }
         let leaf = leaf.get_or_insert_with(make_leaf);
+        let blocks_before = crate::blocking::blocks_on_this_thread();
         for _ in 0..control.grain.min(remaining) {
             // SAFETY: `consumed < len`: this input is initialised and still
             // owned by the piece; counting it consumed first means a panic in
@@ -285,12 +291,18 @@ where
                 }
             }
         }
+        eager |= crate::blocking::blocks_on_this_thread() != blocks_before;
     }
 }
 
 /// Splits the unconsumed rest of `piece` in two halves run by `join`.
 #[cold]
-fn split<T, R, M, L>(piece: Piece<'_, T, R>, make_leaf: &M, control: &Control) -> Written<R>
+fn split<T, R, M, L>(
+    piece: Piece<'_, T, R>,
+    make_leaf: &M,
+    control: &Control,
+    eager: bool,
+) -> Written<R>
 where
     T: Send,
     R: Send,
@@ -321,8 +333,8 @@ where
     // the right half's inputs leaked then.
     let right_in = Unstarted(Some(right_in));
     let (left, right) = filch_scheduler::join(
-        || run(left_in, left_out, make_leaf, control),
-        move || run(right_in.start(), right_out, make_leaf, control),
+        || run(left_in, left_out, make_leaf, control, eager),
+        move || run(right_in.start(), right_out, make_leaf, control, eager),
     );
     prefix.append(left).append(right)
 }

@@ -59,7 +59,7 @@
 //! anywhere off-pool.)
 //!
 //! # Features
-//! - `progress`: [`progress::tracked`] wraps a function so an `indicatif`
+//! - `progress`: `progress::tracked` wraps a function so an `indicatif`
 //!   progress bar counts finished items, for `map`, `imap` and the rest.
 //! - `tracing`: a DEBUG span per combinator call (target `filch`; for the
 //!   lazy `imap` and `imap_unordered`, one per `next()`) and the
@@ -76,6 +76,7 @@
 
 mod args;
 mod async_result;
+mod blocking;
 mod chunked;
 mod clock;
 mod driver;
@@ -93,6 +94,7 @@ mod share;
 
 pub use args::{partial, partial_last, BindFirst, BindLast, Unpack};
 pub use async_result::AsyncResult;
+pub use blocking::blocking;
 pub use chunked::{ChunkSizeError, Chunked};
 pub use global::{map, try_map};
 pub use imap::{Imap, ImapUnordered};

@@ -390,6 +390,21 @@ impl PoolBuilder {
         }
     }
 
+    /// The most spare threads the pool starts to stand in for workers blocked
+    /// in [`blocking`](crate::blocking) (default
+    /// [`DEFAULT_MAX_SPARE_THREADS`](filch_scheduler::DEFAULT_MAX_SPARE_THREADS));
+    /// 0 turns spares off.
+    ///
+    /// ```
+    /// let pool = filch::Pool::builder().threads(2).max_spare_threads(8).build().unwrap();
+    /// assert_eq!(pool.install(|| filch::blocking(|| 1)), 1);
+    /// ```
+    pub fn max_spare_threads(self, n: usize) -> Self {
+        PoolBuilder {
+            inner: self.inner.max_spare_threads(n),
+        }
+    }
+
     /// Names worker `i`.
     ///
     /// ```

@@ -52,6 +52,7 @@
 //! item is dropped exactly once.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -94,7 +95,7 @@ struct Share {
     /// Points to the caller's `Ctx`; valid while the call is not closed.
     ctx: *const (),
     /// Runs batches with the erased types restored.
-    help: unsafe fn(&Share),
+    help: unsafe fn(&Arc<Share>),
 }
 
 // SAFETY: `ctx` is only dereferenced by a thread that entered the call
@@ -184,17 +185,80 @@ impl Share {
     }
 }
 
+/// A helper job for `share`: enters the call unless it is closed, runs
+/// batches, leaves.
+fn helper_job(share: Arc<Share>) -> impl FnOnce() + Send + 'static {
+    move || {
+        if share.enter() {
+            // SAFETY: entered before the call closed, so `ctx` is live (the
+            // caller waits for us in `close_and_wait`).
+            let result = panic::catch_unwind(AssertUnwindSafe(|| unsafe { (share.help)(&share) }));
+            if let Err(payload) = result {
+                share.keep_panic(payload);
+            }
+            share.leave();
+        }
+    }
+}
+
+thread_local! {
+    /// The shared call this thread is running a batch of, for
+    /// [`offer_more_help`].
+    static PARTICIPATING: Cell<*const Arc<Share>> = const { Cell::new(ptr::null()) };
+}
+
+/// Marks this thread as a participant of a call while alive.
+struct Participating(*const Arc<Share>);
+
+impl Participating {
+    fn enter(share: &Arc<Share>) -> Self {
+        Participating(PARTICIPATING.with(|p| p.replace(share)))
+    }
+}
+
+impl Drop for Participating {
+    fn drop(&mut self) {
+        PARTICIPATING.with(|p| p.set(self.0));
+    }
+}
+
+/// Called by [`blocking`](crate::blocking) before a participant blocks:
+/// queues one more helper job for the call, so that whoever stands in for
+/// the blocked thread (an idle worker, or the spare the scheduler starts)
+/// can join the call instead of finding nothing to run. A helper that
+/// arrives after the call is over does nothing.
+pub(crate) fn offer_more_help() {
+    let share = PARTICIPATING.with(Cell::get);
+    if share.is_null() {
+        return;
+    }
+    // SAFETY: set by a live `Participating` on this thread, which borrows
+    // the `Arc` it points to; cleared when it drops.
+    let share = unsafe { &*share };
+    if share.cursor.load(Ordering::Relaxed) >= share.n || share.stop.load(Ordering::Relaxed) {
+        return;
+    }
+    let job = helper_job(Arc::clone(share));
+    match crate::driver::caller_pool() {
+        // The calling thread: queue it on the call's pool.
+        Some(pool) if filch_scheduler::current_thread_index().is_none() => pool.spawn(job),
+        // A worker (or spare) of the call's pool.
+        _ => filch_scheduler::spawn(job),
+    }
+}
+
 /// Runs batches until none is left. Any thread, caller or helper.
 ///
 /// # Safety
 /// `share.ctx` must point to a live `Ctx<I, M>` with these types, and the
 /// caller must have entered the call (or be its owner).
-unsafe fn participate<I, R, M, L>(share: &Share)
+unsafe fn participate<I, R, M, L>(share: &Arc<Share>)
 where
     I: Iterator,
     M: Fn() -> L + Sync,
     L: Leaf<I::Item, Out = R>,
 {
+    let _participating = Participating::enter(share);
     // SAFETY: per the contract.
     let ctx = unsafe { &*share.ctx.cast::<Ctx<'_, I, M>>() };
     let outputs = ctx.outputs.cast::<R>();
@@ -327,19 +391,7 @@ where
         help: participate::<I, R, M, L>,
     });
     for _ in 0..helpers {
-        let share = Arc::clone(&share);
-        pool.spawn(move || {
-            if share.enter() {
-                // SAFETY: entered before the call closed, so `ctx` is live
-                // (the caller waits for us in `close_and_wait`).
-                let result =
-                    panic::catch_unwind(AssertUnwindSafe(|| unsafe { (share.help)(&share) }));
-                if let Err(payload) = result {
-                    share.keep_panic(payload);
-                }
-                share.leave();
-            }
-        });
+        pool.spawn(helper_job(Arc::clone(&share)));
     }
     // Nested free-function calls in the caller's items use this pool too.
     let caller_scope = CallerScope::enter(pool);
