@@ -119,7 +119,20 @@ fn main() {
     });
     assert_eq!(lines, expected);
 
-    // 4. A pool sized for waiting, not for the cores.
+    // 4. The same pool, with the sleep marked as blocking: spares stand in.
+    let marked = |i: u64| filch::blocking(|| multiprocessing_func(i));
+    let (lines, blocking_auto) = report("Pool::new(), map with filch::blocking:", || {
+        pool.map(0..ITEMS, marked)
+    });
+    assert_eq!(lines, expected);
+    let (lines, blocking_fixed) = report("Pool::new(), with_chunk_size(1) + blocking:", || {
+        pool.with_chunk_size(1)
+            .expect("1 is a valid chunk size")
+            .map(0..ITEMS, marked)
+    });
+    assert_eq!(lines, expected);
+
+    // 5. A pool sized for waiting, not for the cores.
     let waiting = Pool::builder()
         .threads(ITEMS as usize)
         .build()
@@ -136,7 +149,7 @@ fn main() {
     });
     assert_eq!(lines, expected);
 
-    // 5. The seed's suggestion: remove the sleep.
+    // 6. The seed's suggestion: remove the sleep.
     let before = pool.stats().total().jobs;
     let awake = pool.map(0..ITEMS, awake_func);
     let awake_jobs = pool.stats().total().jobs - before;
@@ -146,7 +159,7 @@ fn main() {
     println!();
     println!("What filch did (and did not do) differently:");
     println!(
-        "- Little, for sleeping work: a sleeping item holds its worker. On {threads} threads \
+        "- Unmarked, a sleeping item holds its worker. On {threads} threads \
          the map took {:.1} sleeps: one for the first item, which filch runs alone on the \
          calling thread to time it, then {} items on {threads} threads. With \
          with_chunk_size(1) there is no such probe: {:.1} sleeps, {ITEMS}/{threads} like \
@@ -154,6 +167,14 @@ fn main() {
         sleeps(pooled),
         ITEMS - 1,
         sleeps(pooled_fixed)
+    );
+    println!(
+        "- With the sleep wrapped in filch::blocking, a spare thread stands in for each \
+         sleeping worker and takes the map's remaining items: {:.1} sleeps (the first item \
+         still runs alone to be timed), and {:.1} with with_chunk_size(1), as fast as a \
+         thread per item, on a pool of {threads}.",
+        sleeps(blocking_auto),
+        sleeps(blocking_fixed)
     );
     println!(
         "- A thread per item (the Process class) took {:.1} sleeps: every item waits at \
