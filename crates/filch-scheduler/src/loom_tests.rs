@@ -12,6 +12,10 @@
 //! `WorkerThread::idle_until_work`. A lost wake-up leaves a worker waiting on
 //! its condvar with nobody to wake it, which loom reports as a deadlock.
 //!
+//! Model 6 checks the spare hand-off of `spare.rs`: a spare that parks while
+//! a worker enters `blocking` is either handed the work or was never
+//! counted, and the counters return to zero.
+//!
 //! `CountLatch` needs a `Registry`, which starts real threads, so model 5 is
 //! a line-by-line transcription of `CountLatch::set` over the same
 //! `CoreLatch` and `Sleep` (keep it in step with `latch.rs`).
@@ -259,5 +263,47 @@ fn a_count_latch_wakes_its_owner_after_the_last_job() {
         for job in jobs {
             job.join().unwrap();
         }
+    });
+}
+
+/// Model 6: `Spares` hand-off. A spare thread (slot 1, already running, so
+/// not on the free list) parks; meanwhile a worker enters and leaves
+/// `blocking`, and the pool then shuts down. The worker's `enter_blocking`
+/// either hands off to the parked spare (which must then wake with
+/// `HandOff`) or finds nobody parked and no free slot (it must then take its
+/// `active` count back). Either way nothing deadlocks and the counters
+/// return to zero.
+#[test]
+fn a_parking_spare_is_handed_work_or_never_counted() {
+    use crate::spare::{Spares, Wakeup};
+
+    loom::model(|| {
+        // One spare slot whose thread is "running": its deque is not free.
+        let spares = Arc::new(Spares::with_slots(1, 1, Vec::new()));
+        let spare = {
+            let spares = Arc::clone(&spares);
+            thread::spawn(move || {
+                let first = spares.park(1);
+                if first == Wakeup::HandOff {
+                    // Active now: it gives its place back once nobody is
+                    // blocked, then parks until shutdown.
+                    while !spares.try_deactivate() {
+                        thread::yield_now();
+                    }
+                    assert_eq!(spares.park(1), Wakeup::Terminate);
+                }
+                first
+            })
+        };
+        // The model's "start a thread" always fails: only a hand-off helps.
+        spares.enter_blocking(|_, deque| Err(deque));
+        let _ = spares.leave_blocking();
+        spares.terminate_parked();
+        let first = spare.join().unwrap();
+        assert!(matches!(first, Wakeup::HandOff | Wakeup::Terminate));
+        assert!(
+            !spares.surplus(),
+            "active spares outnumber blocked workers at the end"
+        );
     });
 }

@@ -22,6 +22,9 @@
 //!    timeout it **retires**: its slot and deque go back to the free list and
 //!    its thread exits. On shutdown it exits.
 //!
+//! loom checks the hand-off (`loom_tests.rs`, model 6): a spare parking while
+//! a worker enters `blocking` is either handed the work or never counted.
+//!
 //! Spares occupy slots `workers..workers + max_spares` of the registry, so
 //! their deques are stealable and their latches wakeable like any worker's;
 //! stealers scan only up to the highest slot ever used.
@@ -80,6 +83,13 @@ impl Spares {
     /// Spare slots `first_slot..first_slot + deques.len()`.
     pub(crate) fn new(first_slot: usize, deques: Vec<Worker<JobRef>>) -> Self {
         let count = deques.len();
+        Self::with_slots(first_slot, count, deques)
+    }
+
+    /// `slots` spare slots, of which those with a deque in `deques` are free
+    /// (a loom model starts with its spare's slot already taken).
+    pub(crate) fn with_slots(first_slot: usize, slots: usize, deques: Vec<Worker<JobRef>>) -> Self {
+        let count = slots;
         let mut free: Vec<(usize, Worker<JobRef>)> = deques
             .into_iter()
             .enumerate()
