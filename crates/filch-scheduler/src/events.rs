@@ -1,5 +1,5 @@
 //! What the scheduler reports to `tracing` (feature `tracing`): steals,
-//! parks and wake-ups, as TRACE events on target `filch_scheduler`. Without
+//! parks, wake-ups and spares started or handed work, as TRACE events on target `filch_scheduler`. Without
 //! the feature these expand to nothing, so they cost nothing.
 
 /// Emits a TRACE event when the `tracing` feature is on; nothing otherwise.

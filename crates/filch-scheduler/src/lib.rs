@@ -40,8 +40,8 @@
 //!   the blocked worker meanwhile (`spare.rs` has the protocol).
 //!
 //! # Features
-//! - `tracing`: TRACE events (target `filch_scheduler`) for steals, parks and
-//!   wake-ups. Off by default; when off the events compile to nothing.
+//! - `tracing`: TRACE events (target `filch_scheduler`) for steals, parks,
+//!   wake-ups and spare workers. Off by default; when off the events compile to nothing.
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 

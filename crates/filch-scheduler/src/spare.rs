@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_deque::Worker;
 
+use crate::events::event;
 use crate::job::JobRef;
 use crate::sync::{AtomicUsize, Condvar, Mutex, Ordering};
 
@@ -164,6 +165,10 @@ impl Spares {
         if let Some(slot) = state.parked.pop() {
             state.handed[slot - self.first_slot] = true;
             self.parked_cond[slot - self.first_slot].notify_one();
+            event!(
+                spare = slot,
+                "handed a parked spare the place of a blocked worker"
+            );
             return true;
         }
         let Some((slot, deque)) = state.free.pop() else {
@@ -173,6 +178,7 @@ impl Spares {
         match start(slot, deque) {
             Ok(handle) => {
                 state.handles.push(handle);
+                event!(spare = slot, "started a spare for a blocked worker");
                 true
             }
             Err(deque) => {
