@@ -13,7 +13,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use crate::sync::{Condvar, Mutex};
 
 type Payload = Box<dyn Any + Send>;
 
@@ -202,5 +202,38 @@ impl<R: Send + 'static> AsyncResult<R> {
     /// ```
     pub fn ready(&self) -> bool {
         self.cell.is_done()
+    }
+}
+
+/// loom model of the claim-or-wait cell: run with
+/// `RUSTFLAGS="--cfg loom" cargo test -p filch --release --lib loom`.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+    use loom::sync::atomic::{AtomicUsize, Ordering};
+
+    /// The pool's job and the handle's `get` race to claim the function: it
+    /// runs exactly once, `get` returns its result, and nobody waits forever.
+    #[test]
+    fn get_and_the_pool_job_run_the_function_exactly_once() {
+        loom::model(|| {
+            let runs = Arc::new(AtomicUsize::new(0));
+            let counted = Arc::clone(&runs);
+            let cell = Arc::new(Cell {
+                state: Mutex::new(State::Pending(move || {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    42u32
+                })),
+                done: Condvar::new(),
+            });
+            let job = Arc::clone(&cell);
+            let pool_job = loom::thread::spawn(move || job.run_if_pending());
+            let handle = AsyncResult {
+                cell: cell as Arc<dyn AsyncCell<u32>>,
+            };
+            assert_eq!(handle.get(), 42);
+            pool_job.join().unwrap();
+            assert_eq!(runs.load(Ordering::SeqCst), 1);
+        });
     }
 }

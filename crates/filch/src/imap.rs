@@ -34,8 +34,8 @@ use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
+use crate::sync::{Condvar, Mutex};
 use filch_scheduler::ThreadPool;
-use parking_lot::{Condvar, Mutex};
 
 use crate::clock;
 use crate::driver::Chunking;
@@ -118,6 +118,50 @@ fn run_chunk<T, R, F: Fn(T) -> R>(shared: &Shared<T, R>, f: &F, id: u64) {
 
 fn compute<T, R, F: Fn(T) -> R>(f: &F, items: Vec<T>) -> Result<Vec<R>, Payload> {
     panic::catch_unwind(AssertUnwindSafe(|| items.into_iter().map(f).collect()))
+}
+
+/// The consumer's side of the window: the next finished chunk, the oldest
+/// (ordered) or any (unordered), running a pending one itself rather than
+/// waiting for nobody. `None` once the window is empty.
+fn take_chunk<T, R, F: Fn(T) -> R>(
+    shared: &Shared<T, R>,
+    f: &F,
+    ordered: bool,
+) -> Option<Result<Vec<R>, Payload>> {
+    let mut window = shared.window.lock();
+    loop {
+        window.trim();
+        if window.slots.is_empty() {
+            return None;
+        }
+        let candidates = if ordered { 1 } else { window.slots.len() };
+        let position = |window: &Window<T, R>, want: fn(&Slot<T, R>) -> bool| {
+            window
+                .slots
+                .iter()
+                .take(candidates)
+                .position(|s| s.as_ref().is_some_and(want))
+        };
+        if let Some(index) = position(&window, |s| matches!(s, Slot::Done(_))) {
+            let Some(Slot::Done(result)) = window.slots[index].take() else {
+                unreachable!("picked a Done slot")
+            };
+            window.trim();
+            return Some(result);
+        }
+        if let Some(index) = position(&window, |s| matches!(s, Slot::Pending(_))) {
+            let Some(Slot::Pending(items)) = window.slots[index].replace(Slot::Running) else {
+                unreachable!("picked a Pending slot")
+            };
+            drop(window);
+            let result = compute(f, items);
+            let mut window = shared.window.lock();
+            window.slots[index] = None; // still ours: only the consumer removes slots
+            window.trim();
+            return Some(result);
+        }
+        shared.done.wait(&mut window);
+    }
 }
 
 enum Phase {
@@ -274,40 +318,7 @@ where
     /// The next finished chunk: the oldest (ordered) or any (unordered).
     /// Runs a pending chunk itself rather than wait for nobody.
     fn next_chunk(&mut self, ordered: bool) -> Option<Result<Vec<R>, Payload>> {
-        let mut window = self.shared.window.lock();
-        loop {
-            window.trim();
-            if window.slots.is_empty() {
-                return None;
-            }
-            let candidates = if ordered { 1 } else { window.slots.len() };
-            let position = |window: &Window<I::Item, R>, want: fn(&Slot<I::Item, R>) -> bool| {
-                window
-                    .slots
-                    .iter()
-                    .take(candidates)
-                    .position(|s| s.as_ref().is_some_and(want))
-            };
-            if let Some(index) = position(&window, |s| matches!(s, Slot::Done(_))) {
-                let Some(Slot::Done(result)) = window.slots[index].take() else {
-                    unreachable!("picked a Done slot")
-                };
-                window.trim();
-                return Some(result);
-            }
-            if let Some(index) = position(&window, |s| matches!(s, Slot::Pending(_))) {
-                let Some(Slot::Pending(items)) = window.slots[index].replace(Slot::Running) else {
-                    unreachable!("picked a Pending slot")
-                };
-                drop(window);
-                let result = compute(&*self.f, items);
-                let mut window = self.shared.window.lock();
-                window.slots[index] = None; // still ours: only we remove slots
-                window.trim();
-                return Some(result);
-            }
-            self.shared.done.wait(&mut window);
-        }
+        take_chunk(&self.shared, &*self.f, ordered)
     }
 
     /// Drops everything not yet yielded; running chunks finish unobserved.
@@ -407,3 +418,82 @@ macro_rules! imap_iterator {
 
 imap_iterator!(Imap, true);
 imap_iterator!(ImapUnordered, false);
+
+/// loom models of the window protocol: run with
+/// `RUSTFLAGS="--cfg loom" cargo test -p filch --release --lib loom`.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+    use loom::sync::atomic::{AtomicUsize, Ordering};
+    use loom::thread;
+
+    /// An item that counts its drops.
+    struct Counted(Arc<AtomicUsize>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn window_of<T, R>(chunks: Vec<Vec<T>>) -> Arc<Shared<T, R>> {
+        Arc::new(Shared {
+            window: Mutex::new(Window {
+                base: 0,
+                slots: chunks.into_iter().map(|c| Some(Slot::Pending(c))).collect(),
+            }),
+            done: Condvar::new(),
+        })
+    }
+
+    /// A worker running chunks while the ordered consumer takes them: every
+    /// chunk is computed exactly once, by one of the two, and the consumer
+    /// gets them in order without waiting for nobody (loom reports a
+    /// deadlock otherwise).
+    #[test]
+    fn ordered_consumer_and_worker_compute_each_chunk_once_in_order() {
+        loom::model(|| {
+            let calls = Arc::new(AtomicUsize::new(0));
+            let shared = window_of::<u32, u32>(vec![vec![1], vec![2]]);
+            let (c2, s2) = (Arc::clone(&calls), Arc::clone(&shared));
+            let worker = thread::spawn(move || {
+                let f = |x: u32| {
+                    c2.fetch_add(1, Ordering::SeqCst);
+                    x * 10
+                };
+                run_chunk(&s2, &f, 0);
+                run_chunk(&s2, &f, 1);
+            });
+            let c3 = Arc::clone(&calls);
+            let f = move |x: u32| {
+                c3.fetch_add(1, Ordering::SeqCst);
+                x * 10
+            };
+            let first = take_chunk(&shared, &f, true).map(|r| r.ok().unwrap());
+            let second = take_chunk(&shared, &f, true).map(|r| r.ok().unwrap());
+            assert_eq!((first, second), (Some(vec![10]), Some(vec![20])));
+            assert!(take_chunk(&shared, &f, true).is_none());
+            worker.join().unwrap();
+            assert_eq!(calls.load(Ordering::SeqCst), 2);
+        });
+    }
+
+    /// Cancelling (as dropping an `Imap` does) while a worker may be running
+    /// a chunk: no deadlock, and every input is dropped exactly once, whether
+    /// the worker computed it (and its output was dropped unobserved) or the
+    /// cancel dropped it pending.
+    #[test]
+    fn cancel_while_a_worker_runs_drops_every_input_once() {
+        loom::model(|| {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let chunk = vec![Counted(Arc::clone(&drops))];
+            let shared = window_of::<Counted, ()>(vec![chunk]);
+            let s2 = Arc::clone(&shared);
+            let worker = thread::spawn(move || run_chunk(&s2, &|item: Counted| drop(item), 0));
+            let slots = std::mem::take(&mut shared.window.lock().slots);
+            drop(slots);
+            worker.join().unwrap();
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+        });
+    }
+}

@@ -91,6 +91,7 @@ mod probe;
 #[cfg(feature = "progress")]
 pub mod progress;
 mod share;
+mod sync;
 
 pub use args::{partial, partial_last, BindFirst, BindLast, Unpack};
 pub use async_result::AsyncResult;
