@@ -48,68 +48,45 @@ impl Control {
     }
 }
 
-/// Owned inputs not yet consumed: `ptr[..len]`.
-pub(crate) struct Inputs<T> {
+/// A run of slots a piece owns, `ptr[..len]`: its inputs not yet consumed
+/// ([`Inputs`], initialised) or its output slots ([`Outputs`], not yet
+/// written). Splitting hands each half its own exclusive run.
+pub(crate) struct Span<T> {
     ptr: *mut T,
     len: usize,
 }
 
-/// Uninitialised output slots: `ptr[..len]`.
-pub(crate) struct Outputs<R> {
-    ptr: *mut R,
-    len: usize,
-}
+/// A piece's owned, initialised inputs not yet consumed.
+pub(crate) type Inputs<T> = Span<T>;
 
-// SAFETY: an `Inputs<T>` is the exclusive owner of its `T`s, so sending it
-// sends them; that needs `T: Send` and nothing more.
-unsafe impl<T: Send> Send for Inputs<T> {}
-// SAFETY: an `Outputs<R>` is the exclusive right to write its slots; writing
-// an `R` on another thread needs `R: Send`.
-unsafe impl<R: Send> Send for Outputs<R> {}
+/// A piece's uninitialised output slots.
+pub(crate) type Outputs<R> = Span<R>;
 
-impl<T> Inputs<T> {
+// SAFETY: a `Span<T>` is the exclusive owner of its inputs, or the exclusive
+// right to write its slots; either moves `T`s across threads, which needs
+// `T: Send` and nothing more.
+unsafe impl<T: Send> Send for Span<T> {}
+
+impl<T> Span<T> {
     /// # Safety
-    /// `ptr[..len]` must hold initialised values that nobody else will read
-    /// or drop (the owning `Vec`'s length must already be 0), and the buffer
-    /// must outlive every use of this value.
+    /// As inputs: `ptr[..len]` must hold initialised values that nobody else
+    /// will read or drop (the owning `Vec`'s length must already be 0). As
+    /// outputs: `ptr[..len]` must be valid for writes and uninitialised (or
+    /// otherwise not dropped by anyone else). Either way the buffer must
+    /// outlive every use of this value.
     pub(crate) unsafe fn new(ptr: *mut T, len: usize) -> Self {
-        Inputs { ptr, len }
+        Span { ptr, len }
     }
 
-    fn split_at(self, mid: usize) -> (Inputs<T>, Inputs<T>) {
+    fn split_at(self, mid: usize) -> (Span<T>, Span<T>) {
         debug_assert!(mid <= self.len);
-        let rest = Inputs {
+        let rest = Span {
             // SAFETY: `mid <= len`, so the pointer stays within the buffer.
             ptr: unsafe { self.ptr.add(mid) },
             len: self.len - mid,
         };
         (
-            Inputs {
-                ptr: self.ptr,
-                len: mid,
-            },
-            rest,
-        )
-    }
-}
-
-impl<R> Outputs<R> {
-    /// # Safety
-    /// `ptr[..len]` must be valid for writes, uninitialised (or otherwise
-    /// not dropped by anyone else), and outlive every use of this value.
-    pub(crate) unsafe fn new(ptr: *mut R, len: usize) -> Self {
-        Outputs { ptr, len }
-    }
-
-    fn split_at(self, mid: usize) -> (Outputs<R>, Outputs<R>) {
-        debug_assert!(mid <= self.len);
-        let rest = Outputs {
-            // SAFETY: `mid <= len`, so the pointer stays within the buffer.
-            ptr: unsafe { self.ptr.add(mid) },
-            len: self.len - mid,
-        };
-        (
-            Outputs {
+            Span {
                 ptr: self.ptr,
                 len: mid,
             },
