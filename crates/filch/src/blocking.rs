@@ -30,18 +30,61 @@
 /// Resumes a panic of `f` with its original payload.
 pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
     BLOCKS.with(|b| b.set(b.get().wrapping_add(1)));
-    crate::share::offer_more_help();
+    if let Some((data, hook)) = ON_BLOCK.with(Cell::get) {
+        // SAFETY: installed by a live `OnBlock` on this thread, whose
+        // creator promised `data` stays valid for `hook` while it lives.
+        unsafe { hook(data) };
+    }
     filch_scheduler::blocking(f)
 }
+
+/// What to do when this thread blocks, with its argument.
+type Hook = (*const (), unsafe fn(*const ()));
+
+thread_local! {
+    /// The hook of the innermost piece of work this thread is running that
+    /// can hand work to others when it blocks (`share.rs`'s participants,
+    /// `first_item.rs`'s armed first item, `imap.rs`'s chunks and
+    /// consumer). Innermost only: a hook is replaced, not stacked, while a
+    /// nested piece runs, so `blocking` helps the work it is part of.
+    static ON_BLOCK: Cell<Option<Hook>> = const { Cell::new(None) };
+}
+
+/// While alive, [`blocking`] on this thread calls its hook first (each time
+/// it is entered: hooks make repeats cheap themselves).
+pub(crate) struct OnBlock {
+    previous: Option<Hook>,
+}
+
+impl OnBlock {
+    /// Installs `hook(data)` until the guard drops.
+    ///
+    /// # Safety
+    /// `hook(data)` must be sound to call on this thread for as long as the
+    /// guard lives (usually: `data` points at a local that outlives it).
+    pub(crate) unsafe fn enter(data: *const (), hook: unsafe fn(*const ())) -> Self {
+        OnBlock {
+            previous: ON_BLOCK.with(|h| h.replace(Some((data, hook)))),
+        }
+    }
+}
+
+impl Drop for OnBlock {
+    fn drop(&mut self) {
+        ON_BLOCK.with(|h| h.set(self.previous));
+    }
+}
+
+use std::cell::Cell;
 
 thread_local! {
     /// How many times this thread has entered `blocking`: the engine reads
     /// it around a batch to learn that its items block.
-    static BLOCKS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    static BLOCKS: Cell<u64> = const { Cell::new(0) };
 }
 
 /// See [`BLOCKS`].
 #[inline]
 pub(crate) fn blocks_on_this_thread() -> u64 {
-    BLOCKS.with(std::cell::Cell::get)
+    BLOCKS.with(Cell::get)
 }

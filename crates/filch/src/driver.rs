@@ -18,8 +18,9 @@ use std::num::NonZeroUsize;
 use filch_scheduler::ThreadPool;
 
 use crate::engine::{self, Control, Inputs, Outputs};
+use crate::first_item::{self, First};
 use crate::probe::{self, Probe, Verdict};
-use crate::share::{self, Batching};
+use crate::share::{self, Batching, Outcome};
 
 /// How a call is split into units of work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -180,18 +181,25 @@ where
         Chunking::Auto => {
             let probe = Probe::start(target.in_worker());
             let mut leaf = make_leaf();
-            let mut batch = 1;
+            match first_item(target, &mut iter, &mut out, make_leaf, &mut leaf) {
+                AfterFirst::Probe => {}
+                AfterFirst::Finished => return Ok(out),
+                AfterFirst::Stopped => return Err(Stopped),
+            }
+            let mut verdict = probe.checkpoint(out.len(), exact_remaining(&iter));
             loop {
-                let before = out.len();
-                if !leaf.serial_batch(&mut iter, batch, &mut out) {
-                    return Err(Stopped);
-                }
-                if out.len() - before < batch {
-                    return Ok(out); // input exhausted
-                }
-                match probe.checkpoint(out.len(), exact_remaining(&iter)) {
-                    Verdict::Serial(next) => batch = next,
+                match verdict {
                     Verdict::Parallel { ns_per_item } => break Some(ns_per_item),
+                    Verdict::Serial(batch) => {
+                        let before = out.len();
+                        if !leaf.serial_batch(&mut iter, batch, &mut out) {
+                            return Err(Stopped);
+                        }
+                        if out.len() - before < batch {
+                            return Ok(out); // input exhausted
+                        }
+                        verdict = probe.checkpoint(out.len(), exact_remaining(&iter));
+                    }
                 }
             }
         }
@@ -209,8 +217,9 @@ where
                 // A claim is copied into the claimer's buffer: keep that
                 // buffer cache-sized, or a memory-bound map pays a second
                 // trip to memory per item.
-                let cache_items = (CLAIM_BUFFER_BYTES / std::mem::size_of::<T>().max(1)).max(1);
-                let max = ns.map_or(usize::MAX, probe::max_batch).min(cache_items);
+                let max = ns
+                    .map_or(usize::MAX, probe::max_batch)
+                    .min(claim_buffer_items::<T>());
                 Batching {
                     min: ns.map_or(1, probe::batch).min(max),
                     max,
@@ -228,6 +237,91 @@ where
             }
         }
     }
+}
+
+/// What is left to do after the first item.
+enum AfterFirst {
+    /// The first item ran alone and is in `out`: go on probing.
+    Probe,
+    /// The call is complete in `out`.
+    Finished,
+    /// A leaf stopped the call.
+    Stopped,
+}
+
+/// Runs the probe's first item, armed (`first_item.rs`): if it blocks, the
+/// rest of a known-length input is shared with the pool while it waits.
+fn first_item<I, T, R, M, L>(
+    target: Target<'_>,
+    iter: &mut I,
+    out: &mut Vec<R>,
+    make_leaf: &M,
+    leaf: &mut L,
+) -> AfterFirst
+where
+    I: Iterator<Item = T> + Send,
+    T: Send,
+    R: Send,
+    M: Fn() -> L + Sync,
+    L: Leaf<T, Out = R>,
+{
+    debug_assert!(out.is_empty());
+    let Some(first) = iter.next() else {
+        return AfterFirst::Finished;
+    };
+    let n = match exact_remaining(iter) {
+        Some(n) if n > 0 => n,
+        // Nothing left to share, or no way to size its outputs.
+        _ => {
+            return match leaf.call(first) {
+                Some(value) => {
+                    out.push(value);
+                    AfterFirst::Probe
+                }
+                None => AfterFirst::Stopped,
+            }
+        }
+    };
+    out.reserve_exact(n + 1);
+    // SAFETY: `reserve_exact` made room for `n + 1` slots; slot 0 is the
+    // first item's, and `out` is not touched until `run` returns.
+    let outputs = unsafe { out.as_mut_ptr().add(1) };
+    // SAFETY: as just established.
+    let first = unsafe {
+        first_item::run(
+            target.pool(),
+            iter,
+            n,
+            outputs,
+            make_leaf,
+            claim_buffer_items::<T>(),
+            || leaf.call(first),
+        )
+    };
+    match first {
+        First::Alone(Some(value)) => {
+            out.push(value);
+            AfterFirst::Probe
+        }
+        First::Shared(Some(value), Outcome::Complete(count)) => {
+            out.push(value); // slot 0: within capacity, so no reallocation
+                             // SAFETY: the shared rest initialised slots `1..=count` and
+                             // handed them to `out`.
+            unsafe { out.set_len(1 + count) };
+            // An iterator may yield more than its size hint promised.
+            if make_leaf().serial_batch(iter, usize::MAX, out) {
+                AfterFirst::Finished
+            } else {
+                AfterFirst::Stopped
+            }
+        }
+        First::Alone(None) | First::Shared(..) => AfterFirst::Stopped,
+    }
+}
+
+/// How many items fit the claim buffer (`CLAIM_BUFFER_BYTES`).
+fn claim_buffer_items<T>() -> usize {
+    (CLAIM_BUFFER_BYTES / std::mem::size_of::<T>().max(1)).max(1)
 }
 
 /// The parallel phase from outside the pool (`share.rs`), then whatever the

@@ -82,6 +82,7 @@ mod clock;
 mod driver;
 mod engine;
 mod events;
+mod first_item;
 mod global;
 mod imap;
 mod leaves;

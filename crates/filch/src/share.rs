@@ -52,7 +52,6 @@
 //! item is dropped exactly once.
 
 use std::any::Any;
-use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -61,6 +60,7 @@ use std::sync::Arc;
 use filch_scheduler::ThreadPool;
 use parking_lot::{Condvar, Mutex};
 
+use crate::blocking::OnBlock;
 use crate::driver::{CallerScope, Leaf};
 
 const CLOSED: usize = 1 << (usize::BITS - 1);
@@ -68,14 +68,14 @@ const CLOSED: usize = 1 << (usize::BITS - 1);
 type Payload = Box<dyn Any + Send>;
 
 /// The borrowed side of a call, erased so that helper jobs are `'static`.
-struct Ctx<'a, I, M> {
-    source: Mutex<I>,
-    outputs: *mut (),
-    make_leaf: &'a M,
+pub(crate) struct Ctx<'a, I, M> {
+    pub(crate) source: Mutex<I>,
+    pub(crate) outputs: *mut (),
+    pub(crate) make_leaf: &'a M,
 }
 
 /// The shared state of one call.
-struct Share {
+pub(crate) struct Share {
     /// Output slots reserved (the input's size hint).
     n: usize,
     /// Claims are decided from this (set to `n` to stop handing out).
@@ -86,6 +86,11 @@ struct Share {
     min_batch: usize,
     max_batch: usize,
     fixed_batch: bool,
+    /// Claims start at one item and double while the claimer's items do
+    /// not block (a call shared because its first item blocked, whose
+    /// items' cost is unknown): blocking items are handed out one by one,
+    /// cheap ones soon in big claims.
+    adaptive: bool,
     stop: AtomicBool,
     active: AtomicUsize,
     done: Mutex<bool>,
@@ -143,13 +148,19 @@ impl Share {
         }
     }
 
-    /// How many items the next claim takes, with `start` handed out so far.
-    fn claim_size(&self, start: usize) -> usize {
+    /// How many items the next claim takes, with `start` handed out so far
+    /// and `wish` the claimer's adaptive size (see `adaptive`).
+    fn claim_size(&self, start: usize, wish: usize) -> usize {
         let left = self.n - start;
         if self.fixed_batch {
             self.min_batch
         } else {
-            (left / (2 * self.participants)).clamp(self.min_batch, self.max_batch)
+            let guided = (left / (2 * self.participants)).clamp(self.min_batch, self.max_batch);
+            if self.adaptive {
+                guided.min(wish)
+            } else {
+                guided
+            }
         }
         .min(left)
     }
@@ -160,13 +171,14 @@ impl Share {
         &self,
         source: &Mutex<I>,
         buf: &mut Vec<I::Item>,
+        wish: usize,
     ) -> Option<(usize, usize)> {
         let mut input = source.lock();
         let start = self.cursor.load(Ordering::Relaxed);
         if start >= self.n || self.stop.load(Ordering::Relaxed) {
             return None;
         }
-        buf.extend(input.by_ref().take(self.claim_size(start)));
+        buf.extend(input.by_ref().take(self.claim_size(start, wish)));
         if buf.is_empty() {
             // Shorter than its size hint said: nothing more to hand out.
             self.cursor.store(self.n, Ordering::Relaxed);
@@ -179,7 +191,7 @@ impl Share {
         Some((start, end))
     }
 
-    fn keep_panic(&self, payload: Payload) {
+    pub(crate) fn keep_panic(&self, payload: Payload) {
         self.stop.store(true, Ordering::Relaxed);
         self.panic.lock().get_or_insert(payload);
     }
@@ -187,7 +199,7 @@ impl Share {
 
 /// A helper job for `share`: enters the call unless it is closed, runs
 /// batches, leaves.
-fn helper_job(share: Arc<Share>) -> impl FnOnce() + Send + 'static {
+pub(crate) fn helper_job(share: Arc<Share>) -> impl FnOnce() + Send + 'static {
     move || {
         if share.enter() {
             // SAFETY: entered before the call closed, so `ctx` is live (the
@@ -201,40 +213,17 @@ fn helper_job(share: Arc<Share>) -> impl FnOnce() + Send + 'static {
     }
 }
 
-thread_local! {
-    /// The shared call this thread is running a batch of, for
-    /// [`offer_more_help`].
-    static PARTICIPATING: Cell<*const Arc<Share>> = const { Cell::new(ptr::null()) };
-}
-
-/// Marks this thread as a participant of a call while alive.
-struct Participating(*const Arc<Share>);
-
-impl Participating {
-    fn enter(share: &Arc<Share>) -> Self {
-        Participating(PARTICIPATING.with(|p| p.replace(share)))
-    }
-}
-
-impl Drop for Participating {
-    fn drop(&mut self) {
-        PARTICIPATING.with(|p| p.set(self.0));
-    }
-}
-
-/// Called by [`blocking`](crate::blocking) before a participant blocks:
-/// queues one more helper job for the call, so that whoever stands in for
-/// the blocked thread (an idle worker, or the spare the scheduler starts)
-/// can join the call instead of finding nothing to run. A helper that
-/// arrives after the call is over does nothing.
-pub(crate) fn offer_more_help() {
-    let share = PARTICIPATING.with(Cell::get);
-    if share.is_null() {
-        return;
-    }
-    // SAFETY: set by a live `Participating` on this thread, which borrows
-    // the `Arc` it points to; cleared when it drops.
-    let share = unsafe { &*share };
+/// [`blocking`](crate::blocking)'s hook while a thread runs a batch: queues
+/// one more helper job for the call, so that whoever stands in for the
+/// blocked thread (an idle worker, or the spare the scheduler starts) can
+/// join the call instead of finding nothing to run. A helper that arrives
+/// after the call is over does nothing.
+///
+/// # Safety
+/// `share` must point to a live `Arc<Share>`.
+unsafe fn offer_more_help(share: *const ()) {
+    // SAFETY: per the contract.
+    let share = unsafe { &*share.cast::<Arc<Share>>() };
     if share.cursor.load(Ordering::Relaxed) >= share.n || share.stop.load(Ordering::Relaxed) {
         return;
     }
@@ -252,19 +241,22 @@ pub(crate) fn offer_more_help() {
 /// # Safety
 /// `share.ctx` must point to a live `Ctx<I, M>` with these types, and the
 /// caller must have entered the call (or be its owner).
-unsafe fn participate<I, R, M, L>(share: &Arc<Share>)
+pub(crate) unsafe fn participate<I, R, M, L>(share: &Arc<Share>)
 where
     I: Iterator,
     M: Fn() -> L + Sync,
     L: Leaf<I::Item, Out = R>,
 {
-    let _participating = Participating::enter(share);
+    // SAFETY: `share` outlives the guard, which this frame owns.
+    let _on_block = unsafe { OnBlock::enter(ptr::from_ref(share).cast::<()>(), offer_more_help) };
     // SAFETY: per the contract.
     let ctx = unsafe { &*share.ctx.cast::<Ctx<'_, I, M>>() };
     let outputs = ctx.outputs.cast::<R>();
     let mut buf = Vec::new();
     let mut leaf = None;
-    while let Some((start, end)) = share.claim(&ctx.source, &mut buf) {
+    let mut wish = 1;
+    while let Some((start, end)) = share.claim(&ctx.source, &mut buf, wish) {
+        let blocks_before = crate::blocking::blocks_on_this_thread();
         let mut batch = Batch {
             outputs,
             start,
@@ -291,6 +283,11 @@ where
         if batch.written == end {
             std::mem::forget(batch);
         } // else: dropping `batch` cleans up and records it as broken
+        wish = if crate::blocking::blocks_on_this_thread() == blocks_before {
+            wish.saturating_mul(2)
+        } else {
+            1
+        };
     }
 }
 
@@ -373,23 +370,7 @@ where
         outputs: outputs.cast::<()>(),
         make_leaf,
     };
-    let share = Arc::new(Share {
-        n,
-        cursor: AtomicUsize::new(0),
-        claimed: AtomicUsize::new(0),
-        participants: helpers + 1,
-        min_batch,
-        max_batch: batching.max.max(min_batch),
-        fixed_batch: batching.fixed,
-        stop: AtomicBool::new(false),
-        active: AtomicUsize::new(0),
-        done: Mutex::new(false),
-        done_cond: Condvar::new(),
-        panic: Mutex::new(None),
-        broken: Mutex::new(Vec::new()),
-        ctx: ptr::from_ref(&ctx).cast::<()>(),
-        help: participate::<I, R, M, L>,
-    });
+    let share = Share::new(n, helpers + 1, batching, false, &ctx);
     for _ in 0..helpers {
         pool.spawn(helper_job(Arc::clone(&share)));
     }
@@ -403,20 +384,74 @@ where
     if let Err(payload) = result {
         share.keep_panic(payload);
     }
+    // SAFETY: `outputs` is as this function requires; the caller is done.
+    let outcome = unsafe { conclude(&share, outputs) };
+    (outcome, ctx.source.into_inner())
+}
+
+impl Share {
+    /// A call over `n` items for `participants` threads, whose borrowed
+    /// side is `ctx`, which must outlive every entered helper (the owner
+    /// calls [`conclude`] before `ctx` goes).
+    pub(crate) fn new<I, R, M, L>(
+        n: usize,
+        participants: usize,
+        batching: Batching,
+        adaptive: bool,
+        ctx: &Ctx<'_, I, M>,
+    ) -> Arc<Share>
+    where
+        I: Iterator,
+        M: Fn() -> L + Sync,
+        L: Leaf<I::Item, Out = R>,
+    {
+        let min_batch = batching.min.max(1);
+        Arc::new(Share {
+            n,
+            cursor: AtomicUsize::new(0),
+            claimed: AtomicUsize::new(0),
+            participants,
+            min_batch,
+            max_batch: batching.max.max(min_batch),
+            fixed_batch: batching.fixed,
+            adaptive,
+            stop: AtomicBool::new(false),
+            active: AtomicUsize::new(0),
+            done: Mutex::new(false),
+            done_cond: Condvar::new(),
+            panic: Mutex::new(None),
+            broken: Mutex::new(Vec::new()),
+            ctx: ptr::from_ref(ctx).cast::<()>(),
+            help: participate::<I, R, M, L>,
+        })
+    }
+
+    /// Stops handing out items (the owner's own part failed).
+    pub(crate) fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The owner's end of a call: closes it, waits for every entered helper,
+/// and says how it ended.
+///
+/// # Safety
+/// `outputs` must be the call's output slots, as in [`run`]; the owner's
+/// own participation must be over.
+///
+/// # Panics
+/// Resumes the first kept panic, after every claimed item is dropped.
+pub(crate) unsafe fn conclude<R>(share: &Arc<Share>, outputs: *mut R) -> Outcome {
     share.close_and_wait();
-    let input = ctx.source.into_inner();
     if !share.stop.load(Ordering::Relaxed) {
-        return (
-            Outcome::Complete(share.claimed.load(Ordering::Relaxed)),
-            input,
-        );
+        return Outcome::Complete(share.claimed.load(Ordering::Relaxed));
     }
     // SAFETY: every participant has left; the ranges below are owned here.
-    unsafe { drop_leftovers(&share, outputs) };
+    unsafe { drop_leftovers(share, outputs) };
     let payload = share.panic.lock().take();
     match payload {
         Some(payload) => panic::resume_unwind(payload),
-        None => (Outcome::Stopped, input),
+        None => Outcome::Stopped,
     }
 }
 
