@@ -73,6 +73,18 @@ impl ThreadPool {
         self.registry.num_threads()
     }
 
+    /// The most spare threads that may stand in for workers blocked in
+    /// [`blocking`](crate::blocking) at once (the builder's
+    /// [`max_spare_threads`](crate::ThreadPoolBuilder::max_spare_threads)).
+    ///
+    /// ```
+    /// let pool = filch_scheduler::ThreadPool::builder().max_spare_threads(3).build().unwrap();
+    /// assert_eq!(pool.max_spare_threads(), 3);
+    /// ```
+    pub fn max_spare_threads(&self) -> usize {
+        self.registry.workers.len() - self.registry.num_threads()
+    }
+
     /// The calling thread's index if it is one of this pool's workers.
     ///
     /// ```

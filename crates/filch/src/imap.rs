@@ -22,6 +22,21 @@
 //! deadlock. A consumer only blocks while some other thread is running
 //! the chunk it needs.
 //!
+//! # Blocking items
+//! Chunks whose items enter [`blocking`](crate::blocking) widen the window,
+//! since a blocked thread computes nothing and a spare stands in for it:
+//! - a chunk blocking on a worker counts in `Window::blocked` while it runs
+//!   and wakes the consumer, which tops the window up by one more chunk;
+//! - the consumer itself blocking (in a serial batch, or in a chunk it
+//!   claimed) cannot top up while it waits, and only it may read the input
+//!   (which need not be `Send`), so it reads ahead *before* it waits: the
+//!   window widens by the pool's spare cap, and a call still in its serial
+//!   phase goes parallel at once, one item per chunk.
+//!
+//! So ten blocking items on two threads all wait at once (issue 6), and the
+//! read-ahead stays bounded: at most `2 × threads + max_spare_threads`
+//! chunks.
+//!
 //! # Cancellation
 //! Dropping the iterator, or a panic reaching the consumer, clears the
 //! window: pending chunks' inputs are dropped at once; running chunks finish
@@ -29,6 +44,7 @@
 //! slot gone. `drop` never waits for them.
 
 use std::any::Any;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
@@ -37,6 +53,7 @@ use std::sync::Arc;
 use crate::sync::{Condvar, Mutex};
 use filch_scheduler::ThreadPool;
 
+use crate::blocking::OnBlock;
 use crate::clock;
 use crate::driver::Chunking;
 use crate::events::call_span;
@@ -68,6 +85,8 @@ enum Slot<T, R> {
 struct Window<T, R> {
     base: u64,
     slots: VecDeque<Option<Slot<T, R>>>,
+    /// Chunks running on workers that have entered `blocking`.
+    blocked: usize,
 }
 
 impl<T, R> Window<T, R> {
@@ -102,8 +121,24 @@ fn run_chunk<T, R, F: Fn(T) -> R>(shared: &Shared<T, R>, f: &F, id: u64) {
             _ => return, // claimed by the consumer, or cancelled
         }
     };
-    let result = compute(f, items);
+    let blocked = ChunkBlocked {
+        shared,
+        counted: Cell::new(false),
+    };
+    let result = {
+        // SAFETY: `blocked` outlives the guard; the hook gets its types.
+        let _on_block = unsafe {
+            OnBlock::enter(
+                std::ptr::from_ref(&blocked).cast::<()>(),
+                ChunkBlocked::<T, R>::hook,
+            )
+        };
+        compute(f, items)
+    };
     let mut window = shared.window.lock();
+    if blocked.counted.get() {
+        window.blocked -= 1;
+    }
     let leftover = match window.get_mut(id) {
         Some(slot) => {
             *slot = Slot::Done(result);
@@ -116,23 +151,56 @@ fn run_chunk<T, R, F: Fn(T) -> R>(shared: &Shared<T, R>, f: &F, id: u64) {
     drop(leftover);
 }
 
+/// `blocking`'s hook while a worker runs a chunk: counts the chunk as
+/// blocked (once) and wakes the consumer to top the window up.
+struct ChunkBlocked<'s, T, R> {
+    shared: &'s Shared<T, R>,
+    counted: Cell<bool>,
+}
+
+impl<T, R> ChunkBlocked<'_, T, R> {
+    /// # Safety
+    /// `this` must point to a live `ChunkBlocked<T, R>` on this thread.
+    unsafe fn hook(this: *const ()) {
+        // SAFETY: per the contract.
+        let this = unsafe { &*this.cast::<Self>() };
+        if !this.counted.replace(true) {
+            this.shared.window.lock().blocked += 1;
+            this.shared.done.notify_all();
+        }
+    }
+}
+
 fn compute<T, R, F: Fn(T) -> R>(f: &F, items: Vec<T>) -> Result<Vec<R>, Payload> {
     panic::catch_unwind(AssertUnwindSafe(|| items.into_iter().map(f).collect()))
 }
 
+/// What the consumer got from the window.
+enum Taken<R> {
+    /// A finished chunk.
+    Chunk(Result<Vec<R>, Payload>),
+    /// The window is empty.
+    Empty,
+    /// Blocked chunks made room: top the window up, then ask again.
+    Refill,
+}
+
 /// The consumer's side of the window: the next finished chunk, the oldest
-/// (ordered) or any (unordered), running a pending one itself rather than
-/// waiting for nobody. `None` once the window is empty.
-fn take_chunk<T, R, F: Fn(T) -> R>(
+/// (ordered) or any (unordered), running a pending one itself (with
+/// `compute_here`) rather than waiting for nobody. With `refill_below`
+/// (the window's normal size, while the input has more), a wait ends with
+/// `Refill` once blocked chunks leave room.
+fn take_chunk<T, R>(
     shared: &Shared<T, R>,
-    f: &F,
     ordered: bool,
-) -> Option<Result<Vec<R>, Payload>> {
+    refill_below: Option<usize>,
+    mut compute_here: impl FnMut(Vec<T>) -> Result<Vec<R>, Payload>,
+) -> Taken<R> {
     let mut window = shared.window.lock();
     loop {
         window.trim();
         if window.slots.is_empty() {
-            return None;
+            return Taken::Empty;
         }
         let candidates = if ordered { 1 } else { window.slots.len() };
         let position = |window: &Window<T, R>, want: fn(&Slot<T, R>) -> bool| {
@@ -147,23 +215,27 @@ fn take_chunk<T, R, F: Fn(T) -> R>(
                 unreachable!("picked a Done slot")
             };
             window.trim();
-            return Some(result);
+            return Taken::Chunk(result);
         }
         if let Some(index) = position(&window, |s| matches!(s, Slot::Pending(_))) {
             let Some(Slot::Pending(items)) = window.slots[index].replace(Slot::Running) else {
                 unreachable!("picked a Pending slot")
             };
             drop(window);
-            let result = compute(f, items);
+            let result = compute_here(items);
             let mut window = shared.window.lock();
             window.slots[index] = None; // still ours: only the consumer removes slots
             window.trim();
-            return Some(result);
+            return Taken::Chunk(result);
+        }
+        if refill_below.is_some_and(|size| window.slots.len() < size + window.blocked) {
+            return Taken::Refill;
         }
         shared.done.wait(&mut window);
     }
 }
 
+#[derive(Clone, Copy, Debug)]
 enum Phase {
     /// Computing on the consumer; `compute_ns` is the time spent so far.
     Serial {
@@ -175,17 +247,26 @@ enum Phase {
     Parallel { chunk: usize },
 }
 
+/// The input side, touched only by the consumer (also from its `blocking`
+/// hook, in the middle of computing: hence the `RefCell` around it).
+struct Feed<I> {
+    input: I,
+    input_done: bool,
+    next_id: u64,
+}
+
 /// The machinery shared by [`Imap`] and [`ImapUnordered`].
 struct Core<'p, I: Iterator, F, R> {
     pool: &'p ThreadPool,
-    input: I,
-    input_done: bool,
+    feed: RefCell<Feed<I>>,
     f: Arc<F>,
     shared: Arc<Shared<I::Item, R>>,
-    next_id: u64,
     ready: std::vec::IntoIter<R>,
-    phase: Phase,
+    phase: Cell<Phase>,
     max_in_flight: usize,
+    /// The consumer is inside `blocking`: the window may widen by the
+    /// pool's spare cap (see "Blocking items").
+    consumer_blocked: Cell<bool>,
     finished: bool,
 }
 
@@ -207,20 +288,24 @@ where
         };
         Core {
             pool,
-            input,
-            input_done: false,
+            feed: RefCell::new(Feed {
+                input,
+                input_done: false,
+                next_id: 0,
+            }),
             f: Arc::new(f),
             shared: Arc::new(Shared {
                 window: Mutex::new(Window {
                     base: 0,
                     slots: VecDeque::new(),
+                    blocked: 0,
                 }),
                 done: Condvar::new(),
             }),
-            next_id: 0,
             ready: Vec::new().into_iter(),
-            phase,
+            phase: Cell::new(phase),
             max_in_flight: IN_FLIGHT_PER_THREAD * pool.num_threads(),
+            consumer_blocked: Cell::new(false),
             finished: false,
         }
     }
@@ -233,78 +318,142 @@ where
             if self.finished {
                 return None;
             }
-            let chunk = match self.phase {
-                Phase::Serial { .. } => self.serial_batch(),
+            let taken = match self.phase.get() {
+                Phase::Serial { .. } => match self.serial_batch() {
+                    Some(result) => Taken::Chunk(result),
+                    None => Taken::Empty,
+                },
                 Phase::Parallel { chunk } => {
                     self.fill(chunk);
                     self.next_chunk(ordered)
                 }
             };
-            match chunk {
-                Some(Ok(values)) => self.ready = values.into_iter(),
-                Some(Err(payload)) => {
+            match taken {
+                Taken::Chunk(Ok(values)) => self.ready = values.into_iter(),
+                Taken::Chunk(Err(payload)) => {
                     self.cancel();
                     panic::resume_unwind(payload);
                 }
-                None => self.finished = true,
+                Taken::Refill => {}
+                Taken::Empty => self.finished = true,
             }
         }
     }
 
     /// Serial phase: computes a batch on the consumer, then consults the
-    /// probe. `None` once the input is exhausted.
-    fn serial_batch(&mut self) -> Option<Result<Vec<R>, Payload>> {
+    /// probe (unless the batch blocked, which made the call parallel).
+    /// `None` once the input is exhausted.
+    fn serial_batch(&self) -> Option<Result<Vec<R>, Payload>> {
         let Phase::Serial {
             batch,
             done,
             compute_ns,
-        } = &mut self.phase
+        } = self.phase.get()
         else {
             unreachable!("serial_batch outside the serial phase")
         };
-        let items: Vec<I::Item> = self.input.by_ref().take(*batch).collect();
+        let items: Vec<I::Item> = self.feed.borrow_mut().input.by_ref().take(batch).collect();
         if items.is_empty() {
             return None;
         }
         let count = items.len();
         let start = clock::now();
-        let result = compute(&*self.f, items);
-        *compute_ns += clock::nanos(clock::now().wrapping_sub(start));
-        *done += count;
-        let remaining = match self.input.size_hint() {
+        let result = self.compute_here(items);
+        if !matches!(self.phase.get(), Phase::Serial { .. }) {
+            return Some(result); // it blocked: parallel already
+        }
+        let compute_ns = compute_ns + clock::nanos(clock::now().wrapping_sub(start));
+        let done = done + count;
+        let remaining = match self.feed.borrow().input.size_hint() {
             (lo, Some(hi)) if lo == hi => Some(lo),
             _ => None,
         };
-        match probe::decide(
-            *compute_ns,
-            *done,
+        let phase = match probe::decide(
+            compute_ns,
+            done,
             remaining,
             probe::PARALLEL_MIN_NS,
             probe::CHECK_FLOOR_NS,
         ) {
-            Verdict::Serial(next) => *batch = next.min(MAX_SERIAL_BATCH),
+            Verdict::Serial(next) => Phase::Serial {
+                batch: next.min(MAX_SERIAL_BATCH),
+                done,
+                compute_ns,
+            },
             Verdict::Parallel { ns_per_item } => {
                 let chunk = (CHUNK_TARGET_NS / ns_per_item.max(1)) as usize;
-                self.phase = Phase::Parallel {
+                Phase::Parallel {
                     chunk: chunk.clamp(1, MAX_AUTO_CHUNK),
-                };
+                }
             }
-        }
+        };
+        self.phase.set(phase);
         Some(result)
     }
 
-    /// Tops the window up to `max_in_flight` chunks, spawning a job each.
-    fn fill(&mut self, chunk: usize) {
-        while !self.input_done && self.shared.window.lock().slots.len() < self.max_in_flight {
-            let items: Vec<I::Item> = self.input.by_ref().take(chunk).collect();
+    /// Computes `items` on the consumer, with the consumer's `blocking`
+    /// hook installed.
+    fn compute_here(&self, items: Vec<I::Item>) -> Result<Vec<R>, Payload> {
+        let result = {
+            // SAFETY: `self` outlives the guard; the hook gets its types.
+            let _on_block = unsafe {
+                OnBlock::enter(std::ptr::from_ref(self).cast::<()>(), Self::consumer_blocks)
+            };
+            compute(&*self.f, items)
+        };
+        self.consumer_blocked.set(false);
+        result
+    }
+
+    /// `blocking`'s hook on the consumer: read ahead now, since nobody else
+    /// can while it waits (see "Blocking items").
+    ///
+    /// # Safety
+    /// `this` must point to a live `Self` on this thread.
+    unsafe fn consumer_blocks(this: *const ()) {
+        // SAFETY: per the contract.
+        let this = unsafe { &*this.cast::<Self>() };
+        if this.consumer_blocked.replace(true) {
+            return;
+        }
+        let chunk = match this.phase.get() {
+            Phase::Serial { .. } => {
+                this.phase.set(Phase::Parallel { chunk: 1 });
+                1
+            }
+            Phase::Parallel { chunk } => chunk,
+        };
+        this.fill(chunk);
+    }
+
+    /// Tops the window up (see "Blocking items" for its size), spawning a
+    /// job per chunk.
+    fn fill(&self, chunk: usize) {
+        // Busy only if the input's own `next` blocked inside a fill.
+        let Ok(mut feed) = self.feed.try_borrow_mut() else {
+            return;
+        };
+        let room = if self.consumer_blocked.get() {
+            self.max_in_flight + self.pool.max_spare_threads()
+        } else {
+            self.max_in_flight
+        };
+        while !feed.input_done {
+            {
+                let window = self.shared.window.lock();
+                if window.slots.len() >= room + window.blocked {
+                    break;
+                }
+            }
+            let items: Vec<I::Item> = feed.input.by_ref().take(chunk).collect();
             if items.len() < chunk {
-                self.input_done = true;
+                feed.input_done = true;
             }
             if items.is_empty() {
                 break;
             }
-            let id = self.next_id;
-            self.next_id += 1;
+            let id = feed.next_id;
+            feed.next_id += 1;
             self.shared
                 .window
                 .lock()
@@ -317,14 +466,17 @@ where
 
     /// The next finished chunk: the oldest (ordered) or any (unordered).
     /// Runs a pending chunk itself rather than wait for nobody.
-    fn next_chunk(&mut self, ordered: bool) -> Option<Result<Vec<R>, Payload>> {
-        take_chunk(&self.shared, &*self.f, ordered)
+    fn next_chunk(&self, ordered: bool) -> Taken<R> {
+        let refill_below = (!self.feed.borrow().input_done).then_some(self.max_in_flight);
+        take_chunk(&self.shared, ordered, refill_below, |items| {
+            self.compute_here(items)
+        })
     }
 
     /// Drops everything not yet yielded; running chunks finish unobserved.
     fn cancel(&mut self) {
         self.finished = true;
-        self.input_done = true;
+        self.feed.get_mut().input_done = true;
         let slots = std::mem::take(&mut self.shared.window.lock().slots);
         drop(slots);
         self.ready = Vec::new().into_iter();
@@ -408,7 +560,10 @@ macro_rules! imap_iterator {
         impl<I: Iterator, F, R> fmt::Debug for $name<'_, I, F, R> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.debug_struct(stringify!($name))
-                    .field("next_chunk_id", &self.core.next_id)
+                    .field(
+                        "next_chunk_id",
+                        &self.core.feed.try_borrow().map(|feed| feed.next_id).ok(),
+                    )
                     .field("finished", &self.core.finished)
                     .finish_non_exhaustive()
             }
@@ -441,6 +596,7 @@ mod loom_models {
             window: Mutex::new(Window {
                 base: 0,
                 slots: chunks.into_iter().map(|c| Some(Slot::Pending(c))).collect(),
+                blocked: 0,
             }),
             done: Condvar::new(),
         })
@@ -469,12 +625,73 @@ mod loom_models {
                 c3.fetch_add(1, Ordering::SeqCst);
                 x * 10
             };
-            let first = take_chunk(&shared, &f, true).map(|r| r.ok().unwrap());
-            let second = take_chunk(&shared, &f, true).map(|r| r.ok().unwrap());
+            let take = || match take_chunk(&shared, true, None, |items| compute(&f, items)) {
+                Taken::Chunk(result) => Some(result.ok().unwrap()),
+                Taken::Empty => None,
+                Taken::Refill => unreachable!("no refill without `refill_below`"),
+            };
+            let first = take();
+            let second = take();
             assert_eq!((first, second), (Some(vec![10]), Some(vec![20])));
-            assert!(take_chunk(&shared, &f, true).is_none());
+            assert!(take().is_none());
             worker.join().unwrap();
             assert_eq!(calls.load(Ordering::SeqCst), 2);
+        });
+    }
+
+    /// A chunk that blocks on a worker wakes a consumer waiting for it with
+    /// `Refill`, so the consumer can read ahead while the chunk waits (here
+    /// the chunk waits for exactly that refill). Without the hook's wake-up,
+    /// loom reports a deadlock.
+    #[test]
+    fn a_blocking_chunk_wakes_the_waiting_consumer_to_refill() {
+        loom::model(|| {
+            // 0: not started; 1: the worker runs the chunk; 2: refilled.
+            let stage = Arc::new((Mutex::new(0u8), Condvar::new()));
+            let shared = window_of::<u32, u32>(vec![vec![1]]);
+            let (s2, st2) = (Arc::clone(&shared), Arc::clone(&stage));
+            let worker = thread::spawn(move || {
+                let f = |x: u32| {
+                    let (lock, cond) = &*st2;
+                    *lock.lock() = 1;
+                    cond.notify_all();
+                    let blocked = ChunkBlocked {
+                        shared: &*s2,
+                        counted: Cell::new(false),
+                    };
+                    // SAFETY: `blocked` is live on this thread.
+                    unsafe { ChunkBlocked::<u32, u32>::hook(std::ptr::from_ref(&blocked).cast()) };
+                    let mut at = lock.lock();
+                    while *at < 2 {
+                        cond.wait(&mut at);
+                    }
+                    drop(at);
+                    s2.window.lock().blocked -= 1; // as `run_chunk` does after
+                    x
+                };
+                run_chunk(&s2, &f, 0);
+            });
+            let (lock, cond) = &*stage;
+            let mut at = lock.lock();
+            while *at < 1 {
+                cond.wait(&mut at); // the worker has claimed the chunk
+            }
+            drop(at);
+            let mut got = None;
+            while got.is_none() {
+                match take_chunk(&shared, true, Some(1), |_| unreachable!("claimed")) {
+                    Taken::Chunk(result) => got = Some(result.ok().unwrap()),
+                    Taken::Refill => {
+                        // A real consumer pushes a chunk here; stand in for it.
+                        shared.window.lock().slots.push_back(None);
+                        *lock.lock() = 2;
+                        cond.notify_all();
+                    }
+                    Taken::Empty => unreachable!("the chunk is still in the window"),
+                }
+            }
+            worker.join().unwrap();
+            assert_eq!(got, Some(vec![1]));
         });
     }
 

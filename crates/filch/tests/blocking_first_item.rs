@@ -1,0 +1,798 @@
+//! A first item that blocks shares the rest of its call at once (issue 6):
+//! the serial probe of `map`, `starmap`, `try_map` and `map_init` runs the
+//! first item alone, *armed*, and if that item enters `filch::blocking` the
+//! rest of a known-length input is handed to the pool while it waits.
+//!
+//! Covered here, through the public API only, every test under the
+//! watchdog, and every wait for other items bounded (a wait that runs out
+//! fails an assertion, it never hangs):
+//! - the issue's shape, structurally: ten blocking items on a 2-thread pool
+//!   are seen running at once, from outside the pool and from a worker;
+//! - results in input order and every input and output dropped exactly
+//!   once, for random lengths, thread counts, callers and patterns of
+//!   blocking items (a property);
+//! - a panic of the first item after it blocked, and of a helper's item
+//!   while the first one is blocked: the payload reaches the caller, exact
+//!   drops, and the pool works afterwards;
+//! - `try_map` errors of the first item and of a later one while the first
+//!   is blocked;
+//! - `map_init` and `starmap` with a blocking first item;
+//! - nested calls whose first items block;
+//! - a 1-thread pool and pools without spare threads (no deadlock);
+//! - inputs of unknown length, and inputs whose exact size hint is wrong;
+//! - `filch::blocking` after such calls (the first item's hook is gone).
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{
+    assert_pool_works, boom, boom_index, catch, check, pool, quiet_injected_panics, serial_f,
+    tracked_inputs, values, watchdog, Ledger, Tracked, INJECTED,
+};
+use filch::Pool;
+use proptest::prelude::*;
+
+/// The longest an item waits for other items before giving up (and the
+/// test then fails an assertion). Far above what the waits take when the
+/// rest of the call is shared (well under a millisecond to a few ms), far
+/// below the watchdog.
+const WAIT: Duration = Duration::from_secs(5);
+
+/// Polls `cond` until it holds (`true`) or [`WAIT`] has passed (`false`).
+fn wait_until(cond: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_micros(100));
+    }
+}
+
+/// A fresh pool (for tests that need one no other test of this binary
+/// keeps busy, or a particular configuration).
+fn fresh_pool(threads: usize, spares: Option<usize>) -> Pool {
+    let builder = Pool::builder().threads(threads);
+    let builder = match spares {
+        Some(n) => builder.max_spare_threads(n),
+        None => builder,
+    };
+    builder.build().expect("a valid pool configuration")
+}
+
+/// Runs `op` on a worker of `pool` (inside `install`) or on this thread.
+fn call_from<R: Send>(pool: &Pool, from_worker: bool, op: impl FnOnce() -> R + Send) -> R {
+    if from_worker {
+        pool.install(op)
+    } else {
+        op()
+    }
+}
+
+/// `filch::blocking` on this thread still works after the calls above
+/// (if the armed first item's hook outlived its call, this would call it
+/// with a dangling pointer).
+fn blocking_still_plain() {
+    assert_eq!(filch::blocking(|| 7), 7);
+}
+
+// ---------------------------------------------------------------------------
+// 1. Issue 6, structurally.
+
+/// How many of the ten items must be seen inside their `blocking` at once.
+/// The old probe ran the first item alone, so it could only ever see one.
+const CROWD: usize = 6;
+
+/// Ten items, each entering `filch::blocking` and waiting there until
+/// [`CROWD`] items have entered. `pool.map` from outside, or `filch::map`
+/// on a worker; each item's result says whether it saw the crowd.
+fn ten_items_gather(pool: &Pool, from_worker: bool) {
+    let inside = AtomicUsize::new(0);
+    let item = |i: usize| {
+        let crowded = filch::blocking(|| {
+            inside.fetch_add(1, SeqCst);
+            wait_until(|| inside.load(SeqCst) >= CROWD)
+        });
+        (i, crowded)
+    };
+    let got = if from_worker {
+        pool.install(|| filch::map(0..10usize, item))
+    } else {
+        pool.map(0..10usize, item)
+    };
+    let order: Vec<usize> = got.iter().map(|&(i, _)| i).collect();
+    assert_eq!(order, (0..10).collect::<Vec<_>>(), "results in input order");
+    let alone: Vec<usize> = got
+        .iter()
+        .filter(|&&(_, crowded)| !crowded)
+        .map(|&(i, _)| i)
+        .collect();
+    assert!(
+        alone.is_empty(),
+        "items {alone:?} (from_worker: {from_worker}) waited {WAIT:?} in `blocking` without \
+         seeing {CROWD} items inside at once: the rest of the call was not shared while the \
+         first item blocked"
+    );
+    blocking_still_plain();
+}
+
+/// Issue 6 from outside the pool: while the first item blocks, the other
+/// nine run on the pool (its 2 workers and the spares standing in for
+/// them), so at least [`CROWD`] are inside `blocking` at once.
+#[test]
+fn ten_blocking_items_on_two_threads_run_at_once() {
+    watchdog("issue 6, outside", || {
+        let pool = fresh_pool(2, None);
+        ten_items_gather(&pool, false);
+    });
+}
+
+/// Issue 6 from a worker (`filch::map` inside `install`).
+#[test]
+fn ten_blocking_items_on_two_threads_run_at_once_from_a_worker() {
+    watchdog("issue 6, worker", || {
+        let pool = fresh_pool(2, None);
+        ten_items_gather(&pool, true);
+    });
+}
+
+// ---------------------------------------------------------------------------
+// 2. Order and drops, as a property.
+
+/// Whether item `i` (not the first) enters `filch::blocking`.
+fn blocks(mask: u64, i: usize) -> bool {
+    mask >> (i % 64) & 1 == 1
+}
+
+/// Masks of blocking items: none, all, or random.
+fn masks() -> impl Strategy<Value = u64> {
+    prop_oneof![1 => Just(0u64), 1 => Just(u64::MAX), 3 => any::<u64>()]
+}
+
+/// Lengths of at least 2 (so there is a rest to share): the edges and
+/// random ones.
+fn lengths() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        1 => Just(2usize),
+        1 => Just(3usize),
+        1 => Just(10usize),
+        1 => Just(1000usize),
+        3 => 2..300usize,
+    ]
+}
+
+/// What the items of one call share.
+struct Items<'a> {
+    mask: u64,
+    started: &'a AtomicUsize,
+    /// Whether the first item saw another item start while it blocked.
+    shared: &'a AtomicBool,
+    outputs: &'a Arc<Ledger>,
+}
+
+impl Items<'_> {
+    /// The mapped function: the first item blocks until another item has
+    /// started (bounded); the others block or not by the mask.
+    fn run(&self, t: Tracked) -> Tracked {
+        let i = t.value as usize;
+        self.started.fetch_add(1, SeqCst);
+        if i == 0 {
+            let shared = filch::blocking(|| wait_until(|| self.started.load(SeqCst) >= 2));
+            self.shared.store(shared, SeqCst);
+        } else if blocks(self.mask, i) {
+            filch::blocking(thread::yield_now);
+        }
+        self.outputs.make(serial_f(t.value))
+    }
+}
+
+/// Property: with a blocking first item, `map` and `starmap` over random
+/// lengths, from outside or from a worker, on 1 to 4 threads, with random
+/// other items blocking: the rest runs while the first item blocks, the
+/// results are the serial ones in input order, every item runs once, and
+/// every input and output is dropped exactly once.
+#[test]
+fn blocking_first_item_keeps_order_and_drops_exactly_once() {
+    let strategy = (1..=4usize, lengths(), masks(), any::<bool>(), any::<bool>());
+    check(
+        "blocking first item: order and drops",
+        48,
+        strategy,
+        |(threads, len, mask, from_worker, starmap)| {
+            let pool = pool(threads);
+            let inputs = Ledger::new("inputs", len);
+            let outputs = Ledger::new("outputs", len);
+            let started = AtomicUsize::new(0);
+            let shared = AtomicBool::new(false);
+            let items = Items {
+                mask,
+                started: &started,
+                shared: &shared,
+                outputs: &outputs,
+            };
+            let input = tracked_inputs(&inputs, len);
+            let got = call_from(pool, from_worker, || {
+                if starmap {
+                    let pairs: Vec<(Tracked, u8)> = input.into_iter().map(|t| (t, 1)).collect();
+                    pool.starmap(pairs, |t, _: u8| items.run(t))
+                } else {
+                    pool.map(input, |t| items.run(t))
+                }
+            });
+            let got = values(got);
+            let want: Vec<u64> = (0..len as u64).map(serial_f).collect();
+            prop_assert_eq!(got, want);
+            prop_assert!(
+                shared.load(SeqCst),
+                "no other item started within {:?} while the first one blocked",
+                WAIT
+            );
+            prop_assert_eq!(started.load(SeqCst), len, "every item runs exactly once");
+            prop_assert_eq!(outputs.created(), len);
+            inputs.assert_balanced();
+            outputs.assert_balanced();
+            blocking_still_plain();
+            Ok(())
+        },
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 3. and 4. Panics.
+
+/// Where the first item panics.
+#[derive(Debug, Clone, Copy)]
+enum FirstPanics {
+    /// Inside its `blocking` closure, after the rest was shared.
+    InsideBlocking,
+    /// After `blocking` returned.
+    AfterBlocking,
+}
+
+/// Property: the first item panics after entering `blocking` (so the rest
+/// has been shared and other items have started): its payload reaches the
+/// caller, every input and every output made is dropped exactly once, and
+/// the pool then maps correctly.
+#[test]
+fn a_panic_of_the_blocked_first_item_reaches_the_caller() {
+    quiet_injected_panics();
+    let strategy = (
+        1..=4usize,
+        lengths(),
+        masks(),
+        any::<bool>(),
+        prop_oneof![
+            Just(FirstPanics::InsideBlocking),
+            Just(FirstPanics::AfterBlocking)
+        ],
+    );
+    check(
+        "blocked first item panics",
+        40,
+        strategy,
+        |(threads, len, mask, from_worker, where_)| {
+            let pool = pool(threads);
+            let inputs = Ledger::new("inputs", len);
+            let outputs = Ledger::new("outputs", len);
+            let started = AtomicUsize::new(0);
+            let shared = AtomicBool::new(false);
+            let message = format!("{INJECTED}: first item, {where_:?}");
+            let item = |t: Tracked| {
+                let i = t.value as usize;
+                started.fetch_add(1, SeqCst);
+                if i == 0 {
+                    filch::blocking(|| {
+                        shared.store(wait_until(|| started.load(SeqCst) >= 2), SeqCst);
+                        if let FirstPanics::InsideBlocking = where_ {
+                            panic!("{message}");
+                        }
+                    });
+                    panic!("{message}");
+                } else if blocks(mask, i) {
+                    filch::blocking(thread::yield_now);
+                }
+                outputs.make(serial_f(t.value))
+            };
+            let input = tracked_inputs(&inputs, len);
+            let caught = catch(|| call_from(pool, from_worker, || pool.map(input, item)));
+            let payload = match caught {
+                Ok(_) => panic!("the first item panicked, yet map returned"),
+                Err(payload) => payload,
+            };
+            prop_assert_eq!(filch::scheduler::panic_message(&*payload), message.as_str());
+            prop_assert!(shared.load(SeqCst), "the rest was not shared");
+            inputs.assert_balanced();
+            outputs.assert_balanced();
+            blocking_still_plain();
+            assert_pool_works(pool);
+            Ok(())
+        },
+    );
+}
+
+/// Property: a later item, run by a helper, panics while the first item is
+/// still blocked (it waits in `blocking` until the panic has started). The
+/// helper's payload reaches the caller (if the first item then panics too,
+/// one of the two), with exact drops; the pool works afterwards.
+#[test]
+fn a_panic_of_a_helper_while_the_first_item_blocks_reaches_the_caller() {
+    quiet_injected_panics();
+    let strategy = (
+        1..=4usize,
+        lengths(),
+        0.0..1.0f64,
+        masks(),
+        any::<bool>(),
+        any::<bool>(),
+    );
+    check(
+        "helper panics while first item blocks",
+        40,
+        strategy,
+        |(threads, len, at, mask, from_worker, first_too)| {
+            let k = 1 + (at * (len - 1) as f64) as usize;
+            let k = k.min(len - 1);
+            let pool = pool(threads);
+            let inputs = Ledger::new("inputs", len);
+            let outputs = Ledger::new("outputs", len);
+            let panicking = AtomicBool::new(false);
+            let saw_it = AtomicBool::new(false);
+            let item = |t: Tracked| {
+                let i = t.value as usize;
+                if i == 0 {
+                    let seen = filch::blocking(|| wait_until(|| panicking.load(SeqCst)));
+                    saw_it.store(seen, SeqCst);
+                    if first_too {
+                        boom(0);
+                    }
+                } else if i == k {
+                    panicking.store(true, SeqCst);
+                    boom(k);
+                } else if blocks(mask, i) {
+                    filch::blocking(thread::yield_now);
+                }
+                outputs.make(serial_f(t.value))
+            };
+            let input = tracked_inputs(&inputs, len);
+            let caught = catch(|| call_from(pool, from_worker, || pool.map(input, item)));
+            let payload = match caught {
+                Ok(_) => panic!("item {k} panicked, yet map returned"),
+                Err(payload) => payload,
+            };
+            let index = boom_index(&*payload);
+            prop_assert!(
+                index == k || (first_too && index == 0),
+                "payload Boom({}), expected Boom({}){}",
+                index,
+                k,
+                if first_too { " or Boom(0)" } else { "" }
+            );
+            prop_assert!(
+                saw_it.load(SeqCst),
+                "item {} did not run while the first item blocked",
+                k
+            );
+            inputs.assert_balanced();
+            outputs.assert_balanced();
+            blocking_still_plain();
+            assert_pool_works(pool);
+            Ok(())
+        },
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 5. try_map.
+
+/// Which items of a `try_map` fail.
+#[derive(Debug, Clone, Copy)]
+enum Fails {
+    /// The first item, after blocking while the rest was shared.
+    First,
+    /// Item `k`, while the first item blocks (it waits for the error).
+    Later,
+    /// Both: item `k` while the first blocks, then the first.
+    Both,
+}
+
+/// Property: `try_map` whose blocking first item, or a later item while the
+/// first one blocks, or both, return `Err`: the call returns one of those
+/// errors (the only one if only one item fails), and every input, output
+/// and error is dropped exactly once.
+#[test]
+fn try_map_errors_with_a_blocking_first_item() {
+    let strategy = (
+        1..=4usize,
+        lengths(),
+        0.0..1.0f64,
+        masks(),
+        any::<bool>(),
+        prop_oneof![Just(Fails::First), Just(Fails::Later), Just(Fails::Both)],
+    );
+    check(
+        "try_map with a blocking first item",
+        48,
+        strategy,
+        |(threads, len, at, mask, from_worker, fails)| {
+            let k = (1 + (at * (len - 1) as f64) as usize).min(len - 1);
+            let pool = pool(threads);
+            let inputs = Ledger::new("inputs", len);
+            let outputs = Ledger::new("outputs", len);
+            let errors = Ledger::new("errors", len);
+            let started = AtomicUsize::new(0);
+            let failing = AtomicBool::new(false);
+            let waited = AtomicBool::new(false);
+            let item = |t: Tracked| -> Result<Tracked, (usize, Tracked)> {
+                let i = t.value as usize;
+                started.fetch_add(1, SeqCst);
+                match (i, fails) {
+                    (0, Fails::First) => {
+                        waited.store(
+                            filch::blocking(|| wait_until(|| started.load(SeqCst) >= 2)),
+                            SeqCst,
+                        );
+                        return Err((0, errors.make(0)));
+                    }
+                    (0, Fails::Later | Fails::Both) => {
+                        waited.store(
+                            filch::blocking(|| wait_until(|| failing.load(SeqCst))),
+                            SeqCst,
+                        );
+                        if let Fails::Both = fails {
+                            return Err((0, errors.make(0)));
+                        }
+                    }
+                    (i, Fails::Later | Fails::Both) if i == k => {
+                        failing.store(true, SeqCst);
+                        return Err((k, errors.make(k as u64)));
+                    }
+                    _ => {
+                        if blocks(mask, i) {
+                            filch::blocking(thread::yield_now);
+                        }
+                    }
+                }
+                Ok(outputs.make(serial_f(t.value)))
+            };
+            let input = tracked_inputs(&inputs, len);
+            let got = call_from(pool, from_worker, || pool.try_map(input, item));
+            let index = match got {
+                Ok(_) => panic!("items fail ({fails:?}, k = {k}), yet try_map returned Ok"),
+                Err((index, _token)) => index,
+            };
+            match fails {
+                Fails::First => prop_assert_eq!(index, 0),
+                Fails::Later => prop_assert_eq!(index, k),
+                Fails::Both => prop_assert!(index == 0 || index == k, "error of item {}", index),
+            }
+            prop_assert!(
+                waited.load(SeqCst),
+                "the first item waited {:?} for other items in vain ({:?})",
+                WAIT,
+                fails
+            );
+            inputs.assert_balanced();
+            outputs.assert_balanced();
+            errors.assert_balanced();
+            blocking_still_plain();
+            assert_pool_works(pool);
+            Ok(())
+        },
+    );
+}
+
+/// `try_map` whose first item blocks and every item succeeds: all values,
+/// in order (the error-free path through the armed first item).
+#[test]
+fn try_map_with_a_blocking_first_item_succeeds() {
+    watchdog("try_map ok", || {
+        for threads in [1, 2, 4] {
+            for from_worker in [false, true] {
+                for len in [2, 3, 10, 1000] {
+                    let pool = pool(threads);
+                    let got: Result<Vec<u64>, String> = call_from(pool, from_worker, || {
+                        pool.try_map(0..len as u64, |x| {
+                            if x == 0 {
+                                filch::blocking(|| thread::sleep(Duration::from_millis(1)));
+                            }
+                            Ok(serial_f(x))
+                        })
+                    });
+                    let want: Vec<u64> = (0..len as u64).map(serial_f).collect();
+                    assert_eq!(got, Ok(want), "{threads} threads, len {len}");
+                }
+            }
+        }
+        blocking_still_plain();
+    });
+}
+
+// ---------------------------------------------------------------------------
+// 6. map_init and starmap.
+
+/// `map_init` whose first item blocks until another item has started: the
+/// results are right, every state is dropped once, and `init` ran at least
+/// once and at most once per item.
+#[test]
+fn map_init_with_a_blocking_first_item() {
+    watchdog("map_init", || {
+        for threads in [1, 2, 4] {
+            for from_worker in [false, true] {
+                for len in [2usize, 3, 10, 1000] {
+                    let pool = pool(threads);
+                    let inputs = Ledger::new("inputs", len);
+                    let outputs = Ledger::new("outputs", len);
+                    let states = Ledger::new("states", 4 * len + 8);
+                    let inits = AtomicUsize::new(0);
+                    let started = AtomicUsize::new(0);
+                    let shared = AtomicBool::new(false);
+                    let input = tracked_inputs(&inputs, len);
+                    let got = call_from(pool, from_worker, || {
+                        pool.map_init(
+                            input,
+                            || {
+                                inits.fetch_add(1, SeqCst);
+                                states.make(0)
+                            },
+                            |state: &mut Tracked, t: Tracked| {
+                                state.value += 1;
+                                started.fetch_add(1, SeqCst);
+                                if t.value == 0 {
+                                    shared.store(
+                                        filch::blocking(|| {
+                                            wait_until(|| started.load(SeqCst) >= 2)
+                                        }),
+                                        SeqCst,
+                                    );
+                                }
+                                outputs.make(serial_f(t.value))
+                            },
+                        )
+                    });
+                    let want: Vec<u64> = (0..len as u64).map(serial_f).collect();
+                    assert_eq!(values(got), want, "{threads} threads, len {len}");
+                    assert!(shared.load(SeqCst), "the rest was not shared");
+                    let inits = inits.load(SeqCst);
+                    assert!(
+                        (1..=len).contains(&inits),
+                        "init ran {inits} times for {len} items ({threads} threads, \
+                         from_worker: {from_worker})"
+                    );
+                    inputs.assert_balanced();
+                    outputs.assert_balanced();
+                    states.assert_balanced();
+                }
+            }
+        }
+        blocking_still_plain();
+    });
+}
+
+// ---------------------------------------------------------------------------
+// 7. Nesting.
+
+/// An inner `map` over 0..8 whose first item blocks until another inner
+/// item has started; the sum of its results, and whether its first item
+/// saw the rest shared.
+fn inner_call(map: impl FnOnce(&(dyn Fn(u64) -> u64 + Sync)) -> Vec<u64>) -> (u64, bool) {
+    let started = AtomicUsize::new(0);
+    let shared = AtomicBool::new(true);
+    let f = |x: u64| {
+        started.fetch_add(1, SeqCst);
+        if x == 0 {
+            let seen = filch::blocking(|| wait_until(|| started.load(SeqCst) >= 2));
+            shared.store(seen, SeqCst);
+        }
+        serial_f(x)
+    };
+    let got = map(&f);
+    let want: Vec<u64> = (0..8).map(serial_f).collect();
+    assert_eq!(got, want, "inner results");
+    (got.iter().fold(0, |a, &b| a ^ b), shared.load(SeqCst))
+}
+
+/// Outer `map`s whose items (the first one first of all) run inner maps
+/// whose first items block; the outer first item also blocks itself,
+/// before or after its inner call, and waits for another outer item. Inner
+/// calls by the free function (`filch::map`) and by the pool's method;
+/// outer calls from outside and from a worker. Results right, no hang, and
+/// every first item saw the rest of its call shared.
+#[test]
+fn nested_calls_with_blocking_first_items() {
+    watchdog("nested", || {
+        let want_inner = (0..8).map(serial_f).fold(0, |a, b| a ^ b);
+        for threads in [1, 2, 4] {
+            for from_worker in [false, true] {
+                for free_inner in [false, true] {
+                    for outer_blocks_first in [false, true] {
+                        let pool = pool(threads);
+                        let started = AtomicUsize::new(0);
+                        let outer_shared = AtomicBool::new(false);
+                        let inner = || {
+                            inner_call(|f| {
+                                if free_inner {
+                                    filch::map(0..8u64, f)
+                                } else {
+                                    pool.map(0..8u64, f)
+                                }
+                            })
+                        };
+                        let outer = |i: usize| {
+                            started.fetch_add(1, SeqCst);
+                            if i != 0 {
+                                return inner();
+                            }
+                            let wait = || {
+                                let seen = filch::blocking(|| {
+                                    wait_until(|| started.load(SeqCst) >= 2)
+                                });
+                                outer_shared.store(seen, SeqCst);
+                            };
+                            if outer_blocks_first {
+                                wait();
+                                inner()
+                            } else {
+                                let got = inner();
+                                wait();
+                                got
+                            }
+                        };
+                        let got = call_from(pool, from_worker, || {
+                            if from_worker {
+                                filch::map(0..6usize, outer)
+                            } else {
+                                pool.map(0..6usize, outer)
+                            }
+                        });
+                        let case = format!(
+                            "{threads} threads, from_worker {from_worker}, free_inner \
+                             {free_inner}, outer_blocks_first {outer_blocks_first}"
+                        );
+                        assert_eq!(got.len(), 6, "{case}");
+                        for (i, &(sum, inner_shared)) in got.iter().enumerate() {
+                            assert_eq!(sum, want_inner, "outer item {i}: {case}");
+                            assert!(inner_shared, "outer item {i}'s inner call: {case}");
+                        }
+                        assert!(outer_shared.load(SeqCst), "outer call: {case}");
+                    }
+                }
+            }
+        }
+        blocking_still_plain();
+    });
+}
+
+// ---------------------------------------------------------------------------
+// 8. Small pools.
+
+/// A 1-thread pool, and pools with no spare threads: items that block
+/// (the first one longer) still finish with the right results, from outside
+/// and from a worker, for `map`, `try_map` and `map_init`.
+#[test]
+fn small_pools_and_no_spares_do_not_deadlock() {
+    watchdog("small pools", || {
+        let configs = [(1, None), (1, Some(0)), (2, Some(0)), (3, Some(0))];
+        for (threads, spares) in configs {
+            let pool = fresh_pool(threads, spares);
+            for from_worker in [false, true] {
+                for len in [2u64, 3, 10, 100] {
+                    let item = |x: u64| {
+                        let time = if x == 0 { 2000 } else { 20 };
+                        filch::blocking(|| thread::sleep(Duration::from_micros(time)));
+                        serial_f(x)
+                    };
+                    let want: Vec<u64> = (0..len).map(serial_f).collect();
+                    let case = format!(
+                        "{threads} threads, spares {spares:?}, from_worker {from_worker}, len {len}"
+                    );
+                    let got = call_from(&pool, from_worker, || pool.map(0..len, item));
+                    assert_eq!(got, want, "map: {case}");
+                    let got: Result<Vec<u64>, ()> =
+                        call_from(&pool, from_worker, || pool.try_map(0..len, |x| Ok(item(x))));
+                    assert_eq!(got, Ok(want.clone()), "try_map: {case}");
+                    let got = call_from(&pool, from_worker, || {
+                        pool.map_init(0..len, || 0u64, |_: &mut u64, x| item(x))
+                    });
+                    assert_eq!(got, want, "map_init: {case}");
+                }
+            }
+            assert_pool_works(&pool);
+        }
+        blocking_still_plain();
+    });
+}
+
+// ---------------------------------------------------------------------------
+// 9. Inputs of unknown or misreported length.
+
+/// An input of unknown length (`filter`) is not armed; with a blocking
+/// first item (and blocking others) the results are still right.
+#[test]
+fn unknown_length_with_a_blocking_first_item() {
+    watchdog("unknown length", || {
+        for threads in [1, 2, 4] {
+            for from_worker in [false, true] {
+                for len in [1u64, 2, 10, 200] {
+                    let pool = pool(threads);
+                    let got = call_from(pool, from_worker, || {
+                        pool.map((0..len).filter(|_| true), |x| {
+                            let time = if x == 0 { 2000 } else { 20 };
+                            filch::blocking(|| thread::sleep(Duration::from_micros(time)));
+                            serial_f(x)
+                        })
+                    });
+                    let want: Vec<u64> = (0..len).map(serial_f).collect();
+                    assert_eq!(got, want, "{threads} threads, len {len}");
+                }
+            }
+        }
+        blocking_still_plain();
+    });
+}
+
+/// An iterator whose size hint claims an exact length that is wrong: it
+/// yields `items` but says `claimed` (counting down as it goes).
+struct Misreported {
+    items: std::vec::IntoIter<Tracked>,
+    claimed: usize,
+}
+
+impl Iterator for Misreported {
+    type Item = Tracked;
+
+    fn next(&mut self) -> Option<Tracked> {
+        let next = self.items.next();
+        if next.is_some() {
+            self.claimed = self.claimed.saturating_sub(1);
+        }
+        next
+    }
+
+    fn size_hint(&mut self) -> (usize, Option<usize>) {
+        (self.claimed, Some(self.claimed))
+    }
+}
+
+/// Property: an input whose exact size hint is too short or too long, with
+/// a blocking first item (so the shared rest is sized by the hint): every
+/// item is mapped once, in order, and dropped once.
+#[test]
+fn misreported_length_with_a_blocking_first_item() {
+    let strategy = (1..=4usize, 2..200usize, 1..400usize, masks(), any::<bool>());
+    check(
+        "misreported length",
+        48,
+        strategy,
+        |(threads, len, claimed, mask, from_worker)| {
+            let pool = pool(threads);
+            let inputs = Ledger::new("inputs", len);
+            let outputs = Ledger::new("outputs", len);
+            let started = AtomicUsize::new(0);
+            let shared = AtomicBool::new(false);
+            let items = Items {
+                mask,
+                started: &started,
+                shared: &shared,
+                outputs: &outputs,
+            };
+            let input = Misreported {
+                items: tracked_inputs(&inputs, len).into_iter(),
+                claimed,
+            };
+            let got = call_from(pool, from_worker, || pool.map(input, |t| items.run(t)));
+            let want: Vec<u64> = (0..len as u64).map(serial_f).collect();
+            prop_assert_eq!(values(got), want);
+            prop_assert_eq!(started.load(SeqCst), len, "every item runs exactly once");
+            inputs.assert_balanced();
+            outputs.assert_balanced();
+            Ok(())
+        },
+    );
+}
