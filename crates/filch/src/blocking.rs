@@ -3,18 +3,25 @@
 
 /// Runs `f`, a region that waits (I/O, a lock, a channel, a sleep), letting
 /// the pool keep its configured number of threads computing meanwhile: a
-/// spare thread stands in for a blocked worker, and the `map` (or `starmap`,
-/// `try_map`, `map_init`, `imap` chunk) the blocked thread is working on
-/// offers its remaining items to the stand-in: a call from outside the pool
-/// queues one more helper; a call on a worker splits its rest into single
-/// items once one of them has blocked. Off the pool it just runs `f`.
+/// spare thread stands in for a blocked worker, and the call the blocked
+/// thread is working on offers its remaining items to the stand-ins:
+/// - `map`, `starmap`, `try_map`, `map_init`: if the first item blocks, the
+///   rest of the call is shared at once (one item per claim while items
+///   keep blocking); a participant that blocks later queues one more helper;
+///   a call on a worker splits its rest into single items once one blocked.
+/// - `imap`, `imap_unordered`: a blocking chunk widens the window by one
+///   chunk while it runs; a blocking consumer reads ahead first, by up to
+///   the pool's spare cap.
+///
+/// So ten items that each wait 200 ms take about 200 ms on a 2-thread pool,
+/// with automatic chunking. Off the pool it just runs `f`.
 ///
 /// ```
 /// use std::time::Duration;
 ///
 /// let pool = filch::Pool::builder().threads(2).build()?;
 /// // Ten items that wait 20 ms each: with `blocking`, far more than two wait at once.
-/// let out: Vec<u32> = pool.with_chunk_size(1)?.map(0..10u32, |i| {
+/// let out: Vec<u32> = pool.map(0..10u32, |i| {
 ///     filch::blocking(|| std::thread::sleep(Duration::from_millis(20)));
 ///     i
 /// });
