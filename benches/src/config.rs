@@ -87,6 +87,9 @@ pub struct SeedsConfig {
     pub poly_items: usize,
     /// Seed 001: random ints to square (the seed uses 100).
     pub square_items: usize,
+    /// Seed 001: the same squares at a size where issue 5 expects the pool to nearly pay
+    /// (1,000: at most 1.3x the serial loop's time).
+    pub square_items_large: usize,
     /// Seed 001: items of the log loop.
     pub log_items: usize,
     /// Seed 001: iterations per item of the log loop (the seed uses 100 000).
@@ -164,6 +167,7 @@ impl Config {
                 SeedsConfig {
                     poly_items: 10_000,
                     square_items: 100,
+                    square_items_large: 1_000,
                     log_items: 10,
                     log_iters: 1_000,
                     log_long: None,
@@ -193,6 +197,7 @@ impl Config {
                 SeedsConfig {
                     poly_items: 1_000_000,
                     square_items: 100,
+                    square_items_large: 1_000,
                     log_items: 100,
                     log_iters: 100_000,
                     log_long: None,
@@ -222,6 +227,7 @@ impl Config {
                 SeedsConfig {
                     poly_items: 10_000_000,
                     square_items: 100,
+                    square_items_large: 1_000,
                     log_items: 100,
                     log_iters: 100_000,
                     log_long: Some((10, 10_000_000)),

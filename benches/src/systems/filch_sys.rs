@@ -141,6 +141,32 @@ impl Filch {
         self.pool.imap_unordered(items, f).collect()
     }
 
+    /// `pool.imap(items, |x| filch::blocking(|| f(x))).collect()`: every item marked as
+    /// a region that waits, so spares stand in for the workers it holds.
+    pub fn imap_blocking_vec<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
+    where
+        T: Send + 'static,
+        R: Send + 'static,
+        F: Fn(T) -> R + Send + Sync + 'static,
+    {
+        self.pool
+            .imap(items, move |x| filch::blocking(|| f(x)))
+            .collect()
+    }
+
+    /// `pool.imap_unordered(items, |x| filch::blocking(|| f(x))).collect()`: as
+    /// [`Filch::imap_blocking_vec`], results in completion order.
+    pub fn imap_unordered_blocking_vec<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
+    where
+        T: Send + 'static,
+        R: Send + 'static,
+        F: Fn(T) -> R + Send + Sync + 'static,
+    {
+        self.pool
+            .imap_unordered(items, move |x| filch::blocking(|| f(x)))
+            .collect()
+    }
+
     /// `pool.imap(range, f).collect()`: the lazy, ordered iterator, drained.
     pub fn imap_range<R, F>(&self, range: Range<i64>, f: F) -> Vec<R>
     where
@@ -228,6 +254,13 @@ mod tests {
         assert_eq!(pool.map_partial_first(add, 2, 0..3), vec![2, 3, 4]);
         assert_eq!(pool.map_partial_last(add, 3, 0..3), vec![3, 4, 5]);
         assert_eq!(pool.imap_range(0..4, |x| x + 1), vec![1, 2, 3, 4]);
+        assert_eq!(
+            pool.imap_blocking_vec(vec![1, 2, 3], |x| x * 2),
+            vec![2, 4, 6]
+        );
+        let mut unordered = pool.imap_unordered_blocking_vec(vec![1, 2, 3], |x| x * 2);
+        unordered.sort_unstable();
+        assert_eq!(unordered, vec![2, 4, 6]);
         assert_eq!(pool.run_task(&FibTask(15)), 610);
         assert_eq!(pool.apply_async_round_trip(), 1);
         assert!(!pool.stats().is_empty());
