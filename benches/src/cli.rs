@@ -24,7 +24,7 @@ OPTIONS:
         --threads N     threads of the filch and rayon pools and of the std::scope split
                         (default: available parallelism)
         --rounds R      timed rounds per comparison, after the warm-up round
-        --only LIST     comma-separated sections to run: sweep,seeds,forkjoin
+        --only LIST     comma-separated sections to run: sweep,seeds,forkjoin,blocking
         --cap-ms MS     threshold sweep: skip cells whose serial time would exceed MS ms
         --no-plots      do not write SVG plots
     -h, --help          print this help
@@ -134,31 +134,22 @@ fn positive(name: &str, text: &str) -> Result<usize, String> {
 /// # Errors
 /// An unknown section name, or an empty list.
 pub fn parse_sections(list: &str) -> Result<Sections, String> {
-    let mut sections = Sections {
-        sweep: false,
-        seeds: false,
-        forkjoin: false,
-    };
+    let mut sections = Sections::NONE;
     for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         match name {
             "sweep" => sections.sweep = true,
             "seeds" => sections.seeds = true,
             "forkjoin" => sections.forkjoin = true,
+            "blocking" => sections.blocking = true,
             other => {
                 return Err(format!(
-                    "--only: unknown section `{other}` (expected sweep, seeds or forkjoin)"
-                ))
+                "--only: unknown section `{other}` (expected sweep, seeds, forkjoin or blocking)"
+            ))
             }
         }
     }
-    if sections
-        == (Sections {
-            sweep: false,
-            seeds: false,
-            forkjoin: false,
-        })
-    {
-        return Err("--only needs at least one of sweep, seeds, forkjoin".to_string());
+    if sections == Sections::NONE {
+        return Err("--only needs at least one of sweep, seeds, forkjoin, blocking".to_string());
     }
     Ok(sections)
 }
@@ -248,9 +239,16 @@ mod tests {
         assert_eq!(
             o.sections,
             Some(Sections {
-                sweep: false,
                 seeds: true,
-                forkjoin: true
+                forkjoin: true,
+                ..Sections::NONE
+            })
+        );
+        assert_eq!(
+            run(&["--only", "blocking"]).sections,
+            Some(Sections {
+                blocking: true,
+                ..Sections::NONE
             })
         );
         assert!(parse(["--only", ","]).is_err());

@@ -40,14 +40,25 @@ pub struct Sections {
     pub seeds: bool,
     /// Fork-join, round trips and idle CPU.
     pub forkjoin: bool,
+    /// Blocking items sharing a pool with CPU-bound work.
+    pub blocking: bool,
 }
 
 impl Sections {
-    /// All three sections.
+    /// Every section.
     pub const ALL: Sections = Sections {
         sweep: true,
         seeds: true,
         forkjoin: true,
+        blocking: true,
+    };
+
+    /// No section (the start of `--only`'s list).
+    pub const NONE: Sections = Sections {
+        sweep: false,
+        seeds: false,
+        forkjoin: false,
+        blocking: false,
     };
 }
 
@@ -125,6 +136,21 @@ pub struct ForkJoinConfig {
     pub idle_window: Duration,
 }
 
+/// Sizes of the blocking-beside-CPU experiment ([`crate::blocking`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockingConfig {
+    /// Items of the CPU-bound map.
+    pub cpu_items: usize,
+    /// Spin per CPU item, ns.
+    pub cpu_work_ns: u64,
+    /// Items of the sleeping map (issue 6 uses 10).
+    pub sleep_items: usize,
+    /// Sleep per item (issue 6 uses 200 ms).
+    pub sleep: Duration,
+    /// Timed rounds after the warm-up round.
+    pub rounds: usize,
+}
+
 /// Everything one run needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -146,6 +172,8 @@ pub struct Config {
     pub seeds: SeedsConfig,
     /// Fork-join sizes.
     pub forkjoin: ForkJoinConfig,
+    /// Blocking-beside-CPU sizes.
+    pub blocking: BlockingConfig,
 }
 
 /// Work sizes of the sweep: 1 ns to 1 ms per item, by decades.
@@ -155,6 +183,23 @@ impl Config {
     /// The preset for `mode` with `threads` threads, writing to `out_dir`.
     pub fn preset(mode: Mode, threads: usize, out_dir: PathBuf) -> Config {
         let ms = Duration::from_millis;
+        let (cpu_items, sleep, rounds) = match mode {
+            // 4 ms of CPU work beside 2 ms sleeps, one round: well under a second.
+            Mode::Smoke => (20, ms(2), 1),
+            // 100 ms of serial CPU work beside 50 ms sleeps: about a second a round.
+            Mode::Quick => (500, ms(50), 5),
+            // Issue 6's own 200 ms sleeps beside 200 ms of serial CPU work.
+            Mode::Full => (1_000, ms(200), 7),
+        };
+        let blocking = BlockingConfig {
+            cpu_items,
+            // ~200 µs items: big enough that chunking is not the question, small enough
+            // that the CPU map spreads over the whole of the sleepers' run.
+            cpu_work_ns: 200_000,
+            sleep_items: 10,
+            sleep,
+            rounds,
+        };
         let (plan, sweep, seeds, forkjoin) = match mode {
             Mode::Smoke => (
                 Plan::new(2, Duration::from_micros(200)),
@@ -257,6 +302,7 @@ impl Config {
             sweep,
             seeds,
             forkjoin,
+            blocking,
         }
     }
 }

@@ -19,6 +19,9 @@
 //! | [`sweep`] | the threshold sweep over items × work per item, and break-even work |
 //! | [`seeds`] | the four Python multiprocessing seeds, ported |
 //! | [`forkjoin`] | fib, tree sum, empty join, async round trip, idle CPU |
+//! | [`uneven`] | uneven items, nested maps, Mandelbrot rows |
+//! | [`blocking`] | sleeping items sharing a pool with CPU-bound work (issue 6) |
+//! | [`targets`] | issue 5's and 6's targets, read off this run's results |
 //! | [`cputime`] | per-thread CPU time from `/proc`, for the idle-CPU experiment |
 //! | [`machine`] | what machine the numbers came from |
 //! | [`units`] | formatting nanoseconds, ratios and work sizes |
@@ -28,6 +31,7 @@
 //! | [`progress`] | the progress bar on stderr |
 //! | [`run`] | the orchestration the binary performs |
 
+pub mod blocking;
 pub mod calibrate;
 pub mod cli;
 pub mod comparison;
@@ -44,6 +48,7 @@ pub mod seeds;
 pub mod sweep;
 pub mod systems;
 pub mod table;
+pub mod targets;
 pub mod uneven;
 pub mod units;
 pub mod workloads;

@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::blocking::{self, BlockingResult};
 use crate::calibrate::Spin;
 use crate::comparison::Comparison;
 use crate::config::Config;
@@ -17,6 +18,7 @@ use crate::measure::NOISE_THRESHOLD;
 use crate::plot::{speedup_file_name, BREAK_EVEN_FILE};
 use crate::seeds::SQUARES_TITLE;
 use crate::sweep::SweepResult;
+use crate::targets;
 
 /// File name of the sweep's raw data, beside `report.md`.
 pub const SWEEP_CSV: &str = "sweep.csv";
@@ -43,6 +45,8 @@ pub struct Report {
     pub seeds: Vec<Comparison>,
     /// Fork-join, if run.
     pub forkjoin: Option<ForkJoinResult>,
+    /// Blocking items beside CPU-bound work, if run.
+    pub blocking: Option<BlockingResult>,
     /// `pool.stats()` of the shared filch pool at the end of the run.
     pub filch_stats: String,
     /// Whether SVG plots were written beside the report.
@@ -203,6 +207,9 @@ pub fn warnings(r: &Report) -> Vec<String> {
                 .map(|w| format!("{}: {w}", c.title)),
         );
     }
+    if let Some(b) = &r.blocking {
+        out.extend(b.warnings().into_iter().map(|w| format!("blocking: {w}")));
+    }
     out
 }
 
@@ -229,6 +236,18 @@ pub fn render_markdown(r: &Report) -> String {
     if let Some(warning) = busy_machine_warning(r) {
         let _ = writeln!(md, "> **Warning:** {warning}\n");
     }
+
+    let met = targets::evaluate(r);
+    md.push_str("## Targets\n\n");
+    let _ = writeln!(
+        md,
+        "Issue 5's and issue 6's targets (set for a 2-core machine), read off this run's \
+         results below: filch's value, rayon's from the same run where it has an equivalent. \
+         Where this mode uses smaller sizes than the issue, the target says which. {}.\n",
+        targets::summary(&met)
+    );
+    md.push_str(&targets::table(&met).to_markdown());
+    md.push('\n');
 
     let keys = key_numbers(r);
     if !keys.is_empty() {
@@ -306,6 +325,16 @@ pub fn render_markdown(r: &Report) -> String {
         for c in &r.seeds {
             md.push_str(&comparison_markdown(c));
         }
+    }
+    if let Some(b) = &r.blocking {
+        md.push_str("## Blocking items beside CPU-bound work\n\n");
+        md.push_str(
+            "Issue 6's second half: while a map of sleeping items runs on a pool, does a \
+             CPU-bound map submitted to the same pool keep its throughput?\n\n",
+        );
+        let _ = writeln!(md, "{}.\n", b.setup);
+        md.push_str(&b.table().to_markdown());
+        let _ = writeln!(md, "\n{}\n", blocking::HOW_TO_READ);
     }
     if let Some(fj) = &r.forkjoin {
         md.push_str("## Fork-join\n\n");
@@ -430,6 +459,7 @@ mod tests {
                 vec![outcome("serial", 100.0), outcome("filch", 5_000.0)],
             )],
             forkjoin: None,
+            blocking: None,
             filch_stats: "jobs: 3".into(),
             plots: false,
             others_cpu: Some(0.02),
@@ -441,6 +471,7 @@ mod tests {
         let md = render_markdown(&report());
         for heading in [
             "# filch benchmark report",
+            "## Targets",
             "## Key numbers",
             "## Machine",
             "## Method",

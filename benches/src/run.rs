@@ -2,14 +2,17 @@
 //! run the selected sections, print each section's tables to stdout as soon as it is done,
 //! and write `report.md` and the SVG plots.
 //!
-//! Execution order is sweep, fork-join, seeds — fork-join before the seeds because its
-//! idle-CPU measurement must run before `filch::map` in seed 001 starts filch's global pool.
-//! The report lists the seeds before fork-join regardless.
+//! Execution order is sweep, fork-join, seeds, blocking — fork-join before the seeds because
+//! its idle-CPU measurement must run before `filch::map` in seed 001 starts filch's global
+//! pool, and blocking last because it leaves spare threads in the shared filch pool. The
+//! report lists the seeds and blocking before fork-join regardless, and opens with the
+//! issue targets read off all of them, which stdout prints last.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::blocking;
 use crate::calibrate::Spin;
 use crate::config::Config;
 use crate::cputime::MachineSnapshot;
@@ -23,6 +26,7 @@ use crate::report::{
 use crate::seeds;
 use crate::sweep;
 use crate::systems::{MapSystem, Pools};
+use crate::targets;
 
 /// The default output directory: `target/filch-report` under the workspace root (the
 /// parent of this package's manifest directory, when that is a Cargo workspace), else
@@ -53,6 +57,9 @@ fn total_steps(cfg: &Config) -> u64 {
     }
     if cfg.sections.seeds {
         steps += seeds::steps(&cfg.seeds);
+    }
+    if cfg.sections.blocking {
+        steps += blocking::STEPS;
     }
     steps + 1 // writing the report
 }
@@ -137,6 +144,16 @@ pub fn run(config: &Config, args: &str) -> Result<(Report, PathBuf), String> {
         Vec::new()
     };
 
+    let section_start = Instant::now();
+    let blocking = if config.sections.blocking {
+        let result = blocking::run(&config.blocking, &spin, &pools, &mut progress);
+        progress.println(&blocking::text(&result));
+        section_times.push(("blocking".to_string(), section_start.elapsed()));
+        Some(result)
+    } else {
+        None
+    };
+
     progress.step("writing the report");
     let elapsed = started.elapsed();
     let others_cpu = machine_before
@@ -152,11 +169,18 @@ pub fn run(config: &Config, args: &str) -> Result<(Report, PathBuf), String> {
         sweep,
         seeds,
         forkjoin,
+        blocking,
         filch_stats: pools.filch.stats(),
         plots: config.plots,
         others_cpu,
     };
     let path = write_outputs(&report)?;
+    let met = targets::evaluate(&report);
+    progress.println(&format!(
+        "targets (issues 5 and 6), {}\n{}",
+        targets::summary(&met),
+        targets::table(&met).to_text()
+    ));
     if let Some(warning) = busy_machine_warning(&report) {
         progress.println(&format!("warning: {warning}"));
     }
