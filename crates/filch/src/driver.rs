@@ -139,6 +139,19 @@ pub(crate) trait Leaf<T> {
         }
         true
     }
+
+    /// Maps everything `iter` still holds into `out`; `false` if stopped.
+    /// Taking the iterator by value matters for cheap items: a batch taken
+    /// through `&mut I` pays a bound check and a write-back of the
+    /// iterator's state per item (~7 instructions per item for a slice,
+    /// twice the cost of a 1 ns item), the by-value loop neither.
+    fn serial_rest<I: Iterator<Item = T>>(
+        &mut self,
+        mut iter: I,
+        out: &mut Vec<Self::Out>,
+    ) -> bool {
+        self.serial_batch(&mut iter, usize::MAX, out)
+    }
 }
 
 /// The most input a participant of a shared call copies out of the
@@ -190,6 +203,15 @@ where
             loop {
                 match verdict {
                     Verdict::Parallel { ns_per_item } => break Some(ns_per_item),
+                    Verdict::Serial(batch)
+                        if exact_remaining(&iter).is_some_and(|left| left <= batch) =>
+                    {
+                        // The last batch: by value (see `Leaf::serial_rest`).
+                        return match leaf.serial_rest(iter, &mut out) {
+                            true => Ok(out),
+                            false => Err(Stopped),
+                        };
+                    }
                     Verdict::Serial(batch) => {
                         let before = out.len();
                         if !leaf.serial_batch(&mut iter, batch, &mut out) {
@@ -445,6 +467,12 @@ impl<T, R, F: Fn(T) -> R> Leaf<T> for MapLeaf<'_, F> {
         out: &mut Vec<R>,
     ) -> bool {
         out.extend(iter.take(n).map(self.0));
+        true
+    }
+
+    #[inline]
+    fn serial_rest<I: Iterator<Item = T>>(&mut self, iter: I, out: &mut Vec<R>) -> bool {
+        out.extend(iter.map(self.0));
         true
     }
 }

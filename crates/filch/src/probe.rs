@@ -27,8 +27,12 @@ pub(crate) const PARALLEL_MIN_NS: u64 = 50_000;
 pub(crate) const PARALLEL_MIN_NS_IN_WORKER: u64 = 5_000;
 
 /// The shortest stretch run between clock reads once the first item has
-/// been timed: ~100 clock reads' worth, so the probe costs <1%.
-pub(crate) const CHECK_FLOOR_NS: u64 = 2_000;
+/// been timed: ~200 clock reads' worth, so the probe costs <1%. 4 µs, not
+/// 2: a first item of 1 ns reads as ~40 ns (the clock's own cost), and
+/// with 2 µs a 100-item call of such items took a middle batch before the
+/// last, paying ~7 instructions per item more in it than the by-value last
+/// batch (`Leaf::serial_rest`); with 4 µs the rest is one last batch.
+pub(crate) const CHECK_FLOOR_NS: u64 = 4_000;
 
 /// How long a lazy splitter runs between checks for idle peers, in ns.
 /// Short enough that a thief waits little, long enough that the check (a
