@@ -5,7 +5,9 @@
 //! **alongside** a map of sleeping items that another OS thread, started just before, runs
 //! on the same pool. Two figures per system:
 //!
-//! * **throughput kept** = CPU map alone ÷ CPU map alongside (1.0: unaffected);
+//! * **throughput kept** = CPU map alone ÷ CPU map alongside (1.0: unaffected), formed
+//!   per round from the two runs made back to back and summarised by the median over the
+//!   rounds, so a slow stretch of a shared machine shifts both halves of a ratio alike;
 //! * the sleeping map's own wall time, in multiples of one sleep.
 //!
 //! The systems differ only in how the sleeping map runs: filch with each sleep wrapped in
@@ -26,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use crate::calibrate::Spin;
 use crate::config::BlockingConfig;
-use crate::measure::{round_order, Stats};
+use crate::measure::{median, round_order, Stats};
 use crate::progress::Progress;
 use crate::systems::filch_sys::Filch;
 use crate::systems::{std_threads, Pools};
@@ -92,9 +94,17 @@ pub struct SharedRow {
 }
 
 impl SharedRow {
-    /// CPU map alone ÷ alongside (medians): 1.0 means the sleeping map did not slow it.
+    /// Throughput kept: the median over the rounds of that round's CPU map alone ÷
+    /// alongside (the two runs were back to back). 1.0: the sleeping map did not slow it.
     pub fn kept(&self) -> f64 {
-        self.alone.median_ns / self.alongside.median_ns
+        let ratios: Vec<f64> = self
+            .alone
+            .samples_ns
+            .iter()
+            .zip(&self.alongside.samples_ns)
+            .map(|(a, b)| a / b)
+            .collect();
+        median(&ratios)
     }
 
     /// The sleeping map's median wall time in multiples of one sleep of `sleep_ns`.
@@ -189,15 +199,17 @@ impl BlockingResult {
 pub const HOW_TO_READ: &str = "How to read it: each row is one way of running the sleeping \
 map. \"CPU map alone\" is the CPU-bound map with its pool to itself; \"CPU map alongside\" is \
 the same map started as soon as the first sleeping item has begun, on the same pool, while \
-the sleeping map runs on another OS thread. \"Throughput kept\" is alone ÷ alongside: 1.00x \
-means the sleepers cost the CPU map nothing, 0.50x that it ran at half speed (one of two \
-workers held by a sleeper), lower that it waited for the sleepers to finish. \"In sleeps\" is \
-the sleeping map's wall time in multiples of one sleep: about 1 when every item sleeps at \
-once, items ÷ threads when the pool's workers sleep in waves. A std thread per item is the \
-reference for both (it holds no worker at all); filch + blocking should match it, filch \
-without the marker and rayon show what a pool does without one. Medians over the rounds; \
-every round measures each system alone and alongside back to back, systems in an order \
-rotated by the round, after a discarded warm-up round that also checks every output.";
+the sleeping map runs on another OS thread. \"Throughput kept\" is alone ÷ alongside, taken \
+per round (the two runs are back to back) and shown as the median over the rounds, so it can \
+differ from the ratio of the two medians beside it: 1.00x means the sleepers cost the CPU map \
+nothing, 0.50x that it ran at half speed (one of two workers held by a sleeper), lower that it \
+waited for the sleepers to finish. \"In sleeps\" is the sleeping map's wall time in multiples \
+of one sleep: about 1 when every item sleeps at once, items ÷ threads when the pool's workers \
+sleep in waves. A std thread per item is the reference for both (it holds no worker at all); \
+filch + blocking should match it, filch without the marker and rayon show what a pool does \
+without one. Times are medians over the rounds; every round measures each system alone and \
+alongside back to back, systems in an order rotated by the round, after a discarded warm-up \
+round that also checks every output.";
 
 /// Number of progress steps [`run`] reports.
 pub const STEPS: u64 = 1;
