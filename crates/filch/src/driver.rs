@@ -330,8 +330,7 @@ where
                              // SAFETY: the shared rest initialised slots `1..=count` and
                              // handed them to `out`.
             unsafe { out.set_len(1 + count) };
-            // An iterator may yield more than its size hint promised.
-            if make_leaf().serial_batch(iter, usize::MAX, out) {
+            if finish_overlong(iter, out, make_leaf) {
                 AfterFirst::Finished
             } else {
                 AfterFirst::Stopped
@@ -339,6 +338,27 @@ where
         }
         First::Alone(None) | First::Shared(..) => AfterFirst::Stopped,
     }
+}
+
+/// Maps what an iterator still yields after a shared phase, serially: one
+/// may yield more than its size hint promised. `false` if stopped. Makes a
+/// leaf only for such leftovers (`map_init`'s `init` never runs for no
+/// item).
+fn finish_overlong<I, T, R, M, L>(iter: &mut I, out: &mut Vec<R>, make_leaf: &M) -> bool
+where
+    I: Iterator<Item = T>,
+    M: Fn() -> L,
+    L: Leaf<T, Out = R>,
+{
+    let Some(item) = iter.next() else {
+        return true;
+    };
+    let mut leaf = make_leaf();
+    match leaf.call(item) {
+        Some(value) => out.push(value),
+        None => return false,
+    }
+    leaf.serial_batch(iter, usize::MAX, out)
 }
 
 /// How many items fit the claim buffer (`CLAIM_BUFFER_BYTES`).
@@ -375,8 +395,7 @@ where
             // SAFETY: the phase initialised the first `count <= n` slots and
             // handed them to `out`.
             unsafe { out.set_len(out.len() + count) };
-            // An iterator may yield more than its size hint promised.
-            if make_leaf().serial_batch(&mut rest, usize::MAX, &mut out) {
+            if finish_overlong(&mut rest, &mut out, make_leaf) {
                 Ok(out)
             } else {
                 Err(Stopped)

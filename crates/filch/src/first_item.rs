@@ -158,7 +158,11 @@ where
             None
         }
     };
+    // A worker that waited here for the helpers as a plain thread would
+    // leave its pool a thread short (on a 1-thread pool, with nobody to run
+    // a job a helper waits for): it waits as a blocked worker instead, so a
+    // spare stands in for it meanwhile.
     // SAFETY: `outputs` is as this function requires; our part is over.
-    let outcome = unsafe { share::conclude(&share, outputs) };
+    let outcome = filch_scheduler::blocking(|| unsafe { share::conclude(&share, outputs) });
     First::Shared(value, outcome)
 }
