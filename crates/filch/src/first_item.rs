@@ -27,11 +27,11 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
 use filch_scheduler::ThreadPool;
-use parking_lot::Mutex;
 
 use crate::blocking::OnBlock;
 use crate::driver::{CallerScope, Leaf};
 use crate::share::{self, Batching, Ctx, Outcome, Share};
+use crate::sync::Mutex;
 
 /// What a shared rest needs, prepared before the first item runs.
 struct Standby<'a, J, M> {

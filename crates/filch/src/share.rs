@@ -54,11 +54,12 @@
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use filch_scheduler::ThreadPool;
-use parking_lot::{Condvar, Mutex};
+
+use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex};
 
 use crate::blocking::OnBlock;
 use crate::driver::{CallerScope, Leaf};
@@ -477,5 +478,76 @@ unsafe fn drop_leftovers<R>(share: &Share, outputs: *mut R) {
             ))
         };
         from = end;
+    }
+}
+
+/// loom models of the helper protocol (`active`, `CLOSED`) and the claims:
+/// run with `RUSTFLAGS="--cfg loom" cargo test -p filch --release --lib
+/// loom_models`.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+    use crate::driver::MapLeaf;
+    use loom::thread;
+    use std::sync::atomic::Ordering::SeqCst;
+
+    /// `participate` with `M` and `L` inferred from `make_leaf`.
+    ///
+    /// # Safety
+    /// As `participate`.
+    unsafe fn participate_as<I, R, M, L>(share: &Arc<Share>, _make_leaf: &M)
+    where
+        I: Iterator,
+        M: Fn() -> L + Sync,
+        L: Leaf<I::Item, Out = R>,
+    {
+        // SAFETY: per the contract.
+        unsafe { participate::<I, R, M, L>(share) }
+    }
+
+    /// The caller and one helper job share a 3-item call, one item per
+    /// claim: every item is mapped exactly once into its own slot, the call
+    /// completes, and no item is mapped once the caller has concluded (so no
+    /// helper touches the caller's frame after `conclude` returns). Without
+    /// the wait in `close_and_wait`, loom finds an interleaving where a
+    /// helper maps its last claim after that.
+    #[test]
+    fn no_helper_maps_an_item_after_the_call_is_concluded() {
+        loom::model(|| {
+            let concluded = Arc::new(AtomicBool::new(false));
+            let calls = Arc::new(AtomicUsize::new(0));
+            let f = {
+                let (concluded, calls) = (Arc::clone(&concluded), Arc::clone(&calls));
+                move |x: u32| {
+                    assert!(!concluded.load(SeqCst), "an item ran after conclude");
+                    calls.fetch_add(1, SeqCst);
+                    x + 1
+                }
+            };
+            let make_leaf = || MapLeaf(&f);
+            let mut outputs = vec![0u32; 3];
+            let ctx = Ctx {
+                source: Mutex::new(0..3u32),
+                outputs: outputs.as_mut_ptr().cast::<()>(),
+                make_leaf: &make_leaf,
+            };
+            let batching = Batching {
+                min: 1,
+                max: 1,
+                fixed: false,
+            };
+            let share = Share::new::<_, u32, _, _>(3, 2, batching, false, &ctx);
+            let helper = thread::spawn(helper_job(Arc::clone(&share)));
+            // SAFETY: `ctx` and `outputs` outlive the call: the helper is
+            // joined below, and `conclude` waits for it to leave.
+            unsafe { participate_as::<std::ops::Range<u32>, u32, _, _>(&share, &make_leaf) };
+            // SAFETY: as above; the caller's part is over.
+            let outcome = unsafe { conclude(&share, outputs.as_mut_ptr()) };
+            concluded.store(true, SeqCst);
+            helper.join().unwrap();
+            assert!(matches!(outcome, Outcome::Complete(3)));
+            assert_eq!(outputs, [1, 2, 3]);
+            assert_eq!(calls.load(SeqCst), 3);
+        });
     }
 }

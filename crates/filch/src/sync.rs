@@ -1,14 +1,19 @@
-//! The locks the lazy combinators (`imap`, `apply_async`) wait on, in one
-//! place so that `cfg(loom)` can swap them for loom's model-checked ones.
+//! The locks and atomics the combinators' protocols (`imap`, `apply_async`,
+//! `share`) use, in one place so that `cfg(loom)` can swap them for loom's
+//! model-checked ones.
 //! Outside loom: `parking_lot`. Under `--cfg loom`: loom's, behind the same
 //! parking_lot-shaped API (no poisoning, `wait(&mut guard)`; loom has no
 //! clock, so a deadline never passes).
 
 #[cfg(not(loom))]
 pub(crate) use parking_lot::{Condvar, Mutex};
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize};
 
 #[cfg(loom)]
 pub(crate) use self::loom_shim::{Condvar, Mutex};
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize};
 
 #[cfg(loom)]
 mod loom_shim {
@@ -27,6 +32,10 @@ mod loom_shim {
 
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
             MutexGuard(Some(self.0.lock().expect("loom mutex poisoned")))
+        }
+
+        pub(crate) fn into_inner(self) -> T {
+            self.0.into_inner().expect("loom mutex poisoned")
         }
     }
 
@@ -78,6 +87,10 @@ mod loom_shim {
 
         pub(crate) fn notify_all(&self) {
             self.0.notify_all();
+        }
+
+        pub(crate) fn notify_one(&self) {
+            self.0.notify_one();
         }
     }
 }
