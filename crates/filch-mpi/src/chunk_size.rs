@@ -1,0 +1,149 @@
+//! How many items rank 0 puts in the next chunk: adaptive, like the local
+//! pool's splitting, so the caller never picks a chunk size.
+//!
+//! - The first chunk a call hands out has [`FIRST_CHUNK`] item: nothing is
+//!   known about the work yet, and a tiny chunk comes back fast with a
+//!   measurement.
+//! - After that a chunk is sized to take about [`TARGET_CHUNK_NS`] of wall
+//!   time on the rank that gets it, from that rank's measured time per item
+//!   (any rank's until it has its own), growing at most [`MAX_GROWTH`]-fold
+//!   over the biggest chunk measured so far so one noisy timing cannot hand
+//!   out half the input.
+//! - Near the end of an input of known length a chunk is at most
+//!   `remaining / (2 × ranks)` items, so the last chunks are small and a
+//!   slow rank holds the others up by at most a fraction of a chunk.
+
+/// Items in the first chunk of a call.
+pub(crate) const FIRST_CHUNK: usize = 1;
+
+/// The wall time a chunk should take, in ns. A request and its reply cost
+/// 10–40 µs between two ranks on one machine (measured with the
+/// `cluster-threshold` bench's smallest items on the 2-core dev VM), and a
+/// network adds tens of µs more, so 5 ms keeps that overhead near 1% while a
+/// rank that turns out slow delays the end of a call by at most ~5 ms.
+pub(crate) const TARGET_CHUNK_NS: f64 = 5_000_000.0;
+
+/// How much bigger than the biggest chunk measured so far a chunk may be.
+pub(crate) const MAX_GROWTH: usize = 4;
+
+/// The most items in one chunk, whatever the timings say: bounds the size
+/// of one message (and of the buffer a rank decodes into).
+pub(crate) const MAX_CHUNK: usize = 1 << 20;
+
+/// Per-rank timings and the sizing rule above.
+#[derive(Debug)]
+pub(crate) struct ChunkSizer {
+    /// Measured wall ns per item, per rank (`None`: not measured yet).
+    ns_per_item: Vec<Option<f64>>,
+    /// The latest measurement from any rank, for ranks without their own.
+    latest: Option<f64>,
+    /// The most items in a chunk whose time came back.
+    biggest_measured: usize,
+}
+
+impl ChunkSizer {
+    /// A sizer for `ranks` ranks that knows nothing yet.
+    pub(crate) fn new(ranks: usize) -> ChunkSizer {
+        ChunkSizer {
+            ns_per_item: vec![None; ranks],
+            latest: None,
+            biggest_measured: 0,
+        }
+    }
+
+    /// Records that `rank` mapped `items` items in `elapsed_ns` of wall time.
+    pub(crate) fn record(&mut self, rank: usize, items: usize, elapsed_ns: u64) {
+        if items == 0 {
+            return;
+        }
+        // A 0 ns reading (a clock too coarse for a tiny chunk) would make the
+        // next chunk as large as allowed; count it as 1 ns for the chunk.
+        let per_item = elapsed_ns.max(1) as f64 / items as f64;
+        let slot = &mut self.ns_per_item[rank];
+        // Smooth over chunks: the newest counts half, so a rank that slows
+        // down (other load on its host) is noticed within a chunk or two.
+        *slot = Some(match *slot {
+            Some(old) => (old + per_item) / 2.0,
+            None => per_item,
+        });
+        self.latest = *slot;
+        self.biggest_measured = self.biggest_measured.max(items);
+    }
+
+    /// The size of the next chunk for `rank`, with `remaining` the number of
+    /// items left when known (`None` for an input of unknown length) and
+    /// `ranks` the ranks sharing the work.
+    pub(crate) fn next_size(&self, rank: usize, remaining: Option<usize>) -> usize {
+        let timed = self.ns_per_item[rank].or(self.latest);
+        let mut size = match timed {
+            None => FIRST_CHUNK,
+            Some(per_item) => {
+                let wanted = (TARGET_CHUNK_NS / per_item) as usize;
+                wanted.clamp(1, self.biggest_measured.max(1) * MAX_GROWTH)
+            }
+        };
+        if let Some(remaining) = remaining {
+            let tail_cap = remaining / (2 * self.ns_per_item.len());
+            size = size.min(tail_cap.max(1));
+        }
+        size.min(MAX_CHUNK)
+    }
+}
+
+#[cfg(test)]
+mod chunk_size_tests {
+    use super::*;
+
+    #[test]
+    fn the_first_chunk_is_small_while_nothing_is_measured() {
+        let sizer = ChunkSizer::new(3);
+        assert_eq!(sizer.next_size(1, Some(1_000_000)), FIRST_CHUNK);
+    }
+
+    #[test]
+    fn chunks_grow_at_most_fourfold_towards_the_target_duration() {
+        let mut sizer = ChunkSizer::new(2);
+        // 100 ns per item: the target would be 50_000 items.
+        sizer.record(1, 1, 100);
+        assert_eq!(sizer.next_size(1, None), 4);
+        sizer.record(1, 4, 400);
+        assert_eq!(sizer.next_size(1, None), 16);
+        for _ in 0..10 {
+            let size = sizer.next_size(1, None);
+            sizer.record(1, size, 100 * size as u64);
+        }
+        assert_eq!(sizer.next_size(1, None), 50_000);
+    }
+
+    #[test]
+    fn slow_items_get_one_item_chunks() {
+        let mut sizer = ChunkSizer::new(2);
+        sizer.record(0, 1, 50_000_000);
+        assert_eq!(sizer.next_size(0, None), 1);
+    }
+
+    #[test]
+    fn a_rank_without_timings_uses_another_ranks() {
+        let mut sizer = ChunkSizer::new(3);
+        sizer.record(0, 8, 8 * 1_000_000);
+        assert_eq!(sizer.next_size(2, None), 5);
+    }
+
+    #[test]
+    fn the_tail_is_split_among_the_ranks() {
+        let mut sizer = ChunkSizer::new(2);
+        for _ in 0..10 {
+            sizer.record(1, 1_000, 1_000);
+        }
+        // 1 ns per item wants 4_000 (growth cap); 1_000 left over 2 ranks: 250.
+        assert_eq!(sizer.next_size(1, Some(1_000)), 250);
+        assert_eq!(sizer.next_size(1, Some(3)), 1);
+    }
+
+    #[test]
+    fn a_zero_reading_does_not_blow_the_chunk_up() {
+        let mut sizer = ChunkSizer::new(1);
+        sizer.record(0, 2, 0);
+        assert_eq!(sizer.next_size(0, None), 8);
+    }
+}

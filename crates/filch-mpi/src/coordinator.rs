@@ -1,0 +1,450 @@
+//! Rank 0's side of a call: hands chunks out on demand, gathers results in
+//! order, and ends the call on every rank. This is the protocol.
+//!
+//! # Messages (one MPI tag, see `transport.rs`; encoding in `wire.rs`)
+//! - **request** (worker → rank 0): `(CallId, Option<Finished<R>>)`: "I am
+//!   in call `CallId` and dry; here is the chunk you gave me last (results,
+//!   or a panic message)". A worker's first request of a call has `None`.
+//! - **reply** (rank 0 → worker), exactly one per request:
+//!   `Chunk { chunk } + items`, or `End(reason)`, after which the worker
+//!   returns from the call. (`Shutdown` is sent once, when rank 0's
+//!   `Cluster` drops, to any rank still waiting in a call rank 0 never made.)
+//!
+//! Rank 0 maps chunks too, on a *lane* thread (`lane.rs`) fed over a
+//! channel, so its calling thread is free to answer requests.
+//!
+//! # States, per worker rank, as rank 0 sees them
+//! `Unheard` (no request yet this call) → `Computing { chunk }` (a chunk was
+//! sent) ⇄ `Waiting` (its request is parked: nothing to hand out now) →
+//! `Ended` (it was sent `End`).
+//!
+//! # Steps of rank 0's loop (`poll`)
+//! 1. Take every request that has arrived: check its `CallId` (sequence
+//!    number and signature; a mismatch fails the call, and that rank is
+//!    answered `End(Mismatch)` at once), file the finished chunk's results
+//!    under its index, record its timing for the chunk sizer, and park the
+//!    rank as `Waiting`. A panic or codec error in the report *stops* the
+//!    call: the first such reason is kept, and no chunk is handed out after.
+//! 2. Take every chunk the lane finished, the same way.
+//! 3. Unless stopped: give each `Waiting` rank a new chunk (sized by
+//!    `chunk_size.rs`), and keep up to two chunks queued on the lane; for
+//!    `imap`, only while fewer than the read-ahead window of chunks are out
+//!    or unconsumed.
+//! 4. When the input is used up or the call is stopped, every worker is
+//!    `Waiting` (or `Ended`) and the lane has nothing queued, send
+//!    `End(reason)` to every waiting worker: the call is over.
+//!
+//! # Why it cannot hang (given every rank makes the same call)
+//! - Each worker has at most one message in flight in each direction, and
+//!   every request gets exactly one reply: a chunk while there is input, or
+//!   `End` once step 4 holds. A request is never dropped: it is answered or
+//!   parked, and a parked one is answered at the end at the latest.
+//! - Step 4 waits only for chunks already handed out, each of which comes
+//!   back as results, a panic message (`catch_unwind` around every chunk)
+//!   or a codec error. So after a panic anywhere the call still ends, and
+//!   with an error naming the rank.
+//! - When the call ends no message of it is left in flight (every request
+//!   was answered; a worker sends nothing after `End`), so the next call
+//!   starts clean; a worker out of step shows up as a `CallId` mismatch
+//!   rather than as stale data.
+//! - Sends never deadlock: rank 0 sends only to a worker waiting for its
+//!   reply, and workers send only to rank 0, whose calling thread does
+//!   nothing but poll while a call is on.
+//!
+//! What it cannot survive is a rank that dies: MPI's default error handler
+//! then aborts the whole job (see `docs/cluster.md`).
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::backoff::Backoff;
+use crate::chunk_size::ChunkSizer;
+use crate::error::ClusterError;
+use crate::lane::{LaneDone, LaneJob};
+use crate::transport::Transport;
+use crate::wire::{self, CallId, ChunkOutcome, EndReason, Finished, ReplyHead};
+
+/// Chunks queued on rank 0's lane at once: one running and one waiting, so
+/// the lane never idles while the calling thread is between polls.
+const LANE_DEPTH: usize = 2;
+
+/// In which order the consumer takes finished chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// Chunk 0, 1, 2, ... (`map`, `imap`).
+    Input,
+    /// Whichever finished first (`imap_unordered`).
+    Completion,
+}
+
+/// A worker rank as rank 0 sees it during a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Peer {
+    /// No request from it yet in this call.
+    Unheard,
+    /// It was sent chunk `chunk` of `items` items.
+    Computing { chunk: u64, items: usize },
+    /// Its request is parked.
+    Waiting,
+    /// It was told the call is over.
+    Ended,
+}
+
+/// Rank 0's state for one call.
+#[derive(Debug)]
+pub(crate) struct Coordinator<'t, It: Iterator, R> {
+    transport: &'t Transport,
+    call: CallId,
+    input: It,
+    /// The input returned `None`.
+    input_done: bool,
+    /// Whether `input.size_hint()` is exact, so the tail can be balanced.
+    length_known: bool,
+    next_chunk: u64,
+    sizer: ChunkSizer,
+    /// Indexed by rank; entry 0 (this rank) is unused.
+    peers: Vec<Peer>,
+    /// `None` once the call is over, which lets the lane thread finish.
+    lane_jobs: Option<Sender<LaneJob<It::Item>>>,
+    lane_done: Receiver<LaneDone<R>>,
+    /// Chunks sent to the lane and not back yet: (index, items).
+    lane_queue: Vec<(u64, usize)>,
+    /// Why the call stops early; the first reason wins.
+    stop: Option<EndReason>,
+    /// Finished chunks not yet taken by the consumer.
+    done: BTreeMap<u64, Vec<R>>,
+    /// The next chunk an in-order consumer takes.
+    next_to_take: u64,
+    /// For `imap`: the most chunks out or finished-but-not-taken at once.
+    window: Option<usize>,
+    /// Chunks handed out and not yet taken by the consumer.
+    unconsumed: usize,
+    ended: bool,
+}
+
+impl<'t, It, R> Coordinator<'t, It, R>
+where
+    It: Iterator,
+    It::Item: Serialize,
+    R: DeserializeOwned,
+{
+    /// Starts coordinating call `call` over `input`, with the lane reached
+    /// through `lane_jobs` / `lane_done`, and for a lazy call at most
+    /// `window` chunks ahead of the consumer.
+    pub(crate) fn new(
+        transport: &'t Transport,
+        call: CallId,
+        input: It,
+        lane_jobs: Sender<LaneJob<It::Item>>,
+        lane_done: Receiver<LaneDone<R>>,
+        window: Option<usize>,
+    ) -> Self {
+        let (low, high) = input.size_hint();
+        Coordinator {
+            transport,
+            call,
+            length_known: high == Some(low),
+            input,
+            input_done: false,
+            next_chunk: 0,
+            sizer: ChunkSizer::new(transport.size()),
+            peers: vec![Peer::Unheard; transport.size()],
+            lane_jobs: Some(lane_jobs),
+            lane_done,
+            lane_queue: Vec::new(),
+            stop: None,
+            done: BTreeMap::new(),
+            next_to_take: 0,
+            window,
+            unconsumed: 0,
+            ended: false,
+        }
+    }
+
+    /// Whether `End` has been sent: the call is over on every rank.
+    pub(crate) fn is_over(&self) -> bool {
+        self.ended
+    }
+
+    /// Whether the call failed (it may still be winding down).
+    pub(crate) fn failed(&self) -> bool {
+        matches!(&self.stop, Some(reason) if *reason != EndReason::Cancelled)
+    }
+
+    /// The call's error, if it failed.
+    pub(crate) fn error(&self) -> Option<ClusterError> {
+        self.stop.clone().and_then(EndReason::into_error)
+    }
+
+    /// The next finished chunk in `order`, if it is there.
+    pub(crate) fn take_next(&mut self, order: Order) -> Option<Vec<R>> {
+        let results = match order {
+            Order::Input => {
+                let results = self.done.remove(&self.next_to_take)?;
+                self.next_to_take += 1;
+                results
+            }
+            Order::Completion => self.done.pop_first()?.1,
+        };
+        self.unconsumed -= 1;
+        Some(results)
+    }
+
+    /// All results in input order, once the call is over without error.
+    pub(crate) fn into_results(mut self) -> Result<Vec<R>, ClusterError> {
+        debug_assert!(self.ended);
+        if let Some(err) = self.error() {
+            return Err(err);
+        }
+        let done = std::mem::take(&mut self.done);
+        debug_assert_eq!(done.len() as u64, self.next_chunk);
+        Ok(done.into_values().flatten().collect())
+    }
+
+    /// Polls until the call is over.
+    pub(crate) fn run_to_end(&mut self) {
+        let mut backoff = Backoff::new();
+        while !self.ended {
+            if self.poll() {
+                backoff.reset();
+            } else {
+                backoff.snooze();
+            }
+        }
+    }
+
+    /// Stops handing out work (the consumer is gone) and waits for the
+    /// chunks already out, then ends the call on every rank.
+    pub(crate) fn cancel(&mut self) {
+        self.fail(EndReason::Cancelled);
+        self.run_to_end();
+    }
+
+    /// [`cancel`](Self::cancel), unless the call is over already.
+    pub(crate) fn cancel_if_running(&mut self) {
+        if !self.ended {
+            self.cancel();
+        }
+    }
+
+    /// One round of the loop in the module docs; whether anything happened.
+    pub(crate) fn poll(&mut self) -> bool {
+        let mut progressed = false;
+        while let Some((rank, bytes)) = self.transport.try_receive_any() {
+            self.on_request(rank, &bytes);
+            progressed = true;
+        }
+        loop {
+            match self.lane_done.try_recv() {
+                Ok((chunk, outcome)) => {
+                    self.on_lane_done(chunk, outcome);
+                    progressed = true;
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    // The lane catches panics per chunk, so this is a bug;
+                    // end the call with an error rather than wait forever.
+                    if !self.lane_queue.is_empty() {
+                        self.lane_queue.clear();
+                        self.fail(EndReason::Panicked {
+                            rank: 0,
+                            message: "filch-mpi: rank 0's local lane stopped".into(),
+                        });
+                        progressed = true;
+                    }
+                    break;
+                }
+            }
+        }
+        progressed |= self.hand_out();
+        if !self.ended && self.can_end() {
+            self.end();
+            progressed = true;
+        }
+        progressed
+    }
+
+    fn fail(&mut self, reason: EndReason) {
+        if self.stop.is_none() {
+            self.stop = Some(reason);
+        }
+    }
+
+    fn reply(&self, rank: usize, head: &ReplyHead) {
+        // A head with an empty body always encodes.
+        if let Ok(bytes) = wire::encode(0, head, &()) {
+            self.transport.send(rank, &bytes);
+        }
+    }
+
+    fn on_request(&mut self, rank: usize, bytes: &[u8]) {
+        let decoded = wire::decode_head::<CallId>(rank, bytes).and_then(|(id, body)| {
+            if id == self.call {
+                wire::decode_body::<Option<Finished<R>>>(rank, body).map(Some)
+            } else {
+                Err(ClusterError::Mismatch {
+                    rank,
+                    detail: self.call.describe_mismatch(&id),
+                })
+            }
+        });
+        let previous = self.peers[rank];
+        match (decoded, previous) {
+            (_, Peer::Ended) | (Err(ClusterError::Mismatch { .. }), _) => {
+                let detail = match previous {
+                    Peer::Ended => "it asked again after its call ended".to_owned(),
+                    _ => "its request names another call".to_owned(),
+                };
+                let detail = match wire::decode_head::<CallId>(rank, bytes) {
+                    Ok((id, _)) if id != self.call => self.call.describe_mismatch(&id),
+                    _ => detail,
+                };
+                let reason = EndReason::Mismatch {
+                    rank: rank as u64,
+                    detail,
+                };
+                self.fail(reason.clone());
+                self.reply(rank, &ReplyHead::End(reason));
+                self.peers[rank] = Peer::Ended;
+                return;
+            }
+            (Err(err), _) => self.fail(wire_reason(rank, err.to_string())),
+            (Ok(Some(None)), Peer::Unheard | Peer::Waiting) => {}
+            (Ok(Some(Some(finished))), Peer::Computing { chunk, items }) => {
+                self.on_finished(rank, chunk, items, finished.outcome);
+            }
+            (Ok(_), state) => self.fail(wire_reason(
+                rank,
+                format!("a request that does not fit its state ({state:?})"),
+            )),
+        }
+        self.peers[rank] = Peer::Waiting;
+    }
+
+    fn on_lane_done(&mut self, chunk: u64, outcome: ChunkOutcome<R>) {
+        let Some(position) = self.lane_queue.iter().position(|&(c, _)| c == chunk) else {
+            return;
+        };
+        let (_, items) = self.lane_queue.swap_remove(position);
+        self.on_finished(0, chunk, items, outcome);
+    }
+
+    fn on_finished(&mut self, rank: usize, chunk: u64, items: usize, outcome: ChunkOutcome<R>) {
+        match outcome {
+            ChunkOutcome::Done {
+                results,
+                elapsed_ns,
+            } => {
+                if results.len() != items {
+                    let detail = format!("{} results for {items} items", results.len());
+                    self.fail(wire_reason(rank, detail));
+                    return;
+                }
+                self.sizer.record(rank, items, elapsed_ns);
+                self.done.insert(chunk, results);
+            }
+            ChunkOutcome::Panicked(message) => self.fail(EndReason::Panicked {
+                rank: rank as u64,
+                message,
+            }),
+            ChunkOutcome::Wire(detail) => self.fail(wire_reason(rank, detail)),
+        }
+    }
+
+    /// The next chunk's items for `rank`, or `None` when the input is done.
+    fn next_items(&mut self, rank: usize) -> Option<(u64, Vec<It::Item>)> {
+        let remaining = self.length_known.then(|| self.input.size_hint().0);
+        let size = self.sizer.next_size(rank, remaining);
+        let items: Vec<It::Item> = self.input.by_ref().take(size).collect();
+        if items.is_empty() {
+            self.input_done = true;
+            return None;
+        }
+        let chunk = self.next_chunk;
+        self.next_chunk += 1;
+        self.unconsumed += 1;
+        Some((chunk, items))
+    }
+
+    fn may_hand_out(&self) -> bool {
+        self.stop.is_none()
+            && !self.input_done
+            && self.window.is_none_or(|window| self.unconsumed < window)
+    }
+
+    fn hand_out(&mut self) -> bool {
+        let mut progressed = false;
+        for rank in 1..self.peers.len() {
+            if self.peers[rank] != Peer::Waiting || !self.may_hand_out() {
+                continue;
+            }
+            let Some((chunk, items)) = self.next_items(rank) else {
+                break;
+            };
+            let count = items.len();
+            match wire::encode(0, &ReplyHead::Chunk { chunk }, &items) {
+                Ok(bytes) => {
+                    self.transport.send(rank, &bytes);
+                    self.peers[rank] = Peer::Computing {
+                        chunk,
+                        items: count,
+                    };
+                }
+                Err(err) => self.fail(wire_reason(0, err.to_string())),
+            }
+            progressed = true;
+        }
+        while self.lane_queue.len() < LANE_DEPTH && self.may_hand_out() {
+            let Some((chunk, items)) = self.next_items(0) else {
+                break;
+            };
+            let count = items.len();
+            let sent = self
+                .lane_jobs
+                .as_ref()
+                .is_some_and(|jobs| jobs.send((chunk, items)).is_ok());
+            if sent {
+                self.lane_queue.push((chunk, count));
+            } else {
+                self.fail(EndReason::Panicked {
+                    rank: 0,
+                    message: "filch-mpi: rank 0's local lane stopped".into(),
+                });
+            }
+            progressed = true;
+        }
+        progressed
+    }
+
+    fn can_end(&self) -> bool {
+        (self.stop.is_some() || self.input_done)
+            && self.lane_queue.is_empty()
+            && self
+                .peers
+                .iter()
+                .skip(1)
+                .all(|peer| matches!(peer, Peer::Waiting | Peer::Ended))
+    }
+
+    fn end(&mut self) {
+        let reason = self.stop.clone().unwrap_or(EndReason::Complete);
+        for rank in 1..self.peers.len() {
+            if self.peers[rank] == Peer::Waiting {
+                self.reply(rank, &ReplyHead::End(reason.clone()));
+                self.peers[rank] = Peer::Ended;
+            }
+        }
+        self.lane_jobs = None;
+        self.ended = true;
+    }
+}
+
+fn wire_reason(rank: usize, detail: String) -> EndReason {
+    EndReason::Wire {
+        rank: rank as u64,
+        detail,
+    }
+}
