@@ -16,12 +16,13 @@
 //! # States, per worker rank, as rank 0 sees them
 //! `Unheard` (no request yet this call) → `Computing { chunk }` (a chunk was
 //! sent) ⇄ `Waiting` (its request is parked: nothing to hand out now) →
-//! `Ended` (it was sent `End`).
+//! `Ended` (it was sent `End`). A request naming another call parks its
+//! rank as `Refused` (never given a chunk) until `End`.
 //!
 //! # Steps of rank 0's loop (`poll`)
 //! 1. Take every request that has arrived: check its `CallId` (sequence
-//!    number and signature; a mismatch fails the call, and that rank is
-//!    answered `End(Mismatch)` at once), file the finished chunk's results
+//!    number and signature; a mismatch fails the call, and that rank's
+//!    request is parked as `Refused` until the end), file the finished chunk's results
 //!    under its index, record its timing for the chunk sizer, and park the
 //!    rank as `Waiting`. A panic or codec error in the report *stops* the
 //!    call: the first such reason is kept, and no chunk is handed out after.
@@ -31,8 +32,8 @@
 //!    `imap`, only while fewer than the read-ahead window of chunks are out
 //!    or unconsumed.
 //! 4. When the input is used up or the call is stopped, every worker is
-//!    `Waiting` (or `Ended`) and the lane has nothing queued, send
-//!    `End(reason)` to every waiting worker: the call is over.
+//!    `Waiting` or `Refused`, and the lane has nothing queued, send
+//!    `End(reason)` to all of them at once: the call is over.
 //!
 //! # Why it cannot hang (given every rank makes the same call)
 //! - Each worker has at most one message in flight in each direction, and
@@ -89,6 +90,9 @@ enum Peer {
     Computing { chunk: u64, items: usize },
     /// Its request is parked.
     Waiting,
+    /// Its request names another call: parked, never given a chunk, and
+    /// answered with the call's error at the end.
+    Refused,
     /// It was told the call is over.
     Ended,
 }
@@ -292,36 +296,45 @@ where
             }
         });
         let previous = self.peers[rank];
-        match (decoded, previous) {
-            (_, Peer::Ended) | (Err(ClusterError::Mismatch { .. }), _) => {
-                let detail = match previous {
-                    Peer::Ended => "it asked again after its call ended".to_owned(),
-                    _ => "its request names another call".to_owned(),
-                };
-                let detail = match wire::decode_head::<CallId>(rank, bytes) {
-                    Ok((id, _)) if id != self.call => self.call.describe_mismatch(&id),
-                    _ => detail,
-                };
-                let reason = EndReason::Mismatch {
+        let next = match (decoded, previous) {
+            // Answered at the end of the call like everyone else: answering
+            // now would let that rank start its next call while this one is
+            // still on, and its next request would land in this call.
+            (Err(ClusterError::Mismatch { detail, .. }), _) => {
+                self.fail(EndReason::Mismatch {
                     rank: rank as u64,
                     detail,
+                });
+                Peer::Refused
+            }
+            (_, Peer::Ended) => {
+                // Cannot happen: `End` goes to every rank at once, after
+                // which this call is not polled. Answer rather than strand it.
+                let reason = EndReason::Mismatch {
+                    rank: rank as u64,
+                    detail: "it asked again after its call ended".to_owned(),
                 };
-                self.fail(reason.clone());
                 self.reply(rank, &ReplyHead::End(reason));
-                self.peers[rank] = Peer::Ended;
                 return;
             }
-            (Err(err), _) => self.fail(wire_reason(rank, err.to_string())),
-            (Ok(Some(None)), Peer::Unheard | Peer::Waiting) => {}
+            (Err(err), _) => {
+                self.fail(wire_reason(rank, err.to_string()));
+                Peer::Waiting
+            }
+            (Ok(Some(None)), Peer::Unheard | Peer::Waiting) => Peer::Waiting,
             (Ok(Some(Some(finished))), Peer::Computing { chunk, items }) => {
                 self.on_finished(rank, chunk, items, finished.outcome);
+                Peer::Waiting
             }
-            (Ok(_), state) => self.fail(wire_reason(
-                rank,
-                format!("a request that does not fit its state ({state:?})"),
-            )),
-        }
-        self.peers[rank] = Peer::Waiting;
+            (Ok(_), state) => {
+                self.fail(wire_reason(
+                    rank,
+                    format!("a request that does not fit its state ({state:?})"),
+                ));
+                Peer::Waiting
+            }
+        };
+        self.peers[rank] = next;
     }
 
     fn on_lane_done(&mut self, chunk: u64, outcome: ChunkOutcome<R>) {
@@ -426,13 +439,13 @@ where
                 .peers
                 .iter()
                 .skip(1)
-                .all(|peer| matches!(peer, Peer::Waiting | Peer::Ended))
+                .all(|peer| matches!(peer, Peer::Waiting | Peer::Refused | Peer::Ended))
     }
 
     fn end(&mut self) {
         let reason = self.stop.clone().unwrap_or(EndReason::Complete);
         for rank in 1..self.peers.len() {
-            if self.peers[rank] == Peer::Waiting {
+            if matches!(self.peers[rank], Peer::Waiting | Peer::Refused) {
                 self.reply(rank, &ReplyHead::End(reason.clone()));
                 self.peers[rank] = Peer::Ended;
             }
