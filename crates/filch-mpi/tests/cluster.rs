@@ -31,6 +31,9 @@ fn mix(x: u64) -> u64 {
     h
 }
 
+/// A named behaviour, run on every rank.
+type Check = fn(&Cluster);
+
 fn main() {
     quiet_injected_panics();
     let refused = Cluster::builder().threads_per_rank(0).init().unwrap_err();
@@ -40,7 +43,7 @@ fn main() {
         .init()
         .expect("MPI initialises");
     let watchdog = Watchdog::start(cluster.rank());
-    let checks: &[(&str, fn(&Cluster))] = &[
+    let checks: &[(&str, Check)] = &[
         ("a_second_init_is_an_error", a_second_init_is_an_error),
         (
             "map_equals_serial_for_random_inputs",
