@@ -215,8 +215,23 @@ where
             if self.poll() {
                 backoff.reset();
             } else {
-                backoff.snooze();
+                self.idle(&mut backoff);
             }
+        }
+    }
+
+    /// Waits a little after a poll that found nothing: on the lane's
+    /// channel while the lane has work (so a finished local chunk wakes
+    /// rank 0 at once), else as `backoff` says.
+    pub(crate) fn idle(&mut self, backoff: &mut Backoff) {
+        if self.lane_queue.is_empty() || self.ended {
+            backoff.snooze();
+            return;
+        }
+        // A timeout or a stopped lane is for the next `poll` to see.
+        if let Ok((chunk, outcome)) = self.lane_done.recv_timeout(backoff.next_timeout()) {
+            self.on_lane_done(chunk, outcome);
+            backoff.reset();
         }
     }
 

@@ -241,7 +241,7 @@ where
             if root.coordinator.poll() {
                 backoff.reset();
             } else {
-                backoff.snooze();
+                root.coordinator.idle(&mut backoff);
             }
         }
     }
