@@ -108,8 +108,27 @@ fn main() {
             println!("ok {name} ({} ranks)", cluster.size());
         }
     }
+    watchdog.arm("a_call_rank_0_never_makes_is_an_error", LIMIT);
     if cluster.is_root() {
-        println!("{} passed, 0 failed", checks.len());
+        // Rank 0 leaves; the others make one more call, which must fail
+        // rather than wait forever for rank 0.
+        drop(cluster);
+        println!("{} passed, 0 failed", checks.len() + 1);
+    } else {
+        a_call_rank_0_never_makes_is_an_error(&cluster);
+    }
+}
+
+/// A rank that makes a call after rank 0 has dropped its cluster gets
+/// `RootGone` instead of a hang.
+fn a_call_rank_0_never_makes_is_an_error(cluster: &Cluster) {
+    let err = cluster.map(0..10u32, |x| x).unwrap_err();
+    assert!(
+        matches!(err, ClusterError::RootGone { rank } if rank == cluster.rank()),
+        "{err}"
+    );
+    if cluster.rank() == 1 {
+        println!("ok a_call_rank_0_never_makes_is_an_error (on rank 1)");
     }
 }
 
