@@ -56,4 +56,6 @@ echo "--- a killed rank aborts the job: $killed_bin"
 
 echo "--- cluster-threshold bench, smoke run: ${MPIRUN[*]} -np 2"
 cargo build --release -p filch-mpi --features mpi --bin cluster-threshold
-"${MPIRUN[@]}" -np 2 target/release/cluster-threshold --smoke
+# --bind-to none: with 2 ranks OpenMPI would bind each to one core, and rank
+# 0's 2-thread local pool (the comparison) would share one.
+"${MPIRUN[@]}" -np 2 --bind-to none target/release/cluster-threshold --smoke

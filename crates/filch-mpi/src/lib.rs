@@ -1,7 +1,7 @@
 //! filch's map API across machines, on MPI, for when one box is not enough.
 //!
 //! Every rank of an MPI job runs the same program (SPMD) and holds a
-//! [`Cluster`]; a cluster call (`map`, `starmap`, `imap`,
+//! `Cluster`; a cluster call (`map`, `starmap`, `imap`,
 //! `imap_unordered`) is made by every rank with the same function. Rank 0
 //! passes the real input and gets the results back in order; the other
 //! ranks ask rank 0 for chunks whenever they run dry, map them on their own

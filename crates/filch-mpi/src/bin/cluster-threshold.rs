@@ -6,8 +6,13 @@
 //!
 //! ```text
 //! cargo build --release -p filch-mpi --features mpi --bin cluster-threshold
-//! mpirun -np 2 target/release/cluster-threshold [--smoke] [--items N] [--rounds R]
+//! mpirun -np 2 --bind-to none target/release/cluster-threshold \
+//!     [--smoke] [--items N] [--rounds R] [--work NS,NS,...]
 //! ```
+//!
+//! `--bind-to none` matters: with two ranks OpenMPI binds each to one core,
+//! which leaves rank 0's 2-thread local pool one core for both threads. The
+//! bench prints the cores rank 0 may use and warns when it is fewer than 2.
 //!
 //! Rounds are interleaved (every system at every size, then again) and each
 //! cell is the median of the rounds, so a burst of noise from elsewhere on
@@ -61,10 +66,20 @@ fn parse_options() -> Result<Options, String> {
                 options.sweep = SMOKE_SWEEP_NS.to_vec();
             }
             "--items" => options.items = number("--items")?,
+            "--work" => {
+                let list = args.next().ok_or("--work needs a list of ns, like 1000,30000")?;
+                options.sweep = list
+                    .split(',')
+                    .map(|ns| match ns.trim().parse::<u64>() {
+                        Ok(ns) if ns > 0 => Ok(ns),
+                        _ => Err(format!("--work needs positive whole numbers of ns, not `{ns}`")),
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
             "--rounds" => options.rounds = number("--rounds")? as usize,
             "--help" | "-h" => {
                 return Err(
-                    "usage: mpirun -np 2 cluster-threshold [--smoke] [--items N] [--rounds R]"
+                    "usage: mpirun -np 2 --bind-to none cluster-threshold [--smoke] [--items N] [--rounds R] [--work NS,NS,...]"
                         .into(),
                 )
             }
@@ -88,12 +103,39 @@ fn work(x: u64, iters: u64) -> u64 {
     h
 }
 
-/// Steps of [`work`] per nanosecond on this machine (rank 0's calibration).
+/// Steps of [`work`] per nanosecond on this machine (rank 0's calibration):
+/// the fastest of several short trials, since on a shared machine a trial
+/// can only be slowed down (preempted), never sped up.
 fn calibrate() -> f64 {
-    let steps = 20_000_000;
-    let start = Instant::now();
-    black_box(work(1, steps));
-    steps as f64 / start.elapsed().as_nanos().max(1) as f64
+    let steps = 2_000_000;
+    (0..9)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(work(1, steps));
+            steps as f64 / start.elapsed().as_nanos().max(1) as f64
+        })
+        .fold(0.0, f64::max)
+}
+
+/// The CPUs this process may run on, as Linux lists them
+/// (`Cpus_allowed_list` in `/proc/self/status`), and how many they are.
+fn allowed_cpus() -> Option<(String, usize)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let list = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))?
+        .trim()
+        .to_owned();
+    let count = list
+        .split(',')
+        .map(|range| match range.split_once('-') {
+            Some((lo, hi)) => {
+                hi.parse::<usize>().unwrap_or(0) + 1 - lo.parse::<usize>().unwrap_or(0)
+            }
+            None => 1,
+        })
+        .sum();
+    Some((list, count))
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -200,6 +242,13 @@ fn main() {
         "cluster-threshold: {} items per call, median of {} interleaved rounds; speed-up over a serial loop",
         options.items, options.rounds
     );
+    match allowed_cpus() {
+        Some((list, count)) if count < 2 => println!(
+            "WARNING: rank 0 may only use CPU {list}, so the local pool's 2 threads share one core; run mpirun with --bind-to none"
+        ),
+        Some((list, _)) => println!("rank 0 may use CPUs {list}"),
+        None => {}
+    }
     println!(
         "| work per item | serial | local pool, 2 threads | cluster, {} ranks × 1 thread |",
         cluster.size()
