@@ -52,16 +52,6 @@ impl Backoff {
             thread::sleep(sleep_after(polls - SPIN_POLLS - YIELD_POLLS));
         }
     }
-
-    /// The next wait for a waiter that blocks on something else in the
-    /// meantime (rank 0 on its lane's channel, which wakes it at once when
-    /// a chunk is done): no spinning or yielding, which on a loaded machine
-    /// can hand the core away for a whole time slice, just growing timeouts.
-    pub(crate) fn next_timeout(&mut self) -> Duration {
-        let polls = self.polls;
-        self.polls = self.polls.saturating_add(1);
-        sleep_after(polls)
-    }
 }
 
 /// The `n`-th sleep of a wait: doubling from [`FIRST_SLEEP`] to [`MAX_SLEEP`].

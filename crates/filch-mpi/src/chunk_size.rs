@@ -81,6 +81,15 @@ impl ChunkSizer {
         self.biggest_measured = self.biggest_measured.max(items);
     }
 
+    /// How many items take about `ns` of wall time on `rank` (at least 1;
+    /// [`FIRST_CHUNK`] while nothing is measured).
+    pub(crate) fn items_taking(&self, rank: usize, ns: f64) -> usize {
+        match self.ns_per_item[rank].or(self.latest) {
+            None => FIRST_CHUNK,
+            Some(per_item) => ((ns / per_item) as usize).max(1),
+        }
+    }
+
     /// The size of the next chunk for `rank`, with `remaining` the number of
     /// items left when known (`None` for an input of unknown length) and
     /// `ranks` the ranks sharing the work.
@@ -162,6 +171,16 @@ mod chunk_size_tests {
         }
         // 10 µs per item: the floor is 50 items, above 100 / (2 × 2) = 25.
         assert_eq!(sizer.next_size(1, Some(100)), 50);
+    }
+
+    #[test]
+    fn a_slice_takes_the_asked_time_by_this_ranks_timings() {
+        let mut sizer = ChunkSizer::new(2);
+        assert_eq!(sizer.items_taking(0, 250_000.0), FIRST_CHUNK);
+        sizer.record(0, 10, 10_000);
+        assert_eq!(sizer.items_taking(0, 250_000.0), 250);
+        sizer.record(0, 10, 1_000_000_000);
+        assert_eq!(sizer.items_taking(0, 250_000.0), 1);
     }
 
     #[test]

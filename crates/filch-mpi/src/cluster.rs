@@ -5,9 +5,6 @@
 use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::mpsc;
-use std::sync::Arc;
-use std::thread;
 
 use filch::{Pool, Unpack};
 use mpi::environment::Universe;
@@ -17,7 +14,6 @@ use serde::Serialize;
 
 use crate::coordinator::Coordinator;
 use crate::error::ClusterError;
-use crate::lane::run_lane;
 use crate::serve::serve;
 use crate::transport::Transport;
 use crate::wire::{self, CallId, ReplyHead};
@@ -44,7 +40,7 @@ use crate::wire::{self, CallId, ReplyHead};
 /// MPI; MPI cannot be initialised again in the same process.
 pub struct Cluster {
     transport: Transport,
-    pool: Arc<Pool>,
+    pool: Pool,
     /// Calls made so far; the next call's sequence number is this plus one.
     calls: Cell<u64>,
     /// An `imap` of this cluster is open on this rank.
@@ -158,10 +154,6 @@ impl Cluster {
         &self.transport
     }
 
-    pub(crate) fn shared_pool(&self) -> Arc<Pool> {
-        Arc::clone(&self.pool)
-    }
-
     /// Starts call number `calls + 1` of `kind` from `T` to `R`.
     pub(crate) fn begin<T, R>(&self, kind: &str) -> Result<CallId, ClusterError> {
         if self.lazy_open.get() {
@@ -252,28 +244,10 @@ impl Cluster {
             return serve::<I::Item, R, F>(&self.transport, &self.pool, call, f).map(|()| None);
         }
         let items: Vec<I::Item> = items.into_iter().collect();
-        let pool: &Pool = &self.pool;
-        thread::scope(|scope| {
-            let (jobs_tx, jobs_rx) = mpsc::channel();
-            let (done_tx, done_rx) = mpsc::channel();
-            thread::Builder::new()
-                .name("filch-mpi-lane".into())
-                .spawn_scoped(scope, move || run_lane(pool, f, jobs_rx, done_tx))
-                .map_err(|err| ClusterError::Panicked {
-                    rank: 0,
-                    message: format!("filch-mpi: could not start rank 0's lane thread: {err}"),
-                })?;
-            let mut coordinator = Coordinator::new(
-                &self.transport,
-                call.clone(),
-                items.into_iter(),
-                jobs_tx,
-                done_rx,
-                None,
-            );
-            coordinator.run_to_end();
-            coordinator.into_results().map(Some)
-        })
+        let mut coordinator =
+            Coordinator::new(&self.transport, call.clone(), items.into_iter(), None);
+        coordinator.run_to_end(&self.pool, f);
+        coordinator.into_results().map(Some)
     }
 }
 
@@ -347,7 +321,7 @@ impl ClusterBuilder {
         }
         Ok(Cluster {
             transport: Transport::new(universe.world()),
-            pool: Arc::new(pool),
+            pool,
             calls: Cell::new(0),
             lazy_open: Cell::new(false),
             _not_send: PhantomData,

@@ -10,8 +10,9 @@
 //!   returns from the call. (`Shutdown` is sent once, when rank 0's
 //!   `Cluster` drops, to any rank still waiting in a call rank 0 never made.)
 //!
-//! Rank 0 maps chunks too, on a *lane* thread (`lane.rs`) fed over a
-//! channel, so its calling thread is free to answer requests.
+//! Rank 0 maps chunks too, on its calling thread, a slice of about 250 µs
+//! at a time (`local.rs`), so between slices it answers requests: a
+//! request waits at most one slice, whatever the OS scheduler does.
 //!
 //! # States, per worker rank, as rank 0 sees them
 //! `Unheard` (no request yet this call) → `Computing { chunk }` (a chunk was
@@ -26,13 +27,15 @@
 //!    under its index, record its timing for the chunk sizer, and park the
 //!    rank as `Waiting`. A panic or codec error in the report *stops* the
 //!    call: the first such reason is kept, and no chunk is handed out after.
-//! 2. Take every chunk the lane finished, the same way.
-//! 3. Unless stopped: give each `Waiting` rank a new chunk (sized by
-//!    `chunk_size.rs`), and keep up to two chunks queued on the lane; for
-//!    `imap`, only while fewer than the read-ahead window of chunks are out
-//!    or unconsumed.
+//! 2. Unless stopped: give each `Waiting` rank a new chunk (sized by
+//!    `chunk_size.rs`), and take one for rank 0 if it has none; for `imap`,
+//!    only while fewer than the read-ahead window of chunks are out or
+//!    unconsumed.
+//! 3. Map one slice of rank 0's chunk; when the chunk is done, file it like
+//!    a worker's. (A stopped call abandons rank 0's chunk: nobody will use
+//!    its results.)
 //! 4. When the input is used up or the call is stopped, every worker is
-//!    `Waiting` or `Refused`, and the lane has nothing queued, send
+//!    `Waiting` or `Refused`, and rank 0 has no chunk of its own, send
 //!    `End(reason)` to all of them at once: the call is over.
 //!
 //! # Why it cannot hang (given every rank makes the same call)
@@ -49,28 +52,24 @@
 //!   starts clean; a worker out of step shows up as a `CallId` mismatch
 //!   rather than as stale data.
 //! - Sends never deadlock: rank 0 sends only to a worker waiting for its
-//!   reply, and workers send only to rank 0, whose calling thread does
-//!   nothing but poll while a call is on.
+//!   reply, and workers send only to rank 0, which polls at least once per
+//!   slice while a call is on.
 //!
 //! What it cannot survive is a rank that dies: MPI's default error handler
 //! then aborts the whole job (see `docs/cluster.md`).
 
 use std::collections::BTreeMap;
-use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 
+use filch::Pool;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::backoff::Backoff;
 use crate::chunk_size::ChunkSizer;
 use crate::error::ClusterError;
-use crate::lane::{LaneDone, LaneJob};
+use crate::local::{LocalChunk, SLICE_NS};
 use crate::transport::Transport;
 use crate::wire::{self, CallId, ChunkOutcome, EndReason, Finished, ReplyHead};
-
-/// Chunks queued on rank 0's lane at once: one running and one waiting, so
-/// the lane never idles while the calling thread is between polls.
-const LANE_DEPTH: usize = 2;
 
 /// In which order the consumer takes finished chunks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,11 +110,8 @@ pub(crate) struct Coordinator<'t, It: Iterator, R> {
     sizer: ChunkSizer,
     /// Indexed by rank; entry 0 (this rank) is unused.
     peers: Vec<Peer>,
-    /// `None` once the call is over, which lets the lane thread finish.
-    lane_jobs: Option<Sender<LaneJob<It::Item>>>,
-    lane_done: Receiver<LaneDone<R>>,
-    /// Chunks sent to the lane and not back yet: (index, items).
-    lane_queue: Vec<(u64, usize)>,
+    /// The chunk rank 0 is mapping itself.
+    local: Option<LocalChunk<It::Item, R>>,
     /// Why the call stops early; the first reason wins.
     stop: Option<EndReason>,
     /// Finished chunks not yet taken by the consumer.
@@ -132,18 +128,15 @@ pub(crate) struct Coordinator<'t, It: Iterator, R> {
 impl<'t, It, R> Coordinator<'t, It, R>
 where
     It: Iterator,
-    It::Item: Serialize,
-    R: DeserializeOwned,
+    It::Item: Serialize + Send,
+    R: DeserializeOwned + Send,
 {
-    /// Starts coordinating call `call` over `input`, with the lane reached
-    /// through `lane_jobs` / `lane_done`, and for a lazy call at most
+    /// Starts coordinating call `call` over `input`, for a lazy call at most
     /// `window` chunks ahead of the consumer.
     pub(crate) fn new(
         transport: &'t Transport,
         call: CallId,
         input: It,
-        lane_jobs: Sender<LaneJob<It::Item>>,
-        lane_done: Receiver<LaneDone<R>>,
         window: Option<usize>,
     ) -> Self {
         let (low, high) = input.size_hint();
@@ -156,9 +149,7 @@ where
             next_chunk: 0,
             sizer: ChunkSizer::new(transport.size()),
             peers: vec![Peer::Unheard; transport.size()],
-            lane_jobs: Some(lane_jobs),
-            lane_done,
-            lane_queue: Vec::new(),
+            local: None,
             stop: None,
             done: BTreeMap::new(),
             next_to_take: 0,
@@ -208,77 +199,58 @@ where
         Ok(done.into_values().flatten().collect())
     }
 
-    /// Polls until the call is over.
-    pub(crate) fn run_to_end(&mut self) {
+    /// Polls until the call is over, mapping rank 0's share with `f` on
+    /// `pool`.
+    pub(crate) fn run_to_end<F>(&mut self, pool: &Pool, f: &F)
+    where
+        F: Fn(It::Item) -> R + Sync + Send,
+    {
         let mut backoff = Backoff::new();
         while !self.ended {
-            if self.poll() {
+            if self.poll(pool, f) {
                 backoff.reset();
             } else {
-                self.idle(&mut backoff);
+                backoff.snooze();
             }
-        }
-    }
-
-    /// Waits a little after a poll that found nothing: on the lane's
-    /// channel while the lane has work (so a finished local chunk wakes
-    /// rank 0 at once), else as `backoff` says.
-    pub(crate) fn idle(&mut self, backoff: &mut Backoff) {
-        if self.lane_queue.is_empty() || self.ended {
-            backoff.snooze();
-            return;
-        }
-        // A timeout or a stopped lane is for the next `poll` to see.
-        if let Ok((chunk, outcome)) = self.lane_done.recv_timeout(backoff.next_timeout()) {
-            self.on_lane_done(chunk, outcome);
-            backoff.reset();
         }
     }
 
     /// Stops handing out work (the consumer is gone) and waits for the
     /// chunks already out, then ends the call on every rank.
-    pub(crate) fn cancel(&mut self) {
-        self.fail(EndReason::Cancelled);
-        self.run_to_end();
-    }
-
-    /// [`cancel`](Self::cancel), unless the call is over already.
-    pub(crate) fn cancel_if_running(&mut self) {
+    pub(crate) fn cancel<F>(&mut self, pool: &Pool, f: &F)
+    where
+        F: Fn(It::Item) -> R + Sync + Send,
+    {
         if !self.ended {
-            self.cancel();
+            self.fail(EndReason::Cancelled);
+            self.run_to_end(pool, f);
         }
     }
 
-    /// One round of the loop in the module docs; whether anything happened.
-    pub(crate) fn poll(&mut self) -> bool {
+    /// One round of the loop in the module docs; whether anything happened
+    /// (if not, the caller may wait a little before the next round).
+    pub(crate) fn poll<F>(&mut self, pool: &Pool, f: &F) -> bool
+    where
+        F: Fn(It::Item) -> R + Sync + Send,
+    {
         let mut progressed = false;
         while let Some((rank, bytes)) = self.transport.try_receive_any() {
             self.on_request(rank, &bytes);
             progressed = true;
         }
-        loop {
-            match self.lane_done.try_recv() {
-                Ok((chunk, outcome)) => {
-                    self.on_lane_done(chunk, outcome);
-                    progressed = true;
-                }
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
-                    // The lane catches panics per chunk, so this is a bug;
-                    // end the call with an error rather than wait forever.
-                    if !self.lane_queue.is_empty() {
-                        self.lane_queue.clear();
-                        self.fail(EndReason::Panicked {
-                            rank: 0,
-                            message: "filch-mpi: rank 0's local lane stopped".into(),
-                        });
-                        progressed = true;
-                    }
-                    break;
-                }
-            }
-        }
         progressed |= self.hand_out();
+        if self.stop.is_some() {
+            self.local = None;
+        }
+        if let Some(local) = &mut self.local {
+            let slice = self.sizer.items_taking(0, SLICE_NS);
+            if let Some(outcome) = local.step(pool, f, slice) {
+                let (chunk, items) = (local.chunk, local.items);
+                self.local = None;
+                self.on_finished(0, chunk, items, outcome);
+            }
+            progressed = true;
+        }
         if !self.ended && self.can_end() {
             self.end();
             progressed = true;
@@ -352,14 +324,6 @@ where
         self.peers[rank] = next;
     }
 
-    fn on_lane_done(&mut self, chunk: u64, outcome: ChunkOutcome<R>) {
-        let Some(position) = self.lane_queue.iter().position(|&(c, _)| c == chunk) else {
-            return;
-        };
-        let (_, items) = self.lane_queue.swap_remove(position);
-        self.on_finished(0, chunk, items, outcome);
-    }
-
     fn on_finished(&mut self, rank: usize, chunk: u64, items: usize, outcome: ChunkOutcome<R>) {
         match outcome {
             ChunkOutcome::Done {
@@ -425,31 +389,18 @@ where
             }
             progressed = true;
         }
-        while self.lane_queue.len() < LANE_DEPTH && self.may_hand_out() {
-            let Some((chunk, items)) = self.next_items(0) else {
-                break;
-            };
-            let count = items.len();
-            let sent = self
-                .lane_jobs
-                .as_ref()
-                .is_some_and(|jobs| jobs.send((chunk, items)).is_ok());
-            if sent {
-                self.lane_queue.push((chunk, count));
-            } else {
-                self.fail(EndReason::Panicked {
-                    rank: 0,
-                    message: "filch-mpi: rank 0's local lane stopped".into(),
-                });
+        if self.local.is_none() && self.may_hand_out() {
+            if let Some((chunk, items)) = self.next_items(0) {
+                self.local = Some(LocalChunk::new(chunk, items));
+                progressed = true;
             }
-            progressed = true;
         }
         progressed
     }
 
     fn can_end(&self) -> bool {
         (self.stop.is_some() || self.input_done)
-            && self.lane_queue.is_empty()
+            && self.local.is_none()
             && self
                 .peers
                 .iter()
@@ -465,7 +416,6 @@ where
                 self.peers[rank] = Peer::Ended;
             }
         }
-        self.lane_jobs = None;
         self.ended = true;
     }
 }

@@ -1,17 +1,15 @@
 //! The lazy combinators: `Cluster::imap` and `Cluster::imap_unordered`, and
 //! the iterator they return.
 //!
-//! On rank 0 the iterator drives the protocol from `next()`: rank 0's
-//! calling thread answers the other ranks only while the consumer is inside
-//! `next()` (MPI is called from that one thread), while rank 0's lane keeps
-//! computing in the background. So a consumer that spends long on each
-//! result leaves the other ranks idle for that time; `map` has no such gap.
-//! On the other ranks the call serves chunks before it returns, and the
-//! iterator only reports how the call ended.
+//! On rank 0 the iterator drives the protocol from `next()`: rank 0 answers
+//! the other ranks and maps its own share only while the consumer is inside
+//! `next()` (everything runs on the calling thread). So a consumer that
+//! spends long on each result leaves the other ranks idle once they finish
+//! their chunks; `map` has no such gap. On the other ranks the call serves
+//! chunks before it returns, and the iterator only reports how the call
+//! ended.
 
 use std::fmt;
-use std::sync::mpsc;
-use std::thread::{self, JoinHandle};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -20,7 +18,6 @@ use crate::backoff::Backoff;
 use crate::cluster::Cluster;
 use crate::coordinator::{Coordinator, Order};
 use crate::error::ClusterError;
-use crate::lane::run_lane;
 use crate::serve::serve;
 
 /// Chunks rank 0 hands out ahead of the consumer, per rank: bounds how far
@@ -53,12 +50,12 @@ impl Cluster {
     /// }
     /// # Ok::<(), filch_mpi::ClusterError>(())
     /// ```
-    pub fn imap<I, F, R>(&self, items: I, f: F) -> ClusterImap<'_, I::IntoIter, R>
+    pub fn imap<I, F, R>(&self, items: I, f: F) -> ClusterImap<'_, I::IntoIter, F, R>
     where
         I: IntoIterator,
-        I::Item: Serialize + DeserializeOwned + Send + 'static,
-        F: Fn(I::Item) -> R + Send + Sync + 'static,
-        R: Serialize + DeserializeOwned + Send + 'static,
+        I::Item: Serialize + DeserializeOwned + Send,
+        F: Fn(I::Item) -> R + Send + Sync,
+        R: Serialize + DeserializeOwned + Send,
     {
         self.lazy("imap", Order::Input, items.into_iter(), f)
     }
@@ -76,22 +73,22 @@ impl Cluster {
     /// }
     /// # Ok::<(), filch_mpi::ClusterError>(())
     /// ```
-    pub fn imap_unordered<I, F, R>(&self, items: I, f: F) -> ClusterImap<'_, I::IntoIter, R>
+    pub fn imap_unordered<I, F, R>(&self, items: I, f: F) -> ClusterImap<'_, I::IntoIter, F, R>
     where
         I: IntoIterator,
-        I::Item: Serialize + DeserializeOwned + Send + 'static,
-        F: Fn(I::Item) -> R + Send + Sync + 'static,
-        R: Serialize + DeserializeOwned + Send + 'static,
+        I::Item: Serialize + DeserializeOwned + Send,
+        F: Fn(I::Item) -> R + Send + Sync,
+        R: Serialize + DeserializeOwned + Send,
     {
         self.lazy("imap_unordered", Order::Completion, items.into_iter(), f)
     }
 
-    fn lazy<It, F, R>(&self, kind: &str, order: Order, items: It, f: F) -> ClusterImap<'_, It, R>
+    fn lazy<It, F, R>(&self, kind: &str, order: Order, items: It, f: F) -> ClusterImap<'_, It, F, R>
     where
         It: Iterator,
-        It::Item: Serialize + DeserializeOwned + Send + 'static,
-        F: Fn(It::Item) -> R + Send + Sync + 'static,
-        R: Serialize + DeserializeOwned + Send + 'static,
+        It::Item: Serialize + DeserializeOwned + Send,
+        F: Fn(It::Item) -> R + Send + Sync,
+        R: Serialize + DeserializeOwned + Send,
     {
         let call = match self.begin::<It::Item, R>(kind) {
             Ok(call) => call,
@@ -102,37 +99,15 @@ impl Cluster {
             let served = serve::<It::Item, R, F>(self.transport(), self.pool(), &call, &f);
             return ClusterImap::over(served.err());
         }
-        let (jobs_tx, jobs_rx) = mpsc::channel();
-        let (done_tx, done_rx) = mpsc::channel();
-        let pool = self.shared_pool();
-        let lane = thread::Builder::new()
-            .name("filch-mpi-lane".into())
-            .spawn(move || run_lane(&pool, &f, jobs_rx, done_tx));
-        let lane = match lane {
-            Ok(lane) => lane,
-            Err(err) => {
-                return ClusterImap::over(Some(ClusterError::Panicked {
-                    rank: 0,
-                    message: format!("filch-mpi: could not start rank 0's lane thread: {err}"),
-                }))
-            }
-        };
         self.lazy_open.set(true);
         let window = READ_AHEAD_PER_RANK * self.size();
         ClusterImap {
             state: State::Root(Box::new(Root {
                 cluster: self,
-                coordinator: Coordinator::new(
-                    self.transport(),
-                    call,
-                    items,
-                    jobs_tx,
-                    done_rx,
-                    Some(window),
-                ),
+                coordinator: Coordinator::new(self.transport(), call, items, Some(window)),
+                f,
                 order,
                 ready: Vec::new().into_iter(),
-                lane: Some(lane),
             })),
         }
     }
@@ -141,46 +116,50 @@ impl Cluster {
 /// The iterator of [`Cluster::imap`] and [`Cluster::imap_unordered`]:
 /// `Ok(result)`s on rank 0, then `Err` once if the call failed.
 #[must_use = "on rank 0 nothing is mapped until the iterator is consumed"]
-pub struct ClusterImap<'c, It, R>
+pub struct ClusterImap<'c, It, F, R>
 where
     It: Iterator,
-    It::Item: Serialize,
-    R: DeserializeOwned,
+    It::Item: Serialize + Send,
+    F: Fn(It::Item) -> R + Send + Sync,
+    R: DeserializeOwned + Send,
 {
-    state: State<'c, It, R>,
+    state: State<'c, It, F, R>,
 }
 
-enum State<'c, It, R>
+enum State<'c, It, F, R>
 where
     It: Iterator,
-    It::Item: Serialize,
-    R: DeserializeOwned,
+    It::Item: Serialize + Send,
+    F: Fn(It::Item) -> R + Send + Sync,
+    R: DeserializeOwned + Send,
 {
     /// Rank 0 while the call is on.
-    Root(Box<Root<'c, It, R>>),
+    Root(Box<Root<'c, It, F, R>>),
     /// The call is over; the error still to yield, if any.
     Over(Option<ClusterError>),
 }
 
-struct Root<'c, It, R>
+struct Root<'c, It, F, R>
 where
     It: Iterator,
-    It::Item: Serialize,
-    R: DeserializeOwned,
+    It::Item: Serialize + Send,
+    F: Fn(It::Item) -> R + Send + Sync,
+    R: DeserializeOwned + Send,
 {
     cluster: &'c Cluster,
     coordinator: Coordinator<'c, It, R>,
+    f: F,
     order: Order,
     /// Results of the chunk being yielded.
     ready: std::vec::IntoIter<R>,
-    lane: Option<JoinHandle<()>>,
 }
 
-impl<It, R> fmt::Debug for ClusterImap<'_, It, R>
+impl<It, F, R> fmt::Debug for ClusterImap<'_, It, F, R>
 where
     It: Iterator,
-    It::Item: Serialize,
-    R: DeserializeOwned,
+    It::Item: Serialize + Send,
+    F: Fn(It::Item) -> R + Send + Sync,
+    R: DeserializeOwned + Send,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &self.state {
@@ -194,24 +173,36 @@ where
     }
 }
 
-impl<'c, It, R> ClusterImap<'c, It, R>
+impl<It, F, R> ClusterImap<'_, It, F, R>
 where
     It: Iterator,
-    It::Item: Serialize,
-    R: DeserializeOwned,
+    It::Item: Serialize + Send,
+    F: Fn(It::Item) -> R + Send + Sync,
+    R: DeserializeOwned + Send,
 {
     fn over(error: Option<ClusterError>) -> Self {
         ClusterImap {
             state: State::Over(error),
         }
     }
+
+    /// Ends the call on every rank (cancelling what was not handed out) and
+    /// marks the cluster free for calls.
+    fn finish(&mut self) {
+        if let State::Root(root) = &mut self.state {
+            root.coordinator.cancel(root.cluster.pool(), &root.f);
+            root.cluster.lazy_open.set(false);
+            self.state = State::Over(None);
+        }
+    }
 }
 
-impl<It, R> Iterator for ClusterImap<'_, It, R>
+impl<It, F, R> Iterator for ClusterImap<'_, It, F, R>
 where
     It: Iterator,
-    It::Item: Serialize,
-    R: DeserializeOwned,
+    It::Item: Serialize + Send,
+    F: Fn(It::Item) -> R + Send + Sync,
+    R: DeserializeOwned + Send,
 {
     type Item = Result<R, ClusterError>;
 
@@ -223,7 +214,7 @@ where
         let mut backoff = Backoff::new();
         loop {
             if root.coordinator.failed() {
-                root.coordinator.run_to_end();
+                root.coordinator.run_to_end(root.cluster.pool(), &root.f);
             } else {
                 if let Some(result) = root.ready.next() {
                     return Some(Ok(result));
@@ -238,45 +229,24 @@ where
                 self.finish();
                 return error.map(Err);
             }
-            if root.coordinator.poll() {
+            if root.coordinator.poll(root.cluster.pool(), &root.f) {
                 backoff.reset();
             } else {
-                root.coordinator.idle(&mut backoff);
+                backoff.snooze();
             }
         }
     }
 }
 
-impl<It, R> ClusterImap<'_, It, R>
+impl<It, F, R> Drop for ClusterImap<'_, It, F, R>
 where
     It: Iterator,
-    It::Item: Serialize,
-    R: DeserializeOwned,
+    It::Item: Serialize + Send,
+    F: Fn(It::Item) -> R + Send + Sync,
+    R: DeserializeOwned + Send,
 {
-    /// Ends the call on every rank (cancelling what was not handed out),
-    /// waits for rank 0's lane, and marks the cluster free for calls.
-    fn finish(&mut self) {
-        if let State::Root(root) = &mut self.state {
-            root.coordinator.cancel_if_running();
-            if let Some(lane) = root.lane.take() {
-                // The lane catches panics of `f`; a join error is a bug in
-                // this crate and has already ended the call with an error.
-                let _ = lane.join();
-            }
-            root.cluster.lazy_open.set(false);
-            self.state = State::Over(None);
-        }
-    }
-}
-
-impl<It, R> Drop for ClusterImap<'_, It, R>
-where
-    It: Iterator,
-    It::Item: Serialize,
-    R: DeserializeOwned,
-{
-    /// On rank 0, waits for the chunks already handed out, then ends the
-    /// call on every rank.
+    /// On rank 0, waits for the chunks already handed out to other ranks,
+    /// then ends the call on every rank.
     fn drop(&mut self) {
         self.finish();
     }

@@ -96,7 +96,7 @@ mod coordinator;
 #[cfg(feature = "mpi")]
 mod imap;
 #[cfg(feature = "mpi")]
-mod lane;
+mod local;
 #[cfg(feature = "mpi")]
 mod serve;
 #[cfg(feature = "mpi")]

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::ClusterError;
-use crate::lane::map_chunk;
+use crate::local::map_chunk;
 use crate::transport::Transport;
 use crate::wire::{self, CallId, ChunkOutcome, Finished, ReplyHead};
 
