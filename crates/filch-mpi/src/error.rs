@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-/// What went wrong in [`Cluster::init`](crate::Cluster) or in a cluster
+/// What went wrong in `Cluster::init` or in a cluster
 /// call. Every rank taking part in a failed call gets the same error, so an
 /// SPMD program takes the same branch on every rank.
 ///
