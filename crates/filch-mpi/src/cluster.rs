@@ -38,6 +38,11 @@ use crate::wire::{self, CallId, ReplyHead};
 /// A `Cluster` is neither `Send` nor `Sync`: MPI is called only from the
 /// thread that initialised it (`MPI_THREAD_FUNNELED`). Dropping it finalises
 /// MPI; MPI cannot be initialised again in the same process.
+///
+/// ```compile_fail
+/// fn needs_send<T: Send>(_: T) {}
+/// needs_send(filch_mpi::Cluster::init().unwrap()); // a Cluster stays on its thread
+/// ```
 pub struct Cluster {
     transport: Transport,
     pool: Pool,
@@ -268,7 +273,10 @@ impl Drop for Cluster {
 
 /// Configures a [`Cluster`]. Default: a pool with one thread per core of
 /// this rank's host. When several ranks share a host, give each
-/// `cores / ranks_on_the_host` threads so they do not oversubscribe it.
+/// `cores / ranks_on_the_host` threads so they do not oversubscribe it, and
+/// mind mpirun's binding: OpenMPI may bind a rank to a single core, which
+/// its threads then share (`--bind-to none` or `--map-by slot:PE=k`; see
+/// `docs/cluster.md`).
 ///
 /// ```no_run
 /// let cluster = filch_mpi::Cluster::builder().threads_per_rank(4).init()?;
