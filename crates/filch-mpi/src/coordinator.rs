@@ -23,9 +23,9 @@
 //! # Steps of rank 0's loop (`poll`)
 //! 1. Take every request that has arrived: check its `CallId` (sequence
 //!    number and signature; a mismatch fails the call, and that rank's
-//!    request is parked as `Refused` until the end), file the finished chunk's results
-//!    under its index, record its timing for the chunk sizer, and park the
-//!    rank as `Waiting`. A panic or codec error in the report *stops* the
+//!    request is parked as `Refused` until the end), file the finished
+//!    chunk's results under its index, record its timing for the chunk
+//!    sizer, and park the rank as `Waiting`. A panic or codec error in the report *stops* the
 //!    call: the first such reason is kept, and no chunk is handed out after.
 //! 2. Unless stopped: give each `Waiting` rank a new chunk (sized by
 //!    `chunk_size.rs`), and take one for rank 0 if it has none; for `imap`,
@@ -53,7 +53,10 @@
 //!   rather than as stale data.
 //! - Sends never deadlock: rank 0 sends only to a worker waiting for its
 //!   reply, and workers send only to rank 0, which polls at least once per
-//!   slice while a call is on.
+//!   slice while a call is on (for `imap`, while the consumer is inside
+//!   `next()`). Every send is non-blocking and waited on with backoff
+//!   (`transport.rs`), so a worker whose results rank 0 has not taken yet
+//!   sleeps instead of spinning in OpenMPI's blocking send.
 //!
 //! What it cannot survive is a rank that dies: MPI's default error handler
 //! then aborts the whole job (see `docs/cluster.md`).

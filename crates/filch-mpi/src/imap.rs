@@ -4,8 +4,8 @@
 //! On rank 0 the iterator drives the protocol from `next()`: rank 0 answers
 //! the other ranks and maps its own share only while the consumer is inside
 //! `next()` (everything runs on the calling thread). So a consumer that
-//! spends long on each result leaves the other ranks idle once they finish
-//! their chunks; `map` has no such gap. On the other ranks the call serves
+//! spends long on each result leaves the other ranks idle (sleeping, not
+//! spinning) once they finish their chunks; `map` has no such gap. On the other ranks the call serves
 //! chunks before it returns, and the iterator only reports how the call
 //! ended.
 

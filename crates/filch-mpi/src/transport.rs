@@ -47,13 +47,26 @@ impl Transport {
         self.size
     }
 
-    /// Sends `bytes` to `rank`. A standard-mode send: it may wait until
-    /// `rank` starts receiving, which the protocol guarantees it does (a
-    /// rank is only sent a message it asked for, or rank 0, which polls).
+    /// Sends `bytes` to `rank` and waits (politely) until the send is done.
+    /// A message above MPI's eager limit is only done once `rank` receives
+    /// it, which the protocol guarantees it does (a worker is only sent the
+    /// reply it waits for; rank 0 polls during a call, though for `imap`
+    /// only inside `next()`). OpenMPI's blocking send would spin a core all
+    /// that time, so this posts a non-blocking send and tests it with
+    /// backoff instead.
     pub(crate) fn send(&self, rank: usize, bytes: &[u8]) {
-        self.world
-            .process_at_rank(rank as mpi::Rank)
-            .send_with_tag(bytes, TAG);
+        let destination = self.world.process_at_rank(rank as mpi::Rank);
+        mpi::request::scope(|scope| {
+            let mut request = destination.immediate_send_with_tag(scope, bytes, TAG);
+            let mut backoff = Backoff::new();
+            loop {
+                match request.test() {
+                    Ok(_) => return,
+                    Err(pending) => request = pending,
+                }
+                backoff.snooze();
+            }
+        });
     }
 
     /// A message from any rank, if one has arrived: its source and bytes.
