@@ -137,7 +137,9 @@ pub(crate) enum ReplyHead {
     Shutdown,
 }
 
-/// Encodes `head` followed by `body`.
+/// Encodes `head` followed by `body`. A failure names the type that would
+/// not encode: postcard does not keep a `Serialize` impl's own message
+/// (its error says only "Serde Serialization Error").
 pub(crate) fn encode<H: Serialize, B: Serialize + ?Sized>(
     rank: usize,
     head: &H,
@@ -145,7 +147,7 @@ pub(crate) fn encode<H: Serialize, B: Serialize + ?Sized>(
 ) -> Result<Vec<u8>, ClusterError> {
     let wire = |err: postcard::Error| ClusterError::Wire {
         rank,
-        detail: err.to_string(),
+        detail: format!("encoding {}: {err}", std::any::type_name::<B>()),
     };
     let mut bytes = postcard::to_stdvec(head).map_err(wire)?;
     bytes.extend_from_slice(&postcard::to_stdvec(body).map_err(wire)?);

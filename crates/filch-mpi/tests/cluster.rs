@@ -94,6 +94,10 @@ fn main() {
             "mismatched_calls_are_an_error_not_a_hang",
             mismatched_calls_are_an_error_not_a_hang,
         ),
+        (
+            "a_result_that_will_not_serialize_is_an_error_naming_the_rank",
+            a_result_that_will_not_serialize_is_an_error_naming_the_rank,
+        ),
     ];
     for (name, check) in checks {
         watchdog.arm(name, LIMIT);
@@ -385,4 +389,46 @@ fn mismatched_calls_are_an_error_not_a_hang(cluster: &Cluster) {
         .map(0..10u64, |x| x + 1)
         .unwrap_or_else(|err| panic!("rank {}: the call after a mismatch: {err}", cluster.rank()));
     assert_eq!(again, cluster.is_root().then(|| (1..=10u64).collect()));
+}
+
+/// A result whose `Serialize` fails: made on a worker rank, it cannot be
+/// sent back. (Rank 0's own results never cross the wire.)
+#[derive(Debug, serde::Deserialize)]
+struct Unsendable(u32);
+
+impl serde::Serialize for Unsendable {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom(format!(
+            "{INJECTED} {} will not serialize",
+            self.0
+        )))
+    }
+}
+
+/// Results that fail to encode on a worker end the call on every rank with
+/// a wire error naming that rank, and the next call works.
+fn a_result_that_will_not_serialize_is_an_error_naming_the_rank(cluster: &Cluster) {
+    let out = cluster.map(0..2000u32, |x| {
+        thread::sleep(Duration::from_micros(50));
+        Unsendable(x)
+    });
+    if cluster.size() == 1 {
+        assert_eq!(out.unwrap().unwrap().len(), 2000);
+    } else {
+        match out {
+            Err(ClusterError::Wire { rank, detail }) => {
+                assert!(rank >= 1, "rank {rank}: {detail}");
+                // postcard drops the impl's own message; the type is named.
+                assert!(detail.contains("Unsendable"), "{detail}");
+            }
+            other => panic!("expected a wire error, got {other:?}"),
+        }
+    }
+    let again = cluster.map(0..10u32, |x| x * 2).unwrap();
+    assert_eq!(
+        again,
+        cluster
+            .is_root()
+            .then(|| (0..10u32).map(|x| x * 2).collect())
+    );
 }
