@@ -192,7 +192,7 @@ impl Cluster {
     ///
     /// # Errors
     /// On every rank: [`ClusterError::Panicked`] naming the rank and message
-    /// if `f` panicked anywhere (chunks already out finish; no new ones
+    /// if `f` panicked anywhere (chunks out on other ranks finish; no new ones
     /// start); [`ClusterError::Mismatch`] if the ranks are not making the
     /// same call; [`ClusterError::Wire`] if items or results fail to
     /// (de)serialise; [`ClusterError::Busy`] on a rank whose `imap` is open.

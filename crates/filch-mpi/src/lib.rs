@@ -59,8 +59,9 @@
 //! | `Cluster::imap` | `Ok(result)`s | yields nothing (serves inside the call) | input order | lazy: about two chunks per rank read ahead | `Err` once on every rank, then the iterator ends |
 //! | `Cluster::imap_unordered` | `Ok(result)`s | as `imap` | completion order (per chunk) | as `imap` | as `imap` |
 //!
-//! After a panic, chunks already handed out finish and no new ones start;
-//! the cluster stays usable for the next call. A rank whose *process* dies
+//! After a panic, chunks already handed out to other ranks finish (rank 0
+//! drops the rest of its own) and no new ones start; the cluster stays
+//! usable for the next call. A rank whose *process* dies
 //! (killed, or a segfault) cannot be survived: MPI aborts the whole job and
 //! `mpirun` exits non-zero (see `docs/cluster.md`).
 //!
@@ -73,8 +74,9 @@
 //!
 //! # Rules of the SPMD model
 //! - Every rank makes the same cluster calls in the same order, with the
-//!   same item and result types and the same function. Calls are numbered;
-//!   a rank out of step gets [`ClusterError::Mismatch`] instead of a hang.
+//!   same item and result types and the same function. Calls are numbered
+//!   and typed; ranks out of step get [`ClusterError::Mismatch`] instead of
+//!   a hang.
 //! - A `Cluster` stays on the thread that created it (MPI is initialised
 //!   `MPI_THREAD_FUNNELED`); the pool's threads never call MPI.
 //! - `Cluster::init` once per process: MPI cannot be initialised twice.
