@@ -1,0 +1,279 @@
+//! What going distributed costs on one machine: the same `map` of N items
+//! of w ns each, timed as a serial loop, on a local filch pool of 2 threads,
+//! and on a cluster of 2 ranks × 1 thread, for w from 100 ns to 1 ms; prints
+//! each one's speed-up over the loop and the work per item at which each
+//! breaks even. Run it under MPI with two ranks:
+//!
+//! ```text
+//! cargo build --release -p filch-mpi --features mpi --bin cluster-threshold
+//! mpirun -np 2 --bind-to none target/release/cluster-threshold \
+//!     [--smoke] [--items N] [--rounds R] [--work NS,NS,...]
+//! ```
+//!
+//! `--bind-to none` matters: with two ranks OpenMPI binds each to one core,
+//! which leaves rank 0's 2-thread local pool one core for both threads. The
+//! bench prints the cores rank 0 may use and warns when it is fewer than 2.
+//!
+//! Rounds are interleaved (every system at every size, then again) and each
+//! cell is the median of the rounds, so a burst of noise from elsewhere on
+//! the machine lands in one round rather than in one system. Rank 1 only
+//! serves; rank 0 times and prints.
+
+use std::hint::black_box;
+use std::process;
+use std::time::{Duration, Instant};
+
+use filch::Pool;
+use filch_mpi::Cluster;
+
+/// Work per item for the full sweep, in ns.
+const FULL_SWEEP_NS: [u64; 9] = [
+    100, 300, 1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000,
+];
+
+/// The smoke run's sizes: one below and one above the expected break-even.
+const SMOKE_SWEEP_NS: [u64; 2] = [1_000, 100_000];
+
+/// What the command line asked for.
+#[derive(Debug)]
+struct Options {
+    items: u64,
+    rounds: usize,
+    sweep: Vec<u64>,
+}
+
+fn parse_options() -> Result<Options, String> {
+    let mut options = Options {
+        items: 1_000,
+        rounds: 7,
+        sweep: FULL_SWEEP_NS.to_vec(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut number = |name: &str| -> Result<u64, String> {
+            let value = args.next().ok_or(format!("{name} needs a number"))?;
+            match value.parse::<u64>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(format!(
+                    "{name} needs a positive whole number, not `{value}`"
+                )),
+            }
+        };
+        match arg.as_str() {
+            "--smoke" => {
+                options.items = 200;
+                options.rounds = 3;
+                options.sweep = SMOKE_SWEEP_NS.to_vec();
+            }
+            "--items" => options.items = number("--items")?,
+            "--work" => {
+                let list = args.next().ok_or("--work needs a list of ns, like 1000,30000")?;
+                options.sweep = list
+                    .split(',')
+                    .map(|ns| match ns.trim().parse::<u64>() {
+                        Ok(ns) if ns > 0 => Ok(ns),
+                        _ => Err(format!("--work needs positive whole numbers of ns, not `{ns}`")),
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            "--rounds" => options.rounds = number("--rounds")? as usize,
+            "--help" | "-h" => {
+                return Err(
+                    "usage: mpirun -np 2 --bind-to none cluster-threshold [--smoke] [--items N] [--rounds R] [--work NS,NS,...]"
+                        .into(),
+                )
+            }
+            other => return Err(format!("unknown option `{other}` (try --help)")),
+        }
+    }
+    Ok(options)
+}
+
+/// About `iters` steps of integer hashing: the work of one item. Every rank
+/// gets the step count with the item, so all ranks do the same work even if
+/// they calibrated differently.
+fn work(x: u64, iters: u64) -> u64 {
+    let mut h = x;
+    for _ in 0..iters {
+        h = black_box(
+            h.wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407),
+        );
+    }
+    h
+}
+
+/// Steps of [`work`] per nanosecond on this machine (rank 0's calibration):
+/// the fastest of several short trials, since on a shared machine a trial
+/// can only be slowed down (preempted), never sped up.
+fn calibrate() -> f64 {
+    let steps = 2_000_000;
+    (0..9)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(work(1, steps));
+            steps as f64 / start.elapsed().as_nanos().max(1) as f64
+        })
+        .fold(0.0, f64::max)
+}
+
+/// The CPUs this process may run on, as Linux lists them
+/// (`Cpus_allowed_list` in `/proc/self/status`), and how many they are.
+fn allowed_cpus() -> Option<(String, usize)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let list = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))?
+        .trim()
+        .to_owned();
+    let count = list
+        .split(',')
+        .map(|range| match range.split_once('-') {
+            Some((lo, hi)) => {
+                hi.parse::<usize>().unwrap_or(0) + 1 - lo.parse::<usize>().unwrap_or(0)
+            }
+            None => 1,
+        })
+        .sum();
+    Some((list, count))
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort_unstable();
+    samples[samples.len() / 2]
+}
+
+fn human(d: Duration) -> String {
+    let ns = d.as_nanos() as f64;
+    match ns {
+        n if n < 1e3 => format!("{n:.0} ns"),
+        n if n < 1e6 => format!("{:.1} µs", n / 1e3),
+        n if n < 1e9 => format!("{:.2} ms", n / 1e6),
+        n => format!("{:.2} s", n / 1e9),
+    }
+}
+
+fn human_ns(ns: f64) -> String {
+    human(Duration::from_nanos(ns.round() as u64))
+}
+
+/// The work per item at which a speed-up curve crosses 1, interpolated on
+/// a log scale between the two sizes around the crossing.
+fn break_even(sweep: &[u64], speedups: &[f64]) -> String {
+    if speedups.first().is_some_and(|&s| s >= 1.0) {
+        return format!("at or below {}", human_ns(sweep[0] as f64));
+    }
+    for i in 1..sweep.len() {
+        let (s0, s1) = (speedups[i - 1], speedups[i]);
+        if s0 < 1.0 && s1 >= 1.0 {
+            let (l0, l1) = ((sweep[i - 1] as f64).ln(), (sweep[i] as f64).ln());
+            let t = (0.0 - s0.ln()) / (s1.ln() - s0.ln());
+            return format!("≈ {}", human_ns((l0 + t * (l1 - l0)).exp()));
+        }
+    }
+    format!(
+        "above {} (never reached)",
+        human_ns(*sweep.last().unwrap_or(&0) as f64)
+    )
+}
+
+fn main() {
+    let options = match parse_options() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            process::exit(2);
+        }
+    };
+    let cluster = match Cluster::builder().threads_per_rank(1).init() {
+        Ok(cluster) => cluster,
+        Err(err) => {
+            eprintln!("cluster-threshold: {err}");
+            process::exit(1);
+        }
+    };
+    if cluster.size() != 2 && cluster.is_root() {
+        eprintln!(
+            "cluster-threshold: measures 2 ranks × 1 thread against a 2-thread pool; run it with mpirun -np 2 (got {} ranks)",
+            cluster.size()
+        );
+    }
+    let local = Pool::builder().threads(2).build().expect("a 2-thread pool");
+    let steps_per_ns = if cluster.is_root() { calibrate() } else { 0.0 };
+    let sizes = options.sweep.len();
+    let mut serial = vec![Vec::new(); sizes];
+    let mut pooled = vec![Vec::new(); sizes];
+    let mut clustered = vec![Vec::new(); sizes];
+    for _round in 0..options.rounds {
+        for (i, &ns) in options.sweep.iter().enumerate() {
+            let iters = (ns as f64 * steps_per_ns).round() as u64;
+            let items: Vec<(u64, u64)> = if cluster.is_root() {
+                (0..options.items).map(|x| (x, iters)).collect()
+            } else {
+                Vec::new()
+            };
+            if cluster.is_root() {
+                let start = Instant::now();
+                let out: Vec<u64> = items.iter().map(|&(x, n)| work(x, n)).collect();
+                serial[i].push(start.elapsed());
+                black_box(out);
+                let start = Instant::now();
+                black_box(local.map(items.clone(), |(x, n)| work(x, n)));
+                pooled[i].push(start.elapsed());
+            }
+            let start = Instant::now();
+            let out = cluster.starmap(items, work);
+            clustered[i].push(start.elapsed());
+            match out {
+                Ok(out) => {
+                    black_box(out);
+                }
+                Err(err) => {
+                    eprintln!("cluster-threshold: rank {}: {err}", cluster.rank());
+                    process::exit(1);
+                }
+            }
+        }
+    }
+    if !cluster.is_root() {
+        return;
+    }
+    println!(
+        "cluster-threshold: {} items per call, median of {} interleaved rounds; speed-up over a serial loop",
+        options.items, options.rounds
+    );
+    match allowed_cpus() {
+        Some((list, count)) if count < 2 => println!(
+            "WARNING: rank 0 may only use CPU {list}, so the local pool's 2 threads share one core; run mpirun with --bind-to none"
+        ),
+        Some((list, _)) => println!("rank 0 may use CPUs {list}"),
+        None => {}
+    }
+    println!(
+        "| work per item | serial | local pool, 2 threads | cluster, {} ranks × 1 thread |",
+        cluster.size()
+    );
+    println!("|---|---:|---:|---:|");
+    let mut local_speedups = Vec::new();
+    let mut cluster_speedups = Vec::new();
+    for (i, &ns) in options.sweep.iter().enumerate() {
+        let base = median(serial[i].clone());
+        let speedup =
+            |samples: &Vec<Duration>| base.as_secs_f64() / median(samples.clone()).as_secs_f64();
+        local_speedups.push(speedup(&pooled[i]));
+        cluster_speedups.push(speedup(&clustered[i]));
+        println!(
+            "| {} | {} | {:.2}x | {:.2}x |",
+            human_ns(ns as f64),
+            human(base),
+            local_speedups[i],
+            cluster_speedups[i]
+        );
+    }
+    println!(
+        "break-even work per item ({} items per call): local pool {}, cluster {}",
+        options.items,
+        break_even(&options.sweep, &local_speedups),
+        break_even(&options.sweep, &cluster_speedups)
+    );
+}

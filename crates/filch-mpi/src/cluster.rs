@@ -1,0 +1,339 @@
+//! `Cluster` and `ClusterBuilder`: MPI initialised once per process, a
+//! filch pool per rank, and the SPMD combinators `map` and `starmap` (the
+//! lazy ones are in `imap.rs`).
+
+use std::cell::Cell;
+use std::fmt;
+use std::marker::PhantomData;
+
+use filch::{Pool, Unpack};
+use mpi::environment::Universe;
+use mpi::Threading;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::coordinator::Coordinator;
+use crate::error::ClusterError;
+use crate::serve::serve;
+use crate::transport::Transport;
+use crate::wire::{self, CallId, ReplyHead};
+
+/// This process's place in an MPI job, with a filch pool for its share of
+/// the work. Every rank runs the same program (SPMD) and makes the same
+/// calls in the same order; rank 0 passes the real input and gets the
+/// results, the other ranks serve chunks until the call is over.
+///
+/// ```no_run
+/// // Run as: mpirun -np 3 ./program
+/// let cluster = filch_mpi::Cluster::init()?;
+/// // Only rank 0 reads the input; the others may pass anything (here the same range).
+/// let squares = cluster.map(0..1_000u64, |x| x * x)?;
+/// if let Some(squares) = squares {
+///     // rank 0
+///     assert_eq!(squares[10], 100);
+/// }
+/// # Ok::<(), filch_mpi::ClusterError>(())
+/// ```
+///
+/// A `Cluster` is neither `Send` nor `Sync`: MPI is called only from the
+/// thread that initialised it (`MPI_THREAD_FUNNELED`). Dropping it finalises
+/// MPI; MPI cannot be initialised again in the same process.
+///
+/// ```compile_fail
+/// fn needs_send<T: Send>(_: T) {}
+/// needs_send(filch_mpi::Cluster::init().unwrap()); // a Cluster stays on its thread
+/// ```
+pub struct Cluster {
+    transport: Transport,
+    pool: Pool,
+    /// Calls made so far; the next call's sequence number is this plus one.
+    calls: Cell<u64>,
+    /// An `imap` of this cluster is open on this rank.
+    pub(crate) lazy_open: Cell<bool>,
+    /// Keeps the cluster on its initialising thread.
+    _not_send: PhantomData<*const ()>,
+    /// Last field: dropped last, finalising MPI after everything else.
+    _universe: Universe,
+}
+
+impl fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cluster")
+            .field("rank", &self.rank())
+            .field("size", &self.size())
+            .field("threads_per_rank", &self.pool.threads())
+            .field("calls", &self.calls.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cluster {
+    /// Initialises MPI and a pool with one thread per core on this rank's
+    /// host; the same as `Cluster::builder().init()`.
+    ///
+    /// ```no_run
+    /// let cluster = filch_mpi::Cluster::init()?;
+    /// println!("rank {} of {}", cluster.rank(), cluster.size());
+    /// # Ok::<(), filch_mpi::ClusterError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ClusterError::AlreadyInitialized`] if MPI was initialised before in
+    /// this process (a second `init`, even after the first cluster dropped);
+    /// [`ClusterError::ThreadSupport`] if the MPI library cannot run a
+    /// multi-threaded process; [`ClusterError::Pool`] if the pool cannot start.
+    pub fn init() -> Result<Cluster, ClusterError> {
+        Cluster::builder().init()
+    }
+
+    /// A builder for a cluster with options; see [`ClusterBuilder`].
+    ///
+    /// ```no_run
+    /// let cluster = filch_mpi::Cluster::builder().threads_per_rank(1).init()?;
+    /// assert_eq!(cluster.threads_per_rank(), 1);
+    /// # Ok::<(), filch_mpi::ClusterError>(())
+    /// ```
+    pub fn builder() -> ClusterBuilder {
+        ClusterBuilder {
+            threads_per_rank: None,
+        }
+    }
+
+    /// This process's rank, from 0 to `size() - 1`.
+    ///
+    /// ```no_run
+    /// let cluster = filch_mpi::Cluster::init()?;
+    /// assert!(cluster.rank() < cluster.size());
+    /// # Ok::<(), filch_mpi::ClusterError>(())
+    /// ```
+    pub fn rank(&self) -> usize {
+        self.transport.rank()
+    }
+
+    /// The number of ranks in the job (`mpirun -np N`).
+    ///
+    /// ```no_run
+    /// let cluster = filch_mpi::Cluster::init()?;
+    /// assert!(cluster.size() >= 1);
+    /// # Ok::<(), filch_mpi::ClusterError>(())
+    /// ```
+    pub fn size(&self) -> usize {
+        self.transport.size()
+    }
+
+    /// Whether this is rank 0, the one that gets the results.
+    ///
+    /// ```no_run
+    /// let cluster = filch_mpi::Cluster::init()?;
+    /// assert_eq!(cluster.is_root(), cluster.rank() == 0);
+    /// # Ok::<(), filch_mpi::ClusterError>(())
+    /// ```
+    pub fn is_root(&self) -> bool {
+        self.rank() == 0
+    }
+
+    /// The threads of this rank's pool.
+    ///
+    /// ```no_run
+    /// let cluster = filch_mpi::Cluster::builder().threads_per_rank(2).init()?;
+    /// assert_eq!(cluster.threads_per_rank(), 2);
+    /// # Ok::<(), filch_mpi::ClusterError>(())
+    /// ```
+    pub fn threads_per_rank(&self) -> usize {
+        self.pool.threads()
+    }
+
+    /// This rank's local pool, for work that stays on this rank.
+    ///
+    /// ```no_run
+    /// let cluster = filch_mpi::Cluster::init()?;
+    /// let local: Vec<u32> = cluster.pool().map(0..4u32, |x| x + 1);
+    /// assert_eq!(local, [1, 2, 3, 4]);
+    /// # Ok::<(), filch_mpi::ClusterError>(())
+    /// ```
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// Starts call number `calls + 1` of `kind` from `T` to `R`.
+    pub(crate) fn begin<T, R>(&self, kind: &str) -> Result<CallId, ClusterError> {
+        if self.lazy_open.get() {
+            return Err(ClusterError::Busy);
+        }
+        let seq = self.calls.get() + 1;
+        self.calls.set(seq);
+        Ok(CallId::new::<T, R>(seq, kind))
+    }
+
+    /// Applies `f` to every item across all ranks, like
+    /// [`filch::Pool::map`]: on rank 0, `Ok(Some(results))` in input order;
+    /// on the other ranks `Ok(None)` once the call is over. Only rank 0
+    /// reads `items`; the other ranks drop theirs unread, so they may pass
+    /// the same expression or an empty one (`Vec::new()`).
+    ///
+    /// Every rank must call `map` here, with the same `f`: functions cannot
+    /// cross the wire, so each rank applies its own copy to the chunks it is
+    /// sent. Rank 0 collects the input first (its length balances the tail).
+    ///
+    /// ```no_run
+    /// // mpirun -np 3 ./program
+    /// let cluster = filch_mpi::Cluster::init()?;
+    /// let input = if cluster.is_root() { (0..100u32).collect() } else { Vec::new() };
+    /// match cluster.map(input, |x| x.to_string())? {
+    ///     Some(out) => assert_eq!(out[42], "42"),
+    ///     None => assert!(!cluster.is_root()),
+    /// }
+    /// # Ok::<(), filch_mpi::ClusterError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// On every rank: [`ClusterError::Panicked`] naming the rank and message
+    /// if `f` panicked anywhere (chunks out on other ranks finish; no new ones
+    /// start); [`ClusterError::Mismatch`] if the ranks are not making the
+    /// same call; [`ClusterError::Wire`] if items or results fail to
+    /// (de)serialise; [`ClusterError::Busy`] on a rank whose `imap` is open.
+    /// The cluster stays usable after any of these.
+    pub fn map<I, F, R>(&self, items: I, f: F) -> Result<Option<Vec<R>>, ClusterError>
+    where
+        I: IntoIterator,
+        I::Item: Serialize + DeserializeOwned + Send,
+        F: Fn(I::Item) -> R + Sync + Send,
+        R: Serialize + DeserializeOwned + Send,
+    {
+        let call = self.begin::<I::Item, R>("map")?;
+        self.run_map(&call, items, &f)
+    }
+
+    /// Like [`map`](Self::map), with each item a tuple spread into `f`'s
+    /// arguments (1 to 6), like [`filch::Pool::starmap`].
+    ///
+    /// ```no_run
+    /// let cluster = filch_mpi::Cluster::init()?;
+    /// if let Some(sums) = cluster.starmap(vec![(1, 2), (3, 4)], |a: i32, b: i32| a + b)? {
+    ///     assert_eq!(sums, [3, 7]);
+    /// }
+    /// # Ok::<(), filch_mpi::ClusterError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`map`](Self::map).
+    pub fn starmap<I, F, R>(&self, items: I, f: F) -> Result<Option<Vec<R>>, ClusterError>
+    where
+        I: IntoIterator,
+        I::Item: Unpack<F, Output = R> + Serialize + DeserializeOwned + Send,
+        F: Sync + Send,
+        R: Serialize + DeserializeOwned + Send,
+    {
+        let call = self.begin::<I::Item, R>("starmap")?;
+        self.run_map(&call, items, &|args: I::Item| args.call(&f))
+    }
+
+    fn run_map<I, F, R>(
+        &self,
+        call: &CallId,
+        items: I,
+        f: &F,
+    ) -> Result<Option<Vec<R>>, ClusterError>
+    where
+        I: IntoIterator,
+        I::Item: Serialize + DeserializeOwned + Send,
+        F: Fn(I::Item) -> R + Sync + Send,
+        R: Serialize + DeserializeOwned + Send,
+    {
+        if !self.is_root() {
+            drop(items);
+            return serve::<I::Item, R, F>(&self.transport, &self.pool, call, f).map(|()| None);
+        }
+        let items: Vec<I::Item> = items.into_iter().collect();
+        let mut coordinator =
+            Coordinator::new(&self.transport, call.clone(), items.into_iter(), None);
+        coordinator.run_to_end(&self.pool, f);
+        coordinator.into_results().map(Some)
+    }
+}
+
+impl Drop for Cluster {
+    /// On rank 0, tells any rank still waiting in a call that rank 0 never
+    /// made that no answer will come ([`ClusterError::RootGone`]); then MPI
+    /// is finalised.
+    fn drop(&mut self) {
+        if self.is_root() {
+            if let Ok(bytes) = wire::encode(0, &ReplyHead::Shutdown, &()) {
+                for rank in 1..self.size() {
+                    self.transport.send(rank, &bytes);
+                }
+            }
+        }
+    }
+}
+
+/// Configures a [`Cluster`]. Default: a pool with one thread per core of
+/// this rank's host. When several ranks share a host, give each
+/// `cores / ranks_on_the_host` threads so they do not oversubscribe it, and
+/// mind mpirun's binding: OpenMPI may bind a rank to a single core, which
+/// its threads then share (`--bind-to none` or `--map-by slot:PE=k`; see
+/// `docs/cluster.md`).
+///
+/// ```no_run
+/// let cluster = filch_mpi::Cluster::builder().threads_per_rank(4).init()?;
+/// assert_eq!(cluster.threads_per_rank(), 4);
+/// # Ok::<(), filch_mpi::ClusterError>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `init` is called"]
+pub struct ClusterBuilder {
+    threads_per_rank: Option<usize>,
+}
+
+impl ClusterBuilder {
+    /// The threads of each rank's pool (at least 1).
+    ///
+    /// ```no_run
+    /// let err = filch_mpi::Cluster::builder().threads_per_rank(0).init().unwrap_err();
+    /// assert!(err.to_string().contains("0 threads"));
+    /// ```
+    pub fn threads_per_rank(self, threads: usize) -> Self {
+        ClusterBuilder {
+            threads_per_rank: Some(threads),
+        }
+    }
+
+    /// Builds the pool, then initialises MPI (a bad option is reported
+    /// before MPI is touched, so `init` may be retried with a good one).
+    ///
+    /// ```no_run
+    /// let cluster = filch_mpi::Cluster::builder().init()?;
+    /// assert!(filch_mpi::Cluster::init().is_err()); // MPI is initialised once per process
+    /// # drop(cluster);
+    /// # Ok::<(), filch_mpi::ClusterError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Cluster::init`].
+    pub fn init(self) -> Result<Cluster, ClusterError> {
+        let mut builder = Pool::builder().thread_name(|i| format!("filch-mpi-worker-{i}"));
+        if let Some(threads) = self.threads_per_rank {
+            builder = builder.threads(threads);
+        }
+        let pool = builder.build()?;
+        let (universe, provided) = mpi::initialize_with_threading(Threading::Funneled)
+            .ok_or(ClusterError::AlreadyInitialized)?;
+        if provided < Threading::Funneled {
+            return Err(ClusterError::ThreadSupport {
+                provided: format!("{provided:?}"),
+            });
+        }
+        Ok(Cluster {
+            transport: Transport::new(universe.world()),
+            pool,
+            calls: Cell::new(0),
+            lazy_open: Cell::new(false),
+            _not_send: PhantomData,
+            _universe: universe,
+        })
+    }
+}

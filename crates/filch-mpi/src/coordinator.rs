@@ -1,0 +1,431 @@
+//! Rank 0's side of a call: hands chunks out on demand, gathers results in
+//! order, and ends the call on every rank. This is the protocol.
+//!
+//! # Messages (one MPI tag, see `transport.rs`; encoding in `wire.rs`)
+//! - **request** (worker → rank 0): `(CallId, Option<Finished<R>>)`: "I am
+//!   in call `CallId` and dry; here is the chunk you gave me last (results,
+//!   or a panic message)". A worker's first request of a call has `None`.
+//! - **reply** (rank 0 → worker), exactly one per request:
+//!   `Chunk { chunk } + items`, or `End(reason)`, after which the worker
+//!   returns from the call. (`Shutdown` is sent once, when rank 0's
+//!   `Cluster` drops, to any rank still waiting in a call rank 0 never made.)
+//!
+//! Rank 0 maps chunks too, on its calling thread, a slice of about 250 µs
+//! at a time (`local.rs`), so between slices it answers requests: a
+//! request waits at most one slice, whatever the OS scheduler does.
+//!
+//! # States, per worker rank, as rank 0 sees them
+//! `Unheard` (no request yet this call) → `Computing { chunk }` (a chunk was
+//! sent) ⇄ `Waiting` (its request is parked: nothing to hand out now) →
+//! `Ended` (it was sent `End`). A request naming another call parks its
+//! rank as `Refused` (never given a chunk) until `End`.
+//!
+//! # Steps of rank 0's loop (`poll`)
+//! 1. Take every request that has arrived: check its `CallId` (sequence
+//!    number and signature; a mismatch fails the call, and that rank's
+//!    request is parked as `Refused` until the end), file the finished
+//!    chunk's results under its index, record its timing for the chunk
+//!    sizer, and park the rank as `Waiting`. A panic or codec error in the report *stops* the
+//!    call: the first such reason is kept, and no chunk is handed out after.
+//! 2. Unless stopped: give each `Waiting` rank a new chunk (sized by
+//!    `chunk_size.rs`), and take one for rank 0 if it has none; for `imap`,
+//!    only while fewer than the read-ahead window of chunks are out or
+//!    unconsumed.
+//! 3. Map one slice of rank 0's chunk; when the chunk is done, file it like
+//!    a worker's. (A stopped call abandons rank 0's chunk: nobody will use
+//!    its results.)
+//! 4. When the input is used up or the call is stopped, every worker is
+//!    `Waiting` or `Refused`, and rank 0 has no chunk of its own, send
+//!    `End(reason)` to all of them at once: the call is over.
+//!
+//! # Why it cannot hang (given every rank makes the same call)
+//! - Each worker has at most one message in flight in each direction, and
+//!   every request gets exactly one reply: a chunk while there is input, or
+//!   `End` once step 4 holds. A request is never dropped: it is answered or
+//!   parked, and a parked one is answered at the end at the latest.
+//! - Step 4 waits only for chunks already handed out, each of which comes
+//!   back as results, a panic message (`catch_unwind` around every chunk)
+//!   or a codec error. So after a panic anywhere the call still ends, and
+//!   with an error naming the rank.
+//! - When the call ends no message of it is left in flight (every request
+//!   was answered; a worker sends nothing after `End`), so the next call
+//!   starts clean; a worker out of step shows up as a `CallId` mismatch
+//!   rather than as stale data.
+//! - Sends never deadlock: rank 0 sends only to a worker waiting for its
+//!   reply, and workers send only to rank 0, which polls at least once per
+//!   slice while a call is on (for `imap`, while the consumer is inside
+//!   `next()`). Every send is non-blocking and waited on with backoff
+//!   (`transport.rs`), so a worker whose results rank 0 has not taken yet
+//!   sleeps instead of spinning in OpenMPI's blocking send.
+//!
+//! What it cannot survive is a rank that dies: MPI's default error handler
+//! then aborts the whole job (see `docs/cluster.md`).
+
+use std::collections::BTreeMap;
+
+use filch::Pool;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::backoff::Backoff;
+use crate::chunk_size::ChunkSizer;
+use crate::error::ClusterError;
+use crate::local::{LocalChunk, SLICE_NS};
+use crate::transport::Transport;
+use crate::wire::{self, CallId, ChunkOutcome, EndReason, Finished, ReplyHead};
+
+/// In which order the consumer takes finished chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// Chunk 0, 1, 2, ... (`map`, `imap`).
+    Input,
+    /// Whichever finished first (`imap_unordered`).
+    Completion,
+}
+
+/// A worker rank as rank 0 sees it during a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Peer {
+    /// No request from it yet in this call.
+    Unheard,
+    /// It was sent chunk `chunk` of `items` items.
+    Computing { chunk: u64, items: usize },
+    /// Its request is parked.
+    Waiting,
+    /// Its request names another call: parked, never given a chunk, and
+    /// answered with the call's error at the end.
+    Refused,
+    /// It was told the call is over.
+    Ended,
+}
+
+/// Rank 0's state for one call.
+#[derive(Debug)]
+pub(crate) struct Coordinator<'t, It: Iterator, R> {
+    transport: &'t Transport,
+    call: CallId,
+    input: It,
+    /// The input returned `None`.
+    input_done: bool,
+    /// Whether `input.size_hint()` is exact, so the tail can be balanced.
+    length_known: bool,
+    next_chunk: u64,
+    sizer: ChunkSizer,
+    /// Indexed by rank; entry 0 (this rank) is unused.
+    peers: Vec<Peer>,
+    /// The chunk rank 0 is mapping itself.
+    local: Option<LocalChunk<It::Item, R>>,
+    /// Why the call stops early; the first reason wins.
+    stop: Option<EndReason>,
+    /// Finished chunks not yet taken by the consumer.
+    done: BTreeMap<u64, Vec<R>>,
+    /// The next chunk an in-order consumer takes.
+    next_to_take: u64,
+    /// For `imap`: the most chunks out or finished-but-not-taken at once.
+    window: Option<usize>,
+    /// Chunks handed out and not yet taken by the consumer.
+    unconsumed: usize,
+    ended: bool,
+}
+
+impl<'t, It, R> Coordinator<'t, It, R>
+where
+    It: Iterator,
+    It::Item: Serialize + Send,
+    R: DeserializeOwned + Send,
+{
+    /// Starts coordinating call `call` over `input`, for a lazy call at most
+    /// `window` chunks ahead of the consumer.
+    pub(crate) fn new(
+        transport: &'t Transport,
+        call: CallId,
+        input: It,
+        window: Option<usize>,
+    ) -> Self {
+        let (low, high) = input.size_hint();
+        Coordinator {
+            transport,
+            call,
+            length_known: high == Some(low),
+            input,
+            input_done: false,
+            next_chunk: 0,
+            sizer: ChunkSizer::new(transport.size()),
+            peers: vec![Peer::Unheard; transport.size()],
+            local: None,
+            stop: None,
+            done: BTreeMap::new(),
+            next_to_take: 0,
+            window,
+            unconsumed: 0,
+            ended: false,
+        }
+    }
+
+    /// Whether `End` has been sent: the call is over on every rank.
+    pub(crate) fn is_over(&self) -> bool {
+        self.ended
+    }
+
+    /// Whether the call failed (it may still be winding down).
+    pub(crate) fn failed(&self) -> bool {
+        matches!(&self.stop, Some(reason) if *reason != EndReason::Cancelled)
+    }
+
+    /// The call's error, if it failed.
+    pub(crate) fn error(&self) -> Option<ClusterError> {
+        self.stop.clone().and_then(EndReason::into_error)
+    }
+
+    /// The next finished chunk in `order`, if it is there.
+    pub(crate) fn take_next(&mut self, order: Order) -> Option<Vec<R>> {
+        let results = match order {
+            Order::Input => {
+                let results = self.done.remove(&self.next_to_take)?;
+                self.next_to_take += 1;
+                results
+            }
+            Order::Completion => self.done.pop_first()?.1,
+        };
+        self.unconsumed -= 1;
+        Some(results)
+    }
+
+    /// All results in input order, once the call is over without error.
+    pub(crate) fn into_results(mut self) -> Result<Vec<R>, ClusterError> {
+        debug_assert!(self.ended);
+        if let Some(err) = self.error() {
+            return Err(err);
+        }
+        let done = std::mem::take(&mut self.done);
+        debug_assert_eq!(done.len() as u64, self.next_chunk);
+        Ok(done.into_values().flatten().collect())
+    }
+
+    /// Polls until the call is over, mapping rank 0's share with `f` on
+    /// `pool`.
+    pub(crate) fn run_to_end<F>(&mut self, pool: &Pool, f: &F)
+    where
+        F: Fn(It::Item) -> R + Sync + Send,
+    {
+        let mut backoff = Backoff::new();
+        while !self.ended {
+            if self.poll(pool, f) {
+                backoff.reset();
+            } else {
+                backoff.snooze();
+            }
+        }
+    }
+
+    /// Stops handing out work (the consumer is gone) and waits for the
+    /// chunks already out, then ends the call on every rank.
+    pub(crate) fn cancel<F>(&mut self, pool: &Pool, f: &F)
+    where
+        F: Fn(It::Item) -> R + Sync + Send,
+    {
+        if !self.ended {
+            self.fail(EndReason::Cancelled);
+            self.run_to_end(pool, f);
+        }
+    }
+
+    /// One round of the loop in the module docs; whether anything happened
+    /// (if not, the caller may wait a little before the next round).
+    pub(crate) fn poll<F>(&mut self, pool: &Pool, f: &F) -> bool
+    where
+        F: Fn(It::Item) -> R + Sync + Send,
+    {
+        let mut progressed = false;
+        while let Some((rank, bytes)) = self.transport.try_receive_any() {
+            self.on_request(rank, &bytes);
+            progressed = true;
+        }
+        progressed |= self.hand_out();
+        if self.stop.is_some() {
+            self.local = None;
+        }
+        if let Some(local) = &mut self.local {
+            let slice = self.sizer.items_taking(0, SLICE_NS);
+            if let Some(outcome) = local.step(pool, f, slice) {
+                let (chunk, items) = (local.chunk, local.items);
+                self.local = None;
+                self.on_finished(0, chunk, items, outcome);
+            }
+            progressed = true;
+        }
+        if !self.ended && self.can_end() {
+            self.end();
+            progressed = true;
+        }
+        progressed
+    }
+
+    fn fail(&mut self, reason: EndReason) {
+        if self.stop.is_none() {
+            self.stop = Some(reason);
+        }
+    }
+
+    fn reply(&self, rank: usize, head: &ReplyHead) {
+        // A head with an empty body always encodes.
+        if let Ok(bytes) = wire::encode(0, head, &()) {
+            self.transport.send(rank, &bytes);
+        }
+    }
+
+    fn on_request(&mut self, rank: usize, bytes: &[u8]) {
+        let decoded = wire::decode_head::<CallId>(rank, bytes).and_then(|(id, body)| {
+            if id == self.call {
+                wire::decode_body::<Option<Finished<R>>>(rank, body).map(Some)
+            } else {
+                Err(ClusterError::Mismatch {
+                    rank,
+                    detail: self.call.describe_mismatch(&id),
+                })
+            }
+        });
+        let previous = self.peers[rank];
+        let next = match (decoded, previous) {
+            // Answered at the end of the call like everyone else: answering
+            // now would let that rank start its next call while this one is
+            // still on, and its next request would land in this call.
+            (Err(ClusterError::Mismatch { detail, .. }), _) => {
+                self.fail(EndReason::Mismatch {
+                    rank: rank as u64,
+                    detail,
+                });
+                Peer::Refused
+            }
+            (_, Peer::Ended) => {
+                // Cannot happen: `End` goes to every rank at once, after
+                // which this call is not polled. Answer rather than strand it.
+                let reason = EndReason::Mismatch {
+                    rank: rank as u64,
+                    detail: "it asked again after its call ended".to_owned(),
+                };
+                self.reply(rank, &ReplyHead::End(reason));
+                return;
+            }
+            (Err(err), _) => {
+                self.fail(wire_reason(rank, err.to_string()));
+                Peer::Waiting
+            }
+            (Ok(Some(None)), Peer::Unheard | Peer::Waiting) => Peer::Waiting,
+            (Ok(Some(Some(finished))), Peer::Computing { chunk, items }) => {
+                self.on_finished(rank, chunk, items, finished.outcome);
+                Peer::Waiting
+            }
+            (Ok(_), state) => {
+                self.fail(wire_reason(
+                    rank,
+                    format!("a request that does not fit its state ({state:?})"),
+                ));
+                Peer::Waiting
+            }
+        };
+        self.peers[rank] = next;
+    }
+
+    fn on_finished(&mut self, rank: usize, chunk: u64, items: usize, outcome: ChunkOutcome<R>) {
+        match outcome {
+            ChunkOutcome::Done {
+                results,
+                elapsed_ns,
+            } => {
+                if results.len() != items {
+                    let detail = format!("{} results for {items} items", results.len());
+                    self.fail(wire_reason(rank, detail));
+                    return;
+                }
+                self.sizer.record(rank, items, elapsed_ns);
+                self.done.insert(chunk, results);
+            }
+            ChunkOutcome::Panicked(message) => self.fail(EndReason::Panicked {
+                rank: rank as u64,
+                message,
+            }),
+            ChunkOutcome::Wire(detail) => self.fail(wire_reason(rank, detail)),
+        }
+    }
+
+    /// The next chunk's items for `rank`, or `None` when the input is done.
+    fn next_items(&mut self, rank: usize) -> Option<(u64, Vec<It::Item>)> {
+        let remaining = self.length_known.then(|| self.input.size_hint().0);
+        let size = self.sizer.next_size(rank, remaining);
+        let items: Vec<It::Item> = self.input.by_ref().take(size).collect();
+        if items.is_empty() {
+            self.input_done = true;
+            return None;
+        }
+        let chunk = self.next_chunk;
+        self.next_chunk += 1;
+        self.unconsumed += 1;
+        Some((chunk, items))
+    }
+
+    fn may_hand_out(&self) -> bool {
+        self.stop.is_none()
+            && !self.input_done
+            && self.window.is_none_or(|window| self.unconsumed < window)
+    }
+
+    fn hand_out(&mut self) -> bool {
+        let mut progressed = false;
+        for rank in 1..self.peers.len() {
+            if self.peers[rank] != Peer::Waiting || !self.may_hand_out() {
+                continue;
+            }
+            let Some((chunk, items)) = self.next_items(rank) else {
+                break;
+            };
+            let count = items.len();
+            match wire::encode(0, &ReplyHead::Chunk { chunk }, &items) {
+                Ok(bytes) => {
+                    self.transport.send(rank, &bytes);
+                    self.peers[rank] = Peer::Computing {
+                        chunk,
+                        items: count,
+                    };
+                }
+                Err(err) => self.fail(wire_reason(0, err.to_string())),
+            }
+            progressed = true;
+        }
+        if self.local.is_none() && self.may_hand_out() {
+            if let Some((chunk, items)) = self.next_items(0) {
+                self.local = Some(LocalChunk::new(chunk, items));
+                progressed = true;
+            }
+        }
+        progressed
+    }
+
+    fn can_end(&self) -> bool {
+        (self.stop.is_some() || self.input_done)
+            && self.local.is_none()
+            && self
+                .peers
+                .iter()
+                .skip(1)
+                .all(|peer| matches!(peer, Peer::Waiting | Peer::Refused | Peer::Ended))
+    }
+
+    fn end(&mut self) {
+        let reason = self.stop.clone().unwrap_or(EndReason::Complete);
+        for rank in 1..self.peers.len() {
+            if matches!(self.peers[rank], Peer::Waiting | Peer::Refused) {
+                self.reply(rank, &ReplyHead::End(reason.clone()));
+                self.peers[rank] = Peer::Ended;
+            }
+        }
+        self.ended = true;
+    }
+}
+
+fn wire_reason(rank: usize, detail: String) -> EndReason {
+    EndReason::Wire {
+        rank: rank as u64,
+        detail,
+    }
+}

@@ -1,0 +1,69 @@
+//! A worker rank's side of a call (every rank but 0): ask rank 0 for a
+//! chunk, map it on the local pool, report it with the next request, until
+//! rank 0 says the call is over. The protocol is described in
+//! `coordinator.rs`.
+
+use filch::Pool;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::ClusterError;
+use crate::local::map_chunk;
+use crate::transport::Transport;
+use crate::wire::{self, CallId, ChunkOutcome, Finished, ReplyHead};
+
+/// Serves call `call` until rank 0 ends it; returns the call's error, if it
+/// failed anywhere, so that every rank sees the same outcome.
+pub(crate) fn serve<T, R, F>(
+    transport: &Transport,
+    pool: &Pool,
+    call: &CallId,
+    f: &F,
+) -> Result<(), ClusterError>
+where
+    T: DeserializeOwned + Send,
+    R: Serialize + Send,
+    F: Fn(T) -> R + Sync + Send,
+{
+    let rank = transport.rank();
+    let mut finished: Option<Finished<R>> = None;
+    loop {
+        let request = match wire::encode(rank, call, &finished) {
+            Ok(bytes) => bytes,
+            // The results would not encode: report that instead of them.
+            Err(err) => {
+                let chunk = finished.as_ref().map_or(0, |done| done.chunk);
+                let failed: Option<Finished<R>> = Some(Finished {
+                    chunk,
+                    outcome: ChunkOutcome::Wire(err.to_string()),
+                });
+                wire::encode(rank, call, &failed)?
+            }
+        };
+        transport.send(0, &request);
+        let reply = transport.receive_from(0);
+        let (head, body) = match wire::decode_head::<ReplyHead>(rank, &reply) {
+            Ok(decoded) => decoded,
+            // Garbage from rank 0 (ranks built from different code): say so
+            // in the next request rather than leave rank 0 waiting for one.
+            Err(err) => {
+                finished = Some(Finished {
+                    chunk: u64::MAX,
+                    outcome: ChunkOutcome::Wire(err.to_string()),
+                });
+                continue;
+            }
+        };
+        finished = match head {
+            ReplyHead::End(reason) => return reason.into_error().map_or(Ok(()), Err),
+            ReplyHead::Shutdown => return Err(ClusterError::RootGone { rank }),
+            ReplyHead::Chunk { chunk } => Some(Finished {
+                chunk,
+                outcome: match wire::decode_body::<Vec<T>>(rank, body) {
+                    Ok(items) => map_chunk(pool, f, items),
+                    Err(err) => ChunkOutcome::Wire(err.to_string()),
+                },
+            }),
+        };
+    }
+}
