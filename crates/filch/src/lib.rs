@@ -31,7 +31,7 @@
 //! |---|---|---|---|---|
 //! | [`Pool::map`], [`Pool::starmap`], [`Pool::map_init`], [`map`] | input order | eager: returns when all are done | the output `Vec`; from outside the pool the input is pulled in batches by whichever thread needs work (collected first only if its length is unknown); on a worker it is collected once the call goes parallel | resumed at the call with its payload; items not started are dropped unrun |
 //! | [`Pool::try_map`], [`try_map`] | input order (`Ok`) | eager; stops starting items at the first `Err` | as `map` | as `map` |
-//! | [`Pool::imap`] | input order | lazy: input read on demand | at most `2 × threads` chunks ahead of the consumer, plus up to `max_spare_threads` while items are inside `blocking` | resumed at `next()`; the iterator then ends and pending chunks are dropped |
+//! | [`Pool::imap`] | input order | lazy: input read on demand | at most `4 × threads` chunks ahead of the consumer, plus up to `max_spare_threads` while items are inside `blocking` | resumed at `next()`; the iterator then ends and pending chunks are dropped |
 //! | [`Pool::imap_unordered`] | completion order | lazy | as `imap` | as `imap` |
 //! | [`Pool::apply_async`] | — | starts at once | one result | resumed at [`AsyncResult::get`] |
 //! | [`join`], [`scope`], [`Pool::install`] | — | runs at once | — | resumed at the call once the other half / all spawned jobs are done |

@@ -195,7 +195,7 @@ impl Pool {
 
     /// A lazy, ordered iterator of `f` over `items`, like `Pool.imap`: the
     /// input is read only a bounded distance ahead of what has been yielded
-    /// (an infinite input is fine): at most `2 × threads` chunks, widened
+    /// (an infinite input is fine): at most `4 × threads` chunks, widened
     /// by up to [`max_spare_threads`](PoolBuilder::max_spare_threads) while
     /// items are inside [`blocking`](crate::blocking). Dropping the iterator
     /// cancels the work not yet started.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::{pool, watchdog};
 
-/// Each item's cost: long enough that the whole window (`2 × threads`
+/// Each item's cost: long enough that the whole window (`4 × threads`
 /// chunks) cannot have finished by the time the consumer drops it.
 const ITEM: Duration = Duration::from_millis(20);
 

@@ -1,7 +1,7 @@
 //! `imap` and `imap_unordered` over an infinite input read it only a
 //! bounded distance ahead of what they have yielded: counting the input's
 //! `next()` calls after each result stays within the window the docs
-//! promise (`2 × threads` chunks in flight, plus the chunk being yielded).
+//! promise (`4 × threads` chunks in flight, plus the chunk being yielded).
 
 mod common;
 
@@ -82,8 +82,8 @@ fn take_checking<It: Iterator<Item = u64>>(
 }
 
 /// With an explicit chunk size there is no serial phase: at most
-/// `2 × threads` chunks are in flight beyond the one being yielded, so
-/// after `k` results at most `k + (2 × threads + 1) × chunk` items are read.
+/// `4 × threads` chunks are in flight beyond the one being yielded, so
+/// after `k` results at most `k + (4 × threads + 1) × chunk` items are read.
 #[test]
 fn explicit_chunks_read_at_most_the_window_ahead() {
     watchdog("explicit chunk lookahead", || {
@@ -93,7 +93,7 @@ fn explicit_chunks_read_at_most_the_window_ahead() {
                 for ordered in [true, false] {
                     let (input, pulls) = counted_naturals();
                     let chunked = pool.with_chunk_size(chunk).unwrap();
-                    let bound = |taken| taken + (2 * threads + 1) * chunk;
+                    let bound = |taken| taken + (4 * threads + 1) * chunk;
                     let what = format!("{threads} threads, chunk {chunk}, ordered {ordered}");
                     let k = 2_000;
                     if ordered {
@@ -124,9 +124,9 @@ fn explicit_chunks_read_at_most_the_window_ahead() {
 
 /// With automatic chunking, cheap items: the consumer first computes
 /// serial batches of at most `MAX_SERIAL_BATCH` items, then chunks of at
-/// most `MAX_AUTO_CHUNK` items go to the pool, `2 × threads` in flight
+/// most `MAX_AUTO_CHUNK` items go to the pool, `4 × threads` in flight
 /// beyond the one being yielded. So after `k` results at most
-/// `k + MAX_SERIAL_BATCH + (2 × threads + 1) × MAX_AUTO_CHUNK` items are
+/// `k + MAX_SERIAL_BATCH + (4 × threads + 1) × MAX_AUTO_CHUNK` items are
 /// read; 300 000 results cross from the serial phase into many windows.
 #[test]
 fn automatic_chunks_of_cheap_items_read_a_bounded_distance_ahead() {
@@ -135,7 +135,7 @@ fn automatic_chunks_of_cheap_items_read_a_bounded_distance_ahead() {
             let pool = pool(threads);
             for ordered in [true, false] {
                 let (input, pulls) = counted_naturals();
-                let bound = |taken| taken + MAX_SERIAL_BATCH + (2 * threads + 1) * MAX_AUTO_CHUNK;
+                let bound = |taken| taken + MAX_SERIAL_BATCH + (4 * threads + 1) * MAX_AUTO_CHUNK;
                 let what = format!("automatic, cheap, {threads} threads, ordered {ordered}");
                 let k = 300_000;
                 if ordered {
@@ -159,7 +159,7 @@ fn automatic_chunks_of_cheap_items_read_a_bounded_distance_ahead() {
 /// (one item) already shows the work is worth the pool, and the chunk is
 /// `CHUNK_TARGET_NS / cost` = 100 µs / 100 µs, clamped to at least 1: one
 /// item, or two if the probe's clock under-reads by up to 2x. So after `k`
-/// results at most `k + 1 + (2 × threads + 1) × 2` items are read.
+/// results at most `k + 1 + (4 × threads + 1) × 2` items are read.
 #[test]
 fn automatic_chunks_of_slow_items_read_a_few_items_ahead() {
     watchdog("automatic lookahead, slow items", || {
@@ -171,7 +171,7 @@ fn automatic_chunks_of_slow_items_read_a_few_items_ahead() {
             let pool = pool(threads);
             for ordered in [true, false] {
                 let (input, pulls) = counted_naturals();
-                let bound = |taken| taken + 1 + (2 * threads + 1) * 2;
+                let bound = |taken| taken + 1 + (4 * threads + 1) * 2;
                 let what = format!("automatic, slow, {threads} threads, ordered {ordered}");
                 if ordered {
                     take_checking(pool.imap(input, slow), &pulls, 40, true, bound, &what);
