@@ -9,6 +9,9 @@
 //! - called on a **worker** of the pool (nested calls, or inside
 //!   `install`): `engine.rs`, lazy binary splitting with `join`.
 //!
+//! A call nested in an item the *calling* thread runs (it is no worker) is
+//! a call from outside again, to the same pool.
+//!
 //! An explicit chunk size skips the probe but not this choice.
 
 use std::cell::Cell;
@@ -46,13 +49,13 @@ impl<'p> Target<'p> {
     pub(crate) fn in_worker(self) -> bool {
         match self {
             Target::Pool(pool) => pool.current_thread_index().is_some(),
-            // A caller working on its pool's call counts as one of its
-            // workers: a nested call then runs on this thread, serially
-            // unless a worker asks for work (the caller and the helpers
-            // already occupy the pool's threads).
-            Target::Current => {
-                filch_scheduler::current_thread_index().is_some() || caller_pool().is_some()
-            }
+            // A caller working on its pool's call is not one of its
+            // workers: its nested `filch::map` is a call from outside to
+            // that pool (`pool()` below), like a nested `pool.map`. It
+            // could not split as a worker does (no thief can take a
+            // non-worker's half), so it would run serially while helpers
+            // that ran out of items idle; shared, they join it.
+            Target::Current => filch_scheduler::current_thread_index().is_some(),
         }
     }
 
