@@ -53,10 +53,10 @@
 //! `map` inside `map` neither deadlocks nor starts more threads (Python's
 //! pools cannot nest at all). The thread that called `map` works on its
 //! items too; free functions it calls in there (`filch::map`,
-//! `filch::try_map`) run on that thread, as a worker's nested call would
-//! when nobody is idle, instead of reaching for the global pool.
-//! (`filch::join` and `filch::scope` there use the global pool, as
-//! anywhere off-pool.)
+//! `filch::try_map`) go to that same pool, as calls from outside it (the
+//! thread is no worker), so workers that ran out of items help with them,
+//! instead of reaching for the global pool. (`filch::join` and
+//! `filch::scope` there use the global pool, as anywhere off-pool.)
 //!
 //! # Features
 //! - `progress`: `progress::tracked` wraps a function so an `indicatif`
