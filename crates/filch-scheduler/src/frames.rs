@@ -61,6 +61,13 @@ impl FrameStack {
         }
     }
 
+    /// Closes the newest frame, whatever its depth; as [`pop`](Self::pop).
+    pub(crate) fn pop_newest(&self) -> bool {
+        let depth = self.len.get();
+        assert!(depth > 0, "no join frame open");
+        self.pop(depth - 1)
+    }
+
     /// The oldest frame not yet promoted, marked promoted.
     #[inline]
     pub(crate) fn promote_oldest(&self) -> Option<JobRef> {

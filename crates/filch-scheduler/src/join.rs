@@ -70,11 +70,7 @@ where
     // first; on unwinding out of `a`, `FrameGuard` does the same.
     let job_b_ref = unsafe { job_b.as_job_ref() };
     let depth = worker.push_frame(job_b_ref);
-    let guard = FrameGuard {
-        worker,
-        depth,
-        job: &job_b,
-    };
+    let guard = FrameGuard { job: &job_b };
     // No `catch_unwind` here: it would keep `a` from being inlined into the
     // fork. A panic in `a` unwinds through `guard` instead.
     let ra = a();
@@ -96,19 +92,22 @@ where
 /// promoted `b` is taken back unrun, or, if a thief has it, waited for. The
 /// panic then continues with `a`'s original payload; `b`'s outcome, if any,
 /// is dropped.
+///
+/// It holds only the job: the worker is this thread's, and the frame is the
+/// newest open one (the joins nested in `a` closed theirs as they unwound).
+/// Every field costs a store on every fork, for a path taken only by panics.
 struct FrameGuard<'a, 'r, F: FnOnce() -> R, R> {
-    worker: &'a WorkerThread,
-    depth: usize,
     job: &'a StackJob<WorkerLatch<'r>, F, R>,
 }
 
 impl<F: FnOnce() -> R, R> Drop for FrameGuard<'_, '_, F, R> {
     fn drop(&mut self) {
-        let promoted = self.worker.pop_frame(self.depth);
+        let worker = WorkerThread::current().expect("a join frame unwinds on its own worker");
+        let promoted = worker.pop_newest_frame();
         // SAFETY: the same ref `join_in_worker` published; recomputing it
         // only reads the job's address.
         let job = unsafe { self.job.as_job_ref() };
-        if !promoted || self.worker.reclaim_or_wait(job, self.job.latch.core()) {
+        if !promoted || worker.reclaim_or_wait(job, self.job.latch.core()) {
             // SAFETY: private or taken back: nobody else has it, and the
             // closure was never consumed.
             unsafe { self.job.drop_func() };

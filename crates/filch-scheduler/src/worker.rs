@@ -347,6 +347,11 @@ impl WorkerThread {
         self.frames.pop(depth)
     }
 
+    /// Closes the newest open frame, as [`pop_frame`](Self::pop_frame).
+    pub(crate) fn pop_newest_frame(&self) -> bool {
+        self.frames.pop_newest()
+    }
+
     /// Publishes the oldest private frame. Wakes a sleeping peer only if no
     /// peer is awake to take it: an awake thief sees the frame within
     /// nanoseconds without a post. The full post (`new_work`, a SeqCst
