@@ -145,6 +145,19 @@ pub struct Outcome {
     pub agrees: bool,
 }
 
+impl Outcome {
+    /// An agreeing outcome whose every sample is `median` ns: for tests of
+    /// what is built from outcomes (report, targets).
+    #[cfg(test)]
+    pub(crate) fn steady(name: &str, median: f64) -> Outcome {
+        Outcome {
+            name: name.to_string(),
+            stats: Stats::from_samples(vec![median; 3], 1),
+            agrees: true,
+        }
+    }
+}
+
 /// The median of `values` (mean of the two middle values for an even count).
 ///
 /// # Panics

@@ -424,16 +424,8 @@ fn render_sweep(md: &mut String, s: &SweepResult, plots: bool) {
 mod tests {
     use super::*;
     use crate::config::Mode;
-    use crate::measure::{Outcome, Stats};
+    use crate::measure::Outcome;
     use std::path::PathBuf;
-
-    fn outcome(name: &str, median: f64) -> Outcome {
-        Outcome {
-            name: name.to_string(),
-            stats: Stats::from_samples(vec![median; 3], 1),
-            agrees: true,
-        }
-    }
 
     fn report() -> Report {
         Report {
@@ -456,7 +448,10 @@ mod tests {
             seeds: vec![Comparison::new(
                 SQUARES_TITLE,
                 "100 ints",
-                vec![outcome("serial", 100.0), outcome("filch", 5_000.0)],
+                vec![
+                    Outcome::steady("serial", 100.0),
+                    Outcome::steady("filch", 5_000.0),
+                ],
             )],
             forkjoin: None,
             blocking: None,

@@ -573,17 +573,9 @@ mod tests {
     use crate::calibrate::Spin;
     use crate::config::{Config, Mode, Sections};
     use crate::machine::Machine;
-    use crate::measure::{Outcome, Stats};
+    use crate::measure::Outcome;
     use std::path::PathBuf;
     use std::time::Duration;
-
-    fn outcome(name: &str, median: f64) -> Outcome {
-        Outcome {
-            name: name.to_string(),
-            stats: Stats::from_samples(vec![median; 3], 1),
-            agrees: true,
-        }
-    }
 
     fn report(sections: Sections, seeds: Vec<Comparison>) -> Report {
         let mut config = Config::preset(Mode::Smoke, 2, PathBuf::from("out"));
@@ -629,9 +621,9 @@ mod tests {
                 title,
                 "s",
                 vec![
-                    outcome("serial", 100.0),
-                    outcome("filch", filch),
-                    outcome("rayon", 30_000.0),
+                    Outcome::steady("serial", 100.0),
+                    Outcome::steady("filch", filch),
+                    Outcome::steady("rayon", 30_000.0),
                 ],
             )
         };
