@@ -29,7 +29,7 @@ use std::sync::Arc;
 use filch_scheduler::ThreadPool;
 
 use crate::blocking::OnBlock;
-use crate::driver::{CallerScope, Leaf};
+use crate::driver::Leaf;
 use crate::share::{self, Batching, Ctx, Outcome, Share};
 use crate::sync::Mutex;
 
@@ -137,16 +137,9 @@ where
     };
     let value = match value {
         Ok(Some(value)) => {
-            let caller_scope = CallerScope::enter(pool);
             // SAFETY: `standby.ctx` lives on this frame until the call is
             // concluded below.
-            let joined = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
-                share::participate::<&mut J, R, M, L>(&share)
-            }));
-            drop(caller_scope);
-            if let Err(payload) = joined {
-                share.keep_panic(payload);
-            }
+            unsafe { share::participate_as_owner::<&mut J, R, M, L>(pool, &share) };
             Some(value)
         }
         Ok(None) => {

@@ -375,19 +375,34 @@ where
     for _ in 0..helpers {
         pool.spawn(helper_job(Arc::clone(&share)));
     }
-    // Nested free-function calls in the caller's items use this pool too.
-    let caller_scope = CallerScope::enter(pool);
     // SAFETY: `ctx` lives on this frame for the whole call.
+    unsafe { participate_as_owner::<I, R, M, L>(pool, &share) };
+    // SAFETY: `outputs` is as this function requires; the caller is done.
+    let outcome = unsafe { conclude(&share, outputs) };
+    (outcome, ctx.source.into_inner())
+}
+
+/// The owner's own part of a call: it participates with `pool` as the
+/// current pool of its nested free-function calls, and keeps a panic of
+/// its items for [`conclude`] rather than unwinding past its helpers.
+///
+/// # Safety
+/// As [`participate`].
+pub(crate) unsafe fn participate_as_owner<I, R, M, L>(pool: &ThreadPool, share: &Arc<Share>)
+where
+    I: Iterator,
+    M: Fn() -> L + Sync,
+    L: Leaf<I::Item, Out = R>,
+{
+    let caller_scope = CallerScope::enter(pool);
+    // SAFETY: per the contract.
     let result = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
-        participate::<I, R, M, L>(&share)
+        participate::<I, R, M, L>(share)
     }));
     drop(caller_scope);
     if let Err(payload) = result {
         share.keep_panic(payload);
     }
-    // SAFETY: `outputs` is as this function requires; the caller is done.
-    let outcome = unsafe { conclude(&share, outputs) };
-    (outcome, ctx.source.into_inner())
 }
 
 impl Share {
