@@ -192,13 +192,24 @@ struct Items<'a> {
     /// Whether the first item waits for another item to start (else it
     /// blocks briefly and counts as shared).
     wait: bool,
-    started: &'a AtomicUsize,
+    /// Items started so far.
+    started: AtomicUsize,
     /// Whether the first item saw another item start while it blocked.
-    shared: &'a AtomicBool,
+    shared: AtomicBool,
     outputs: &'a Arc<Ledger>,
 }
 
-impl Items<'_> {
+impl<'a> Items<'a> {
+    fn new(mask: u64, wait: bool, outputs: &'a Arc<Ledger>) -> Self {
+        Items {
+            mask,
+            wait,
+            started: AtomicUsize::new(0),
+            shared: AtomicBool::new(false),
+            outputs,
+        }
+    }
+
     /// The mapped function: the first item blocks (until another item has
     /// started, bounded, if `wait`); the others block or not by the mask.
     fn run(&self, t: Tracked) -> Tracked {
@@ -234,15 +245,7 @@ fn blocking_first_item_keeps_order_and_drops_exactly_once() {
             let pool = pools.get(threads);
             let inputs = Ledger::new("inputs", len);
             let outputs = Ledger::new("outputs", len);
-            let started = AtomicUsize::new(0);
-            let shared = AtomicBool::new(false);
-            let items = Items {
-                mask,
-                wait: true,
-                started: &started,
-                shared: &shared,
-                outputs: &outputs,
-            };
+            let items = Items::new(mask, true, &outputs);
             let input = tracked_inputs(&inputs, len);
             let got = call_from(pool, from_worker, || {
                 if starmap {
@@ -256,11 +259,15 @@ fn blocking_first_item_keeps_order_and_drops_exactly_once() {
             let want: Vec<u64> = (0..len as u64).map(serial_f).collect();
             prop_assert_eq!(got, want);
             prop_assert!(
-                shared.load(SeqCst),
+                items.shared.load(SeqCst),
                 "no other item started within {:?} while the first one blocked",
                 WAIT
             );
-            prop_assert_eq!(started.load(SeqCst), len, "every item runs exactly once");
+            prop_assert_eq!(
+                items.started.load(SeqCst),
+                len,
+                "every item runs exactly once"
+            );
             prop_assert_eq!(outputs.created(), len);
             inputs.assert_balanced();
             outputs.assert_balanced();
@@ -888,15 +895,7 @@ fn misreported_length_with_a_blocking_first_item() {
             let pool = pools.get(threads);
             let inputs = Ledger::new("inputs", len);
             let outputs = Ledger::new("outputs", len);
-            let started = AtomicUsize::new(0);
-            let shared = AtomicBool::new(false);
-            let items = Items {
-                mask,
-                wait: true,
-                started: &started,
-                shared: &shared,
-                outputs: &outputs,
-            };
+            let items = Items::new(mask, true, &outputs);
             let input = Misreported {
                 items: tracked_inputs(&inputs, len).into_iter(),
                 claimed,
@@ -904,8 +903,12 @@ fn misreported_length_with_a_blocking_first_item() {
             let got = call_from(pool, from_worker, || pool.map(input, |t| items.run(t)));
             let want: Vec<u64> = (0..len as u64).map(serial_f).collect();
             prop_assert_eq!(values(got), want);
-            prop_assert_eq!(started.load(SeqCst), len, "every item runs exactly once");
-            prop_assert!(shared.load(SeqCst), "the rest was not shared");
+            prop_assert_eq!(
+                items.started.load(SeqCst),
+                len,
+                "every item runs exactly once"
+            );
+            prop_assert!(items.shared.load(SeqCst), "the rest was not shared");
             inputs.assert_balanced();
             outputs.assert_balanced();
             Ok(())
@@ -937,15 +940,11 @@ fn concurrent_callers_with_blocking_first_items() {
                         let len = 2 + ((caller * 7 + round * 13) % 60) as usize;
                         let inputs = Ledger::new("inputs", len);
                         let outputs = Ledger::new("outputs", len);
-                        let started = AtomicUsize::new(0);
-                        let shared = AtomicBool::new(false);
-                        let items = Items {
-                            mask: caller.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ round,
-                            wait: !mixed,
-                            started: &started,
-                            shared: &shared,
-                            outputs: &outputs,
-                        };
+                        let items = Items::new(
+                            caller.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ round,
+                            !mixed,
+                            &outputs,
+                        );
                         let input = tracked_inputs(&inputs, len);
                         let got = call_from(pool, mixed && caller % 2 == 1, || {
                             pool.map(input, |t| items.run(t))
@@ -953,7 +952,7 @@ fn concurrent_callers_with_blocking_first_items() {
                         let want: Vec<u64> = (0..len as u64).map(serial_f).collect();
                         assert_eq!(values(got), want, "caller {caller}, round {round}");
                         assert!(
-                            shared.load(SeqCst),
+                            items.shared.load(SeqCst),
                             "caller {caller}, round {round}: the rest was not shared"
                         );
                         inputs.assert_balanced();
