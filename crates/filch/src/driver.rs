@@ -22,6 +22,7 @@ use filch_scheduler::ThreadPool;
 
 use crate::engine::{self, Control, Inputs, Outputs};
 use crate::first_item::{self, First};
+use crate::history::Site;
 use crate::probe::{self, Probe, Verdict};
 use crate::share::{self, Batching, Outcome};
 
@@ -196,13 +197,20 @@ where
         Chunking::Fixed(_) => None,
         Chunking::Auto => {
             let probe = Probe::start(target.in_worker());
+            // This driver's code, the user's function inlined, names the
+            // call site (`history.rs`).
+            let site = Site::new(drive::<I, T, R, M, L> as *const () as usize);
             let mut leaf = make_leaf();
-            match first_item(target, &mut iter, &mut out, make_leaf, &mut leaf) {
+            let first = FirstItem {
+                probe: &probe,
+                site,
+            };
+            match first.run(target, &mut iter, &mut out, make_leaf, &mut leaf) {
                 AfterFirst::Probe => {}
                 AfterFirst::Finished => return Ok(out),
                 AfterFirst::Stopped => return Err(Stopped),
             }
-            let mut verdict = probe.checkpoint(out.len(), exact_remaining(&iter));
+            let mut verdict = probe.first_checkpoint(site, exact_remaining(&iter));
             loop {
                 match verdict {
                     Verdict::Parallel { ns_per_item } => break Some(ns_per_item),
@@ -274,72 +282,93 @@ enum AfterFirst {
     Stopped,
 }
 
-/// Runs the probe's first item, armed (`first_item.rs`): if it blocks, the
-/// rest of a known-length input is shared with the pool while it waits.
-fn first_item<I, T, R, M, L>(
-    target: Target<'_>,
-    iter: &mut I,
-    out: &mut Vec<R>,
-    make_leaf: &M,
-    leaf: &mut L,
-) -> AfterFirst
-where
-    I: Iterator<Item = T> + Send,
-    T: Send,
-    R: Send,
-    M: Fn() -> L + Sync,
-    L: Leaf<T, Out = R>,
-{
-    debug_assert!(out.is_empty());
-    let Some(first) = iter.next() else {
-        return AfterFirst::Finished;
-    };
-    let n = match exact_remaining(iter) {
-        Some(n) if n > 0 => n,
-        // Nothing left to share, or no way to size its outputs.
-        _ => {
-            return match leaf.call(first) {
-                Some(value) => {
-                    out.push(value);
-                    AfterFirst::Probe
+/// The probe's first item and what it is measured against.
+struct FirstItem<'p> {
+    probe: &'p Probe,
+    site: Site,
+}
+
+impl FirstItem<'_> {
+    /// Runs the probe's first item, armed (`first_item.rs`): if it blocks, the
+    /// rest of a known-length input is shared with the pool while it waits;
+    /// if the site's last two first items were long, it is shared before it starts.
+    fn run<I, T, R, M, L>(
+        self,
+        target: Target<'_>,
+        iter: &mut I,
+        out: &mut Vec<R>,
+        make_leaf: &M,
+        leaf: &mut L,
+    ) -> AfterFirst
+    where
+        I: Iterator<Item = T> + Send,
+        T: Send,
+        R: Send,
+        M: Fn() -> L + Sync,
+        L: Leaf<T, Out = R>,
+    {
+        debug_assert!(out.is_empty());
+        let Some(first) = iter.next() else {
+            return AfterFirst::Finished;
+        };
+        let n = match exact_remaining(iter) {
+            Some(n) if n > 0 => n,
+            // Nothing left to share, or no way to size its outputs.
+            _ => {
+                return match leaf.call(first) {
+                    Some(value) => {
+                        out.push(value);
+                        AfterFirst::Probe
+                    }
+                    None => AfterFirst::Stopped,
                 }
-                None => AfterFirst::Stopped,
             }
-        }
-    };
-    out.reserve_exact(n + 1);
-    // SAFETY: `reserve_exact` made room for `n + 1` slots; slot 0 is the
-    // first item's, and `out` is not touched until `run` returns.
-    let outputs = unsafe { out.as_mut_ptr().add(1) };
-    // SAFETY: as just established.
-    let first = unsafe {
-        first_item::run(
-            target.pool(),
-            iter,
-            n,
-            outputs,
-            make_leaf,
-            claim_buffer_items::<T>(),
-            || leaf.call(first),
-        )
-    };
-    match first {
-        First::Alone(Some(value)) => {
-            out.push(value);
-            AfterFirst::Probe
-        }
-        First::Shared(Some(value), Outcome::Complete(count)) => {
-            out.push(value); // slot 0: within capacity, so no reallocation
-                             // SAFETY: the shared rest initialised slots `1..=count` and
-                             // handed them to `out`.
-            unsafe { out.set_len(1 + count) };
-            if finish_overlong(iter, out, make_leaf) {
-                AfterFirst::Finished
-            } else {
-                AfterFirst::Stopped
+        };
+        out.reserve_exact(n + 1);
+        // SAFETY: `reserve_exact` made room for `n + 1` slots; slot 0 is the
+        // first item's, and `out` is not touched until `run` returns.
+        let outputs = unsafe { out.as_mut_ptr().add(1) };
+        let pool = target.pool();
+        let share_at_once =
+            !target.in_worker() && pool.num_threads() > 1 && self.probe.share_at_once(self.site, n);
+        // SAFETY: as just established.
+        let first = unsafe {
+            first_item::run(
+                pool,
+                iter,
+                n,
+                outputs,
+                make_leaf,
+                share_at_once,
+                || {
+                    let value = leaf.call(first);
+                    if share_at_once {
+                        // No checkpoint follows a shared first item: record
+                        // it here, so a wrong guess is not repeated.
+                        self.probe.record_first_item(self.site);
+                    }
+                    value
+                },
+            )
+        };
+        match first {
+            First::Alone(Some(value)) => {
+                out.push(value);
+                AfterFirst::Probe
             }
+            First::Shared(Some(value), Outcome::Complete(count)) => {
+                out.push(value); // slot 0: within capacity, so no reallocation
+                                 // SAFETY: the shared rest initialised slots `1..=count` and
+                                 // handed them to `out`.
+                unsafe { out.set_len(1 + count) };
+                if finish_overlong(iter, out, make_leaf) {
+                    AfterFirst::Finished
+                } else {
+                    AfterFirst::Stopped
+                }
+            }
+            First::Alone(None) | First::Shared(..) => AfterFirst::Stopped,
         }
-        First::Alone(None) | First::Shared(..) => AfterFirst::Stopped,
     }
 }
 
@@ -365,7 +394,7 @@ where
 }
 
 /// How many items fit the claim buffer (`CLAIM_BUFFER_BYTES`).
-fn claim_buffer_items<T>() -> usize {
+pub(crate) fn claim_buffer_items<T>() -> usize {
     (CLAIM_BUFFER_BYTES / std::mem::size_of::<T>().max(1)).max(1)
 }
 

@@ -18,18 +18,23 @@
 //! closes it as its owner. A call whose first item does not block pays two
 //! thread-local writes for this.
 //!
+//! A call from outside whose site's last two first items were long
+//! (`history.rs`) opens the shared call *before* its first item, with one
+//! helper fewer than the pool has threads (its own thread works too); if
+//! that first item then blocks, one more helper is asked, once.
+//!
 //! Only the first item is armed: later probe batches run inside
 //! `Vec::extend`, which borrows the iterator. A call whose items only start
 //! blocking later goes parallel at the probe's next checkpoint.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
 use filch_scheduler::ThreadPool;
 
 use crate::blocking::OnBlock;
-use crate::driver::Leaf;
+use crate::driver::{claim_buffer_items, Leaf};
 use crate::share::{self, Batching, Ctx, Outcome, Share};
 use crate::sync::Mutex;
 
@@ -40,9 +45,41 @@ struct Standby<'a, J, M> {
     n: usize,
     max_batch: usize,
     share: OnceCell<Arc<Share>>,
+    /// Whether the first item's blocking asked for a helper to stand in
+    /// for it in a call shared before it started.
+    stand_in_asked: Cell<bool>,
 }
 
-/// Opens `standby`'s shared call unless it is open already.
+impl<'a, J, M> Standby<'a, J, M> {
+    /// Opens the shared call with `helpers` helper jobs.
+    fn open<R, L>(&self, helpers: usize) -> &Arc<Share>
+    where
+        J: Iterator + Send,
+        J::Item: Send,
+        R: Send,
+        M: Fn() -> L + Sync,
+        L: Leaf<J::Item, Out = R>,
+    {
+        self.share.get_or_init(|| {
+            let helpers = helpers.min(self.n);
+            let batching = Batching {
+                min: 1,
+                max: self.max_batch,
+                fixed: false,
+            };
+            let share =
+                Share::new::<&mut J, R, M, L>(self.n, helpers + 1, batching, true, &self.ctx);
+            for _ in 0..helpers {
+                self.pool.spawn(share::helper_job(Arc::clone(&share)));
+            }
+            share
+        })
+    }
+}
+
+/// The first item blocks: opens `standby`'s shared call, or, if it was
+/// opened before the first item ran, asks for one more helper (once) to
+/// take this thread's place.
 ///
 /// # Safety
 /// `standby` must point to a live `Standby<J, M>` whose types match, on
@@ -57,21 +94,16 @@ where
 {
     // SAFETY: per the contract.
     let standby = unsafe { &*standby.cast::<Standby<'_, J, M>>() };
-    standby.share.get_or_init(|| {
-        // The first item's thread waits, so every pool thread may help.
-        let helpers = standby.pool.num_threads().min(standby.n);
-        let batching = Batching {
-            min: 1,
-            max: standby.max_batch,
-            fixed: false,
-        };
-        let share =
-            Share::new::<&mut J, R, M, L>(standby.n, helpers + 1, batching, true, &standby.ctx);
-        for _ in 0..helpers {
-            standby.pool.spawn(share::helper_job(Arc::clone(&share)));
+    match standby.share.get() {
+        Some(share) if !standby.stand_in_asked.replace(true) => {
+            standby.pool.spawn(share::helper_job(Arc::clone(share)));
         }
-        share
-    });
+        Some(_) => {}
+        // The first item's thread waits, so every pool thread may help.
+        None => {
+            standby.open::<R, L>(standby.pool.num_threads());
+        }
+    }
 }
 
 /// How the first item went.
@@ -85,7 +117,9 @@ pub(crate) enum First<R> {
 }
 
 /// Runs `first` armed, with `rest` (exactly `n` items by its size hint,
-/// not trusted for safety) the remainder of the call.
+/// not trusted for safety) the remainder of the call. With `share_at_once`
+/// (a caller outside the pool whose first item is expected to be long) the
+/// rest is shared before `first` runs.
 ///
 /// # Safety
 /// `outputs[..n]` must be valid for writes, uninitialised, and stay
@@ -101,7 +135,7 @@ pub(crate) unsafe fn run<J, R, M, L>(
     n: usize,
     outputs: *mut R,
     make_leaf: &M,
-    max_batch: usize,
+    share_at_once: bool,
     first: impl FnOnce() -> Option<R>,
 ) -> First<R>
 where
@@ -119,9 +153,14 @@ where
         },
         pool,
         n,
-        max_batch,
+        max_batch: claim_buffer_items::<J::Item>(),
         share: OnceCell::new(),
+        stand_in_asked: Cell::new(false),
     };
+    if share_at_once {
+        // This thread is no worker and works on the call too.
+        standby.open::<R, L>(pool.num_threads().saturating_sub(1).max(1));
+    }
     let value = {
         // SAFETY: `standby` outlives the guard; `open` gets its types.
         let _armed = unsafe {

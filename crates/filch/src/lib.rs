@@ -84,6 +84,7 @@ mod engine;
 mod events;
 mod first_item;
 mod global;
+mod history;
 mod imap;
 mod leaves;
 mod ops;

@@ -1,0 +1,119 @@
+//! A call from outside the pool whose call site's last two first items were
+//! long shares the rest of its input *before* running its first item, so
+//! helpers start while that item runs (issue 5: ten 100 µs items on two
+//! threads could not reach 1.8x while the first item ran alone).
+//!
+//! Observed structurally, not by timing: the first item waits (bounded) for
+//! another item of its own call to start. Alone, it gives up; shared at
+//! once, it sees one start. Every test runs under the watchdog.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::time::{Duration, Instant};
+
+use common::watchdog;
+use filch::Pool;
+
+/// Long enough to count as a long first item (the bar is 20 µs), short
+/// enough to keep the test quick.
+const LONG: Duration = Duration::from_millis(30);
+
+/// How long the call that should be shared at once waits for a helper:
+/// far beyond any wake-up, so only a broken implementation runs out.
+const PATIENT: Duration = Duration::from_secs(10);
+
+/// Item 0 spins until another item of the call starts or `wait` runs out,
+/// and reports whether one started; item `i > 0` counts itself and
+/// returns `10 * i`. One call site for every call of a test.
+fn call(pool: &Pool, started: &AtomicUsize, wait: Duration) -> Vec<u64> {
+    started.store(0, SeqCst);
+    pool.map(0..6u64, |i| {
+        if i > 0 {
+            started.fetch_add(1, SeqCst);
+            return 10 * i;
+        }
+        let deadline = Instant::now() + wait;
+        while started.load(SeqCst) == 0 && Instant::now() < deadline {
+            std::hint::spin_loop();
+        }
+        u64::from(started.load(SeqCst) > 0)
+    })
+}
+
+/// What a call returns when its first item saw (`1`) or did not see (`0`)
+/// another item start.
+fn expected(first_saw_another: bool) -> Vec<u64> {
+    let mut values: Vec<u64> = (0..6).map(|i| 10 * i).collect();
+    values[0] = u64::from(first_saw_another);
+    values
+}
+
+#[test]
+fn after_two_long_first_items_the_next_call_shares_before_its_first_item() {
+    watchdog("share at once after two long first items", || {
+        let pool = Pool::builder().threads(2).build().expect("a 2-thread pool");
+        let started = AtomicUsize::new(0);
+        // No history: the first item runs alone, twice.
+        assert_eq!(call(&pool, &started, LONG), expected(false), "call 1");
+        assert_eq!(call(&pool, &started, LONG), expected(false), "call 2");
+        // Two long first items: the rest is shared before the third starts.
+        assert_eq!(
+            call(&pool, &started, PATIENT),
+            expected(true),
+            "call 3: the first item ran alone"
+        );
+    });
+}
+
+#[test]
+fn one_long_first_item_is_not_enough() {
+    watchdog("one long first item", || {
+        let pool = Pool::builder().threads(2).build().expect("a 2-thread pool");
+        let started = AtomicUsize::new(0);
+        assert_eq!(call(&pool, &started, LONG), expected(false), "call 1");
+        assert_eq!(
+            call(&pool, &started, LONG),
+            expected(false),
+            "call 2: shared after a single long first item"
+        );
+    });
+}
+
+#[test]
+fn another_call_site_does_not_inherit_the_history() {
+    watchdog("history is per call site", || {
+        let pool = Pool::builder().threads(2).build().expect("a 2-thread pool");
+        let started = AtomicUsize::new(0);
+        for _ in 0..3 {
+            call(&pool, &started, LONG);
+        }
+        // A different closure: its own site, with no history.
+        started.store(0, SeqCst);
+        let first_saw_another = pool.map(0..6u64, |i| {
+            if i > 0 {
+                started.fetch_add(1, SeqCst);
+                return false;
+            }
+            let deadline = Instant::now() + LONG;
+            while started.load(SeqCst) == 0 && Instant::now() < deadline {
+                std::hint::spin_loop();
+            }
+            started.load(SeqCst) > 0
+        })[0];
+        assert!(!first_saw_another, "a new call site was shared at once");
+    });
+}
+
+#[test]
+fn a_one_thread_pool_never_shares_at_once() {
+    watchdog("1-thread pool", || {
+        let pool = Pool::builder().threads(1).build().expect("a 1-thread pool");
+        let started = AtomicUsize::new(0);
+        for n in 1..=3 {
+            // From outside, a 1-thread pool's calls run on the caller: a
+            // helper would only contend with it.
+            assert_eq!(call(&pool, &started, LONG), expected(false), "call {n}");
+        }
+    });
+}
