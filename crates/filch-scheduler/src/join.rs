@@ -16,7 +16,7 @@
 
 use crate::global;
 use crate::job::StackJob;
-use crate::latch::WorkerLatch;
+use crate::latch::FrameLatch;
 use crate::worker::WorkerThread;
 
 /// Runs `a` and `b`, potentially in parallel, and returns `(a(), b())`.
@@ -63,7 +63,7 @@ where
     RA: Send,
     RB: Send,
 {
-    let job_b = StackJob::new(b, WorkerLatch::new(worker.registry_arc(), worker.index()));
+    let job_b = StackJob::new(b, FrameLatch::new());
     // SAFETY: `job_b` lives on this frame until this function returns or
     // unwinds, and every path below either takes the ref back (pop_frame
     // says private, or reclaim_or_wait returns true) or waits for its latch
@@ -96,11 +96,11 @@ where
 /// It holds only the job: the worker is this thread's, and the frame is the
 /// newest open one (the joins nested in `a` closed theirs as they unwound).
 /// Every field costs a store on every fork, for a path taken only by panics.
-struct FrameGuard<'a, 'r, F: FnOnce() -> R, R> {
-    job: &'a StackJob<WorkerLatch<'r>, F, R>,
+struct FrameGuard<'a, F: FnOnce() -> R, R> {
+    job: &'a StackJob<FrameLatch, F, R>,
 }
 
-impl<F: FnOnce() -> R, R> Drop for FrameGuard<'_, '_, F, R> {
+impl<F: FnOnce() -> R, R> Drop for FrameGuard<'_, F, R> {
     fn drop(&mut self) {
         let worker = WorkerThread::current().expect("a join frame unwinds on its own worker");
         let promoted = worker.pop_newest_frame();

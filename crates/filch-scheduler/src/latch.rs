@@ -11,12 +11,15 @@
 //!   copies out or keeps alive beforehand.
 //!
 //! [`CoreLatch`] is the state machine a *worker* waits on while it keeps
-//! running other jobs; [`WorkerLatch`] adds who to wake. [`LockLatch`] is for
+//! running other jobs; [`FrameLatch`] is just that, for `join`'s second
+//! half; [`WorkerLatch`] adds the pool and who to wake, for a wait across
+//! pools. [`LockLatch`] is for
 //! threads outside the pool, which block on a condvar. [`CountLatch`] counts a
 //! scope's outstanding jobs down to zero.
 
 use crate::registry::Registry;
-use crate::sync::{Arc, AtomicU8, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::{Arc, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::worker::WorkerThread;
 
 /// Something a finished job can set.
 pub(crate) trait Latch {
@@ -28,16 +31,19 @@ pub(crate) trait Latch {
     unsafe fn set(this: *const Self);
 }
 
-const UNSET: u8 = 0;
-const SLEEPING: u8 = 1;
-const SET: u8 = 2;
+const UNSET: usize = 0;
+const SET: usize = 1;
+/// `SLEEPING + i`: the owner, worker `i`, sleeps on the latch. Carrying the
+/// index in the state lets a [`FrameLatch`] store nothing else.
+const SLEEPING: usize = 2;
 
-/// The state a worker-owned latch moves through: `UNSET` → (`SLEEPING` ↔
-/// `UNSET`)* → `SET`. Only the owner moves it to and from `SLEEPING` (under
-/// the sleep mutex); only the setter moves it to `SET`.
+/// The state a worker-owned latch moves through: `UNSET` → (`SLEEPING + i`
+/// ↔ `UNSET`)* → `SET`. Only the owner, worker `i`, moves it to and from
+/// `SLEEPING + i` (under the sleep mutex); only the setter moves it to
+/// `SET`.
 #[derive(Debug)]
 pub(crate) struct CoreLatch {
-    state: AtomicU8,
+    state: AtomicUsize,
 }
 
 impl CoreLatch {
@@ -45,7 +51,7 @@ impl CoreLatch {
     #[inline]
     pub(crate) fn new() -> Self {
         CoreLatch {
-            state: AtomicU8::new(UNSET),
+            state: AtomicUsize::new(UNSET),
         }
     }
 
@@ -55,31 +61,76 @@ impl CoreLatch {
         self.state.load(Ordering::Acquire) == SET
     }
 
-    /// Owner, under the sleep mutex: announce it is about to sleep. `false`
-    /// if the latch was set meanwhile (then it must not sleep).
-    pub(crate) fn try_mark_sleeping(&self) -> bool {
+    /// Owner `worker`, under the sleep mutex: announce it is about to sleep.
+    /// `false` if the latch was set meanwhile (then it must not sleep).
+    pub(crate) fn try_mark_sleeping(&self, worker: usize) -> bool {
         self.state
-            .compare_exchange(UNSET, SLEEPING, Ordering::SeqCst, Ordering::SeqCst)
+            .compare_exchange(UNSET, SLEEPING + worker, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
     }
 
-    /// Owner, after waking or declining to sleep: back to `UNSET` unless the
-    /// latch was set meanwhile.
-    pub(crate) fn unmark_sleeping(&self) {
-        let _ = self
-            .state
-            .compare_exchange(SLEEPING, UNSET, Ordering::SeqCst, Ordering::SeqCst);
+    /// Owner `worker`, after waking or declining to sleep: back to `UNSET`
+    /// unless the latch was set meanwhile.
+    pub(crate) fn unmark_sleeping(&self, worker: usize) {
+        let _ = self.state.compare_exchange(
+            SLEEPING + worker,
+            UNSET,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
     }
 
-    /// Setter: mark it set; `true` if the owner was asleep and needs waking.
+    /// Setter: mark it set; `Some(i)` if the owner, worker `i`, was asleep
+    /// and needs waking.
     ///
     /// # Safety
     /// `this` must be live on entry; it is not touched after the swap.
     #[inline]
-    pub(crate) unsafe fn set(this: *const Self) -> bool {
+    pub(crate) unsafe fn set(this: *const Self) -> Option<usize> {
         // SAFETY: live on entry per the contract; the swap is the last access.
         let previous = unsafe { (*this).state.swap(SET, Ordering::AcqRel) };
-        previous == SLEEPING
+        previous.checked_sub(SLEEPING)
+    }
+}
+
+/// The latch of a `join` frame's second half: only the state. A promoted
+/// frame sits in its owner's deque, which only threads of the owner's pool
+/// steal from, so whoever sets the latch is a worker of that pool and finds
+/// it in its own thread-local state, and the owner's index travels in the
+/// state word when the owner sleeps. So a fork stores one word for its
+/// latch, not three, and a thief setting it clones no `Arc`.
+#[derive(Debug)]
+pub(crate) struct FrameLatch {
+    core: CoreLatch,
+}
+
+impl FrameLatch {
+    /// An unset latch.
+    #[inline]
+    pub(crate) fn new() -> Self {
+        FrameLatch {
+            core: CoreLatch::new(),
+        }
+    }
+
+    /// The state machine, for `wait_until`.
+    #[inline]
+    pub(crate) fn core(&self) -> &CoreLatch {
+        &self.core
+    }
+}
+
+impl Latch for FrameLatch {
+    unsafe fn set(this: *const Self) {
+        // SAFETY: live on entry; `CoreLatch::set` does not touch it after.
+        if let Some(owner) = unsafe { CoreLatch::set(&raw const (*this).core) } {
+            // The pool outlives this call: this thread is one of its workers.
+            WorkerThread::current()
+                .expect("a join frame runs on a worker of its owner's pool")
+                .registry()
+                .sleep()
+                .wake_specific(owner);
+        }
     }
 }
 
@@ -116,8 +167,7 @@ impl Latch for WorkerLatch<'_> {
         // SAFETY: live on entry per the contract; these reads precede the swap.
         let (registry, worker) = unsafe { (Arc::clone((*this).registry), (*this).worker) };
         // SAFETY: live on entry; `CoreLatch::set` does not touch it after.
-        let was_sleeping = unsafe { CoreLatch::set(&raw const (*this).core) };
-        if was_sleeping {
+        if unsafe { CoreLatch::set(&raw const (*this).core) }.is_some() {
             registry.sleep().wake_specific(worker);
         }
     }
@@ -205,7 +255,7 @@ impl Latch for CountLatch {
             // these reads are safe; the registry clone outlives the latch.
             let (registry, worker) = unsafe { (Arc::clone(&(*this).registry), (*this).worker) };
             // SAFETY: live on entry; not touched after the swap.
-            if unsafe { CoreLatch::set(&raw const (*this).core) } {
+            if unsafe { CoreLatch::set(&raw const (*this).core) }.is_some() {
                 registry.sleep().wake_specific(worker);
             }
         }

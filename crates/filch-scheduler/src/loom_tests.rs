@@ -121,12 +121,16 @@ fn two_jobs_reach_two_sleeping_workers() {
 }
 
 /// Model 2: a worker waits for a `CoreLatch` (a stolen `join` half) with no
-/// other work; the thief sets it the way `WorkerLatch::set` does. The worker
-/// must wake, and must see what the thief wrote before setting.
+/// other work; the thief sets it the way `FrameLatch::set` does (waking the
+/// owner whose index it finds in the latch). The worker
+/// must wake, and must see what the thief wrote before setting. The owner
+/// is worker 1 of 2, so a latch that lost or garbled the owner's index
+/// would wake the wrong worker and leave the owner asleep.
 #[test]
 fn a_set_latch_wakes_its_sleeping_owner() {
+    const OWNER: usize = 1;
     loom::model(|| {
-        let sleep = Arc::new(Sleep::new(1));
+        let sleep = Arc::new(Sleep::new(2));
         let queue = Arc::new(Queue::default());
         let latch = Arc::new(CoreLatch::new());
         let result = Arc::new(AtomicUsize::new(0));
@@ -136,8 +140,8 @@ fn a_set_latch_wakes_its_sleeping_owner() {
             thread::spawn(move || {
                 result.store(42, Ordering::Relaxed); // the job's result
                                                      // SAFETY: `latch` is kept alive by this thread's `Arc`.
-                if unsafe { CoreLatch::set(&*latch) } {
-                    sleep.wake_specific(0);
+                if let Some(owner) = unsafe { CoreLatch::set(&*latch) } {
+                    sleep.wake_specific(owner);
                 }
             })
         };
@@ -148,7 +152,7 @@ fn a_set_latch_wakes_its_sleeping_owner() {
                 break;
             }
             assert!(!queue.try_pop(), "no job was ever queued");
-            let _ = sleep.no_work_found(&mut idle, 0, Some(&latch), || true);
+            let _ = sleep.no_work_found(&mut idle, OWNER, Some(&latch), || true);
         }
         sleep.stop_looking(idle);
         assert_eq!(
@@ -218,7 +222,7 @@ fn a_lock_latch_releases_its_waiter_with_the_result_visible() {
 fn count_latch_set(counter: &AtomicUsize, core: &CoreLatch, sleep: &Sleep, owner: usize) {
     let remaining = counter.fetch_sub(1, Ordering::AcqRel) - 1;
     // SAFETY: `core` is live: the owner waits for it.
-    if remaining == 0 && unsafe { CoreLatch::set(core) } {
+    if remaining == 0 && unsafe { CoreLatch::set(core) }.is_some() {
         sleep.wake_specific(owner);
     }
 }

@@ -51,6 +51,7 @@
 //!
 //! A worker waiting for a latch (a stolen `join` half, a scope) sleeps the
 //! same way, but first moves its [`CoreLatch`] from `UNSET` to `SLEEPING`
+//! (with its own index)
 //! under the mutex. Whoever sets the latch swaps in `SET`; if the old state was
 //! `SLEEPING` it calls [`Sleep::wake_specific`], which takes the mutex, so it
 //! cannot run between the waiter's latch CAS and its wait (the waiter holds
@@ -246,13 +247,13 @@ impl Sleep {
     ) -> IdleOutcome {
         let mut asleep = self.asleep.lock();
         if let Some(latch) = latch {
-            if !latch.try_mark_sleeping() {
+            if !latch.try_mark_sleeping(worker) {
                 return IdleOutcome::Abandoned; // set meanwhile: go and see
             }
         }
         if !may_sleep() {
             if let Some(latch) = latch {
-                latch.unmark_sleeping();
+                latch.unmark_sleeping(worker);
             }
             return IdleOutcome::Declined;
         }
@@ -261,7 +262,7 @@ impl Sleep {
             if jec(current) != announced {
                 // Work was posted after we announced: search again.
                 if let Some(latch) = latch {
-                    latch.unmark_sleeping();
+                    latch.unmark_sleeping(worker);
                 }
                 return IdleOutcome::Abandoned;
             }
@@ -285,7 +286,7 @@ impl Sleep {
         self.hungry.fetch_add(1, Ordering::Relaxed);
         // The waker cleared our flag and decremented `sleeping`.
         if let Some(latch) = latch {
-            latch.unmark_sleeping();
+            latch.unmark_sleeping(worker);
         }
         IdleOutcome::Slept
     }

@@ -5,7 +5,7 @@
 //! `--cfg loom`: loom's, wrapped to expose the same (parking_lot-shaped) API.
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 #[cfg(not(loom))]
 pub(crate) use std::sync::Arc;
 
@@ -13,9 +13,7 @@ pub(crate) use std::sync::Arc;
 pub(crate) use parking_lot::{Condvar, Mutex};
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{
-    fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering,
-};
+pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 // Under loom too, `Arc` stays `std`'s: loom's `Arc` cannot be a method
 // receiver (`self: &Arc<Self>` in `Registry`) on stable Rust, and no modelled
 // protocol depends on reference counts. (With loom's `Arc` here the crate did
