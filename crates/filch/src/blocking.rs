@@ -69,6 +69,7 @@ impl OnBlock {
     /// # Safety
     /// `hook(data)` must be sound to call on this thread for as long as the
     /// guard lives (usually: `data` points at a local that outlives it).
+    #[inline]
     pub(crate) unsafe fn enter(data: *const (), hook: unsafe fn(*const ())) -> Self {
         OnBlock {
             previous: ON_BLOCK.with(|h| h.replace(Some((data, hook)))),
@@ -77,6 +78,7 @@ impl OnBlock {
 }
 
 impl Drop for OnBlock {
+    #[inline]
     fn drop(&mut self) {
         ON_BLOCK.with(|h| h.set(self.previous));
     }

@@ -193,10 +193,12 @@ where
 {
     let mut iter = items.into_iter();
     let mut out: Vec<R> = Vec::with_capacity(iter.size_hint().0);
+    // Asked once: a thread-local lookup, and a small call's budget is tight.
+    let in_worker = target.in_worker();
     let ns_per_item = match chunking {
         Chunking::Fixed(_) => None,
         Chunking::Auto => {
-            let probe = Probe::start(target.in_worker());
+            let probe = Probe::start(in_worker);
             // This driver's code, the user's function inlined, names the
             // call site (`history.rs`).
             let site = Site::new(drive::<I, T, R, M, L> as *const () as usize);
@@ -204,6 +206,7 @@ where
             let first = FirstItem {
                 probe: &probe,
                 site,
+                in_worker,
             };
             match first.run(target, &mut iter, &mut out, make_leaf, &mut leaf) {
                 AfterFirst::Probe => {}
@@ -237,7 +240,7 @@ where
             }
         }
     };
-    if target.in_worker() {
+    if in_worker {
         in_worker_phase(target, chunking, ns_per_item, iter, out, make_leaf)
     } else {
         let batching = match (chunking, ns_per_item) {
@@ -286,6 +289,8 @@ enum AfterFirst {
 struct FirstItem<'p> {
     probe: &'p Probe,
     site: Site,
+    /// The caller is a worker of the target pool.
+    in_worker: bool,
 }
 
 impl FirstItem<'_> {
@@ -330,26 +335,18 @@ impl FirstItem<'_> {
         let outputs = unsafe { out.as_mut_ptr().add(1) };
         let pool = target.pool();
         let share_at_once =
-            !target.in_worker() && pool.num_threads() > 1 && self.probe.share_at_once(self.site, n);
+            !self.in_worker && self.probe.share_at_once(self.site, n) && pool.num_threads() > 1;
         // SAFETY: as just established.
         let first = unsafe {
-            first_item::run(
-                pool,
-                iter,
-                n,
-                outputs,
-                make_leaf,
-                share_at_once,
-                || {
-                    let value = leaf.call(first);
-                    if share_at_once {
-                        // No checkpoint follows a shared first item: record
-                        // it here, so a wrong guess is not repeated.
-                        self.probe.record_first_item(self.site);
-                    }
-                    value
-                },
-            )
+            first_item::run(pool, iter, n, outputs, make_leaf, share_at_once, || {
+                let value = leaf.call(first);
+                if share_at_once {
+                    // No checkpoint follows a shared first item: record
+                    // it here, so a wrong guess is not repeated.
+                    self.probe.record_first_item(self.site);
+                }
+                value
+            })
         };
         match first {
             First::Alone(Some(value)) => {
