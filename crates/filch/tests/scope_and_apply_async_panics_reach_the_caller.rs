@@ -127,6 +127,11 @@ fn a_panic_in_apply_async_is_raised_at_get() {
                         panics.contains(&(t.value as usize)),
                     );
                     pool.apply_async(move || {
+                        // Take `t` whole: a closure that only reads
+                        // `t.value` captures a copy of that field (edition
+                        // 2021), and `t` itself would be dropped here, at
+                        // spawn, so the ledger would not wait for the job.
+                        let t = t;
                         if slow {
                             std::thread::sleep(std::time::Duration::from_micros(50));
                         }
