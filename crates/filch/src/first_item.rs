@@ -10,7 +10,7 @@
 //! # How
 //! While the first item runs, `blocking`'s hook (`blocking.rs`) points at
 //! the call's [`Standby`]: the rest of the input (borrowed, behind a lock),
-//! where its outputs go, and the pool. `blocking` calls [`open`], which
+//! where its outputs go, and the pool. `blocking` calls [`on_block`], which
 //! opens a shared call (`share.rs`) over the rest,
 //! with one helper job per pool thread and adaptive claims (one item at a
 //! time while items block, doubling while they do not). When the first
@@ -84,7 +84,7 @@ impl<'a, J, M> Standby<'a, J, M> {
 /// # Safety
 /// `standby` must point to a live `Standby<J, M>` whose types match, on
 /// this thread (it is only reached through the `OnBlock` hook).
-unsafe fn open<J, R, M, L>(standby: *const ())
+unsafe fn on_block<J, R, M, L>(standby: *const ())
 where
     J: Iterator + Send,
     J::Item: Send,
@@ -162,11 +162,11 @@ where
         standby.open::<R, L>(pool.num_threads().saturating_sub(1).max(1));
     }
     let value = {
-        // SAFETY: `standby` outlives the guard; `open` gets its types.
+        // SAFETY: `standby` outlives the guard; `on_block` gets its types.
         let _armed = unsafe {
             OnBlock::enter(
                 std::ptr::from_ref(&standby).cast::<()>(),
-                open::<J, R, M, L>,
+                on_block::<J, R, M, L>,
             )
         };
         panic::catch_unwind(AssertUnwindSafe(first))

@@ -23,9 +23,19 @@ const LONG: Duration = Duration::from_millis(30);
 /// far beyond any wake-up, so only a broken implementation runs out.
 const PATIENT: Duration = Duration::from_secs(10);
 
-/// Item 0 spins until another item of the call starts or `wait` runs out,
-/// and reports whether one started; item `i > 0` counts itself and
-/// returns `10 * i`. One call site for every call of a test.
+/// The first item's part: spins until another item has `started` or
+/// `wait` runs out; whether one started.
+fn another_started(started: &AtomicUsize, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    while started.load(SeqCst) == 0 && Instant::now() < deadline {
+        std::hint::spin_loop();
+    }
+    started.load(SeqCst) > 0
+}
+
+/// Item 0 reports whether another item of the call started while it ran
+/// (waiting at most `wait`); item `i > 0` counts itself and returns
+/// `10 * i`. One call site for every call of a test.
 fn call(pool: &Pool, started: &AtomicUsize, wait: Duration) -> Vec<u64> {
     started.store(0, SeqCst);
     pool.map(0..6u64, |i| {
@@ -33,11 +43,7 @@ fn call(pool: &Pool, started: &AtomicUsize, wait: Duration) -> Vec<u64> {
             started.fetch_add(1, SeqCst);
             return 10 * i;
         }
-        let deadline = Instant::now() + wait;
-        while started.load(SeqCst) == 0 && Instant::now() < deadline {
-            std::hint::spin_loop();
-        }
-        u64::from(started.load(SeqCst) > 0)
+        u64::from(another_started(started, wait))
     })
 }
 
@@ -95,11 +101,7 @@ fn another_call_site_does_not_inherit_the_history() {
                 started.fetch_add(1, SeqCst);
                 return false;
             }
-            let deadline = Instant::now() + LONG;
-            while started.load(SeqCst) == 0 && Instant::now() < deadline {
-                std::hint::spin_loop();
-            }
-            started.load(SeqCst) > 0
+            another_started(&started, LONG)
         })[0];
         assert!(!first_saw_another, "a new call site was shared at once");
     });
