@@ -354,9 +354,10 @@ impl FirstItem<'_> {
                 AfterFirst::Probe
             }
             First::Shared(Some(value), Outcome::Complete(count)) => {
-                out.push(value); // slot 0: within capacity, so no reallocation
-                                 // SAFETY: the shared rest initialised slots `1..=count` and
-                                 // handed them to `out`.
+                // Slot 0: within capacity, so no reallocation.
+                out.push(value);
+                // SAFETY: the shared rest initialised slots `1..=count` and
+                // handed them to `out`.
                 unsafe { out.set_len(1 + count) };
                 if finish_overlong(iter, out, make_leaf) {
                     AfterFirst::Finished

@@ -44,7 +44,11 @@
 //! # Chunking
 //! By default the call decides: it times the first items on the calling
 //! thread and goes parallel only if the rest is worth it (see
-//! `docs/design.md`), then splits lazily, only when a worker is idle. To fix
+//! `docs/design.md`), then splits lazily, only when a worker is idle. A
+//! call from outside the pool also remembers, per calling thread and call
+//! site, how long its last two first items took: when both took 20 µs or
+//! more, the next call shares its rest before running its first item, so
+//! a few long items do not wait for the first one. To fix
 //! the unit of work like `Pool.map(..., chunksize=n)`, use
 //! [`Pool::with_chunk_size`]; a chunk size of 0 is an error.
 //!
