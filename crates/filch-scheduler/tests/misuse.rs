@@ -17,7 +17,7 @@ use std::sync::{mpsc, Arc, Mutex, Once};
 use std::thread;
 use std::time::Duration;
 
-use common::{threads_named, wait_for, watchdog};
+use common::{assert_threads_gone, wait_for, watchdog};
 use filch_scheduler::{BuildError, ThreadPool, ThreadPoolBuilder};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -80,7 +80,7 @@ fn a_thread_name_with_a_nul_byte_is_a_build_error_and_starts_no_thread() {
         assert!(err.source().is_some());
         // Workers 0 and 1 had good names: none of them may have started.
         assert_eq!(started.load(Ordering::SeqCst), 0);
-        assert_eq!(threads_named("nulname"), Vec::<u32>::new());
+        assert_threads_gone("nulname", "a failed build");
     });
 }
 
@@ -101,7 +101,7 @@ fn a_panicking_thread_name_function_panics_in_build_and_starts_no_thread() {
             "expected: no name for worker 2"
         );
         assert_eq!(started.load(Ordering::SeqCst), 0);
-        assert_eq!(threads_named("panicname"), Vec::<u32>::new());
+        assert_threads_gone("panicname", "a failed build");
     });
 }
 
@@ -120,7 +120,7 @@ fn a_stack_the_os_cannot_provide_is_a_spawn_error_and_no_thread_is_left() {
         assert!(err.to_string().contains("worker thread 0"), "{err}");
         assert!(err.source().is_some(), "carries the OS error");
         assert_eq!(started.load(Ordering::SeqCst), 0);
-        assert_eq!(threads_named("hugestack"), Vec::<u32>::new());
+        assert_threads_gone("hugestack", "a failed build");
     });
 }
 
@@ -167,7 +167,7 @@ fn a_panicking_exit_handler_is_reported_and_drop_returns() {
         assert_runs_work(&pool);
         drop(pool);
         assert_eq!(calls.load(Ordering::SeqCst), 2);
-        assert_eq!(threads_named("panicexit"), Vec::<u32>::new(), "joined");
+        assert_threads_gone("panicexit", "drop joins the workers");
     });
 }
 

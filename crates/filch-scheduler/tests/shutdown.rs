@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{threads_named, wait_for, watchdog};
+use common::{assert_threads_gone, threads_named, wait_for, watchdog};
 use filch_scheduler::ThreadPoolBuilder;
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -63,11 +63,7 @@ fn drop_with_work_queued_runs_every_job_once_and_joins_the_workers() {
             assert_eq!(count.load(Ordering::Relaxed), expected, "job {i}");
         }
         // Joined threads are gone from the process.
-        assert_eq!(
-            threads_named("shutdn-"),
-            Vec::<u32>::new(),
-            "worker threads outlived drop"
-        );
+        assert_threads_gone("shutdn-", "worker threads outlived drop");
     });
 }
 

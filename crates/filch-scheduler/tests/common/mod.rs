@@ -77,6 +77,20 @@ pub(crate) fn threads_named(prefix: &str) -> Vec<u32> {
     tids
 }
 
+/// Asserts that no thread whose name starts with `prefix` is left, allowing
+/// the kernel a moment: a joined thread wakes its joiner on its way out
+/// (when its thread id is cleared) and is listed in `/proc` until it has
+/// finished exiting, so a check right after `join` can still see it on a
+/// loaded machine. A thread that was never joined stays and fails this.
+pub(crate) fn assert_threads_gone(prefix: &str, what: &str) {
+    if !wait_for(Duration::from_secs(5), || threads_named(prefix).is_empty()) {
+        panic!(
+            "{what}: threads {:?} named {prefix}* are still alive",
+            threads_named(prefix)
+        );
+    }
+}
+
 /// The fields of `/proc/self/task/<tid>/stat` after the `(comm)` field, so
 /// that index 0 is field 3 (the state) of `proc(5)`.
 fn stat_fields(tid: u32) -> Option<Vec<String>> {
