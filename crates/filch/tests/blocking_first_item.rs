@@ -28,11 +28,11 @@ mod common;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{
     assert_pool_works, boom, boom_index, catch, check, quiet_injected_panics, serial_f,
-    tracked_inputs, values, watchdog, Ledger, Tracked, INJECTED,
+    tracked_inputs, values, wait_until, watchdog, Ledger, Tracked, INJECTED,
 };
 use filch::Pool;
 use proptest::prelude::*;
@@ -42,20 +42,6 @@ use proptest::prelude::*;
 /// rest of the call is shared (well under a millisecond to a few ms), far
 /// below the watchdog.
 const WAIT: Duration = Duration::from_secs(5);
-
-/// Polls `cond` until it holds (`true`) or [`WAIT`] has passed (`false`).
-fn wait_until(cond: impl Fn() -> bool) -> bool {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        thread::sleep(Duration::from_micros(100));
-    }
-}
 
 /// A fresh pool (for tests that need one no other test of this binary
 /// keeps busy, or a particular configuration).
@@ -116,7 +102,7 @@ fn ten_items_gather(pool: &Pool, from_worker: bool) {
     let item = |i: usize| {
         let crowded = filch::blocking(|| {
             inside.fetch_add(1, SeqCst);
-            wait_until(|| inside.load(SeqCst) >= CROWD)
+            wait_until(WAIT, || inside.load(SeqCst) >= CROWD)
         });
         (i, crowded)
     };
@@ -216,7 +202,7 @@ impl<'a> Items<'a> {
         let i = t.value as usize;
         self.started.fetch_add(1, SeqCst);
         if i == 0 && self.wait {
-            let shared = filch::blocking(|| wait_until(|| self.started.load(SeqCst) >= 2));
+            let shared = filch::blocking(|| wait_until(WAIT, || self.started.load(SeqCst) >= 2));
             self.shared.store(shared, SeqCst);
         } else if i == 0 {
             filch::blocking(|| thread::sleep(Duration::from_micros(300)));
@@ -323,7 +309,7 @@ fn a_panic_of_the_blocked_first_item_reaches_the_caller() {
                 started.fetch_add(1, SeqCst);
                 if i == 0 {
                     filch::blocking(|| {
-                        shared.store(wait_until(|| started.load(SeqCst) >= 2), SeqCst);
+                        shared.store(wait_until(WAIT, || started.load(SeqCst) >= 2), SeqCst);
                         if let FirstPanics::InsideBlocking = where_ {
                             panic!("{message}");
                         }
@@ -382,7 +368,7 @@ fn a_panic_of_a_helper_while_the_first_item_blocks_reaches_the_caller() {
             let item = |t: Tracked| {
                 let i = t.value as usize;
                 if i == 0 {
-                    let seen = filch::blocking(|| wait_until(|| panicking.load(SeqCst)));
+                    let seen = filch::blocking(|| wait_until(WAIT, || panicking.load(SeqCst)));
                     saw_it.store(seen, SeqCst);
                     if first_too {
                         boom(0);
@@ -471,14 +457,14 @@ fn try_map_errors_with_a_blocking_first_item() {
                 match (i, fails) {
                     (0, Fails::First) => {
                         waited.store(
-                            filch::blocking(|| wait_until(|| started.load(SeqCst) >= 2)),
+                            filch::blocking(|| wait_until(WAIT, || started.load(SeqCst) >= 2)),
                             SeqCst,
                         );
                         return Err((0, errors.make(0)));
                     }
                     (0, Fails::Later | Fails::Both) => {
                         waited.store(
-                            filch::blocking(|| wait_until(|| failing.load(SeqCst))),
+                            filch::blocking(|| wait_until(WAIT, || failing.load(SeqCst))),
                             SeqCst,
                         );
                         if let Fails::Both = fails {
@@ -606,7 +592,7 @@ fn map_init_with_a_blocking_first_item() {
                                 if t.value == 0 {
                                     shared.store(
                                         filch::blocking(|| {
-                                            wait_until(|| started.load(SeqCst) >= 2)
+                                            wait_until(WAIT, || started.load(SeqCst) >= 2)
                                         }),
                                         SeqCst,
                                     );
@@ -692,7 +678,7 @@ fn inner_call(
         started.fetch_add(1, SeqCst);
         if x == 0 {
             if wait {
-                let seen = filch::blocking(|| wait_until(|| started.load(SeqCst) >= 2));
+                let seen = filch::blocking(|| wait_until(WAIT, || started.load(SeqCst) >= 2));
                 shared.store(seen, SeqCst);
             } else {
                 filch::blocking(|| thread::sleep(Duration::from_micros(300)));
@@ -750,8 +736,9 @@ fn nested_calls_with_blocking_first_items() {
                                 return inner(false);
                             }
                             let wait = || {
-                                let seen =
-                                    filch::blocking(|| wait_until(|| started.load(SeqCst) >= 2));
+                                let seen = filch::blocking(|| {
+                                    wait_until(WAIT, || started.load(SeqCst) >= 2)
+                                });
                                 outer_shared.store(seen, SeqCst);
                             };
                             if outer_blocks_first {

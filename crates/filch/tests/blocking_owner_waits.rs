@@ -12,21 +12,9 @@ mod common;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::watchdog;
-
-/// Polls `cond` until it holds or `limit` passes; whether it held.
-fn wait_until(limit: Duration, cond: impl Fn() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while !cond() {
-        if Instant::now() >= deadline {
-            return false;
-        }
-        thread::sleep(Duration::from_micros(100));
-    }
-    true
-}
+use common::{wait_until, watchdog};
 
 /// Item 0 blocks (sharing the rest; a spare takes item 1). Item 1 waits
 /// until item 0 has returned and its thread is waiting for the helpers,
@@ -134,11 +122,8 @@ fn map_init_makes_no_state_that_maps_no_item() {
                 s.0 += 1;
                 if x == 0 {
                     // Blocks until item 1 has run (bounded): the rest is shared.
-                    let deadline = Instant::now() + Duration::from_secs(5);
                     filch::blocking(|| {
-                        while done.load(SeqCst) == 0 && Instant::now() < deadline {
-                            thread::sleep(Duration::from_millis(1));
-                        }
+                        wait_until(Duration::from_secs(5), || done.load(SeqCst) > 0)
                     });
                 }
                 done.fetch_add(1, SeqCst);

@@ -10,9 +10,9 @@
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::watchdog;
+use common::{wait_until, watchdog};
 use filch::Pool;
 
 /// Long enough to count as a long first item (the bar is 20 µs), short
@@ -26,11 +26,7 @@ const PATIENT: Duration = Duration::from_secs(10);
 /// The first item's part: spins until another item has `started` or
 /// `wait` runs out; whether one started.
 fn another_started(started: &AtomicUsize, wait: Duration) -> bool {
-    let deadline = Instant::now() + wait;
-    while started.load(SeqCst) == 0 && Instant::now() < deadline {
-        std::hint::spin_loop();
-    }
-    started.load(SeqCst) > 0
+    wait_until(wait, || started.load(SeqCst) > 0)
 }
 
 /// Item 0 reports whether another item of the call started while it ran

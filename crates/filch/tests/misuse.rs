@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use common::{assert_pool_works, quiet_injected_panics, watchdog, INJECTED, SETTLE};
+use common::{assert_pool_works, quiet_injected_panics, wait_until, watchdog, INJECTED, SETTLE};
 use filch::{BuildError, Pinning, Pool};
 
 #[test]
@@ -93,10 +93,7 @@ fn the_last_arc_of_a_pool_dropped_inside_its_own_job_runs_all_work_and_the_worke
             });
         }
         drop(pool); // now only the jobs hold it
-        let deadline = std::time::Instant::now() + SETTLE;
-        while exited.load(Ordering::SeqCst) < 2 && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        wait_until(SETTLE, || exited.load(Ordering::SeqCst) >= 2);
         assert_eq!(exited.load(Ordering::SeqCst), 2, "both workers exited");
         assert_eq!(ran.load(Ordering::SeqCst), JOBS);
     });
@@ -120,10 +117,7 @@ fn a_panicking_panic_handler_leaves_the_pool_working() {
             pool.spawn(move || panic!("{INJECTED}: spawned job {i}"));
         }
         // The spawns are detached: wait for the single worker to get to them.
-        let deadline = std::time::Instant::now() + SETTLE;
-        while handled.load(Ordering::SeqCst) < 3 && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        wait_until(SETTLE, || handled.load(Ordering::SeqCst) >= 3);
         assert_eq!(handled.load(Ordering::SeqCst), 3);
         // The one worker survived all three: `install` needs it.
         assert_eq!(pool.install(filch::current_thread_index), Some(0));

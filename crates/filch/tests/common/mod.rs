@@ -265,12 +265,26 @@ impl Ledger {
     /// then asserts that every value was dropped exactly once.
     pub(crate) fn settle(&self) {
         let start = Instant::now();
-        while self.dropped() < self.created() && start.elapsed() < SETTLE {
-            thread::sleep(Duration::from_millis(1));
-        }
+        wait_until(SETTLE, || self.dropped() >= self.created());
         if let Some(problem) = self.problems() {
             panic!("{problem} (after waiting {:?} to settle)", start.elapsed());
         }
+    }
+}
+
+/// Polls `cond` every 100 µs until it holds (`true`) or `limit` has passed
+/// (`false`): every bounded wait of these tests, so that a lost wake-up or a
+/// missing helper fails an assertion instead of hanging.
+pub(crate) fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_micros(100));
     }
 }
 
