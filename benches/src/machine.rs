@@ -33,6 +33,21 @@ pub struct Machine {
 const UNKNOWN: &str = "unknown";
 
 impl Machine {
+    /// A made-up machine for the report's and the targets' unit tests.
+    #[cfg(test)]
+    pub(crate) fn fixture() -> Machine {
+        Machine {
+            cpu_model: "cpu".into(),
+            logical_cpus: 2,
+            os: "os".into(),
+            kernel: "k".into(),
+            rustc: "rustc".into(),
+            profile: "release".into(),
+            utc: "2026-01-01 00:00".into(),
+            load: "0.00 0.00 0.00".into(),
+        }
+    }
+
     /// Reads the current machine.
     pub fn detect() -> Machine {
         let read = |path: &str| fs::read_to_string(path).ok();

@@ -431,16 +431,7 @@ mod tests {
         Report {
             args: "--smoke".into(),
             config: Config::preset(Mode::Smoke, 2, PathBuf::from("out")),
-            machine: Machine {
-                cpu_model: "cpu".into(),
-                logical_cpus: 2,
-                os: "os".into(),
-                kernel: "k".into(),
-                rustc: "rustc".into(),
-                profile: "release".into(),
-                utc: "2026-01-01 00:00".into(),
-                load: "0.00 0.00 0.00".into(),
-            },
+            machine: Machine::fixture(),
             spin: Spin::with_rate(1.0),
             elapsed: Duration::from_secs(3),
             section_times: vec![("seeds".into(), Duration::from_secs(2))],

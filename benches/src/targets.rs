@@ -302,41 +302,33 @@ fn sweep_targets(s: Option<&SweepResult>) -> Vec<Target> {
         ),
     );
     let Some(s) = s else { return vec![slow, big] };
-    let worst_text = |w: Option<(usize, u64, f64, f64, usize, usize)>| {
-        w.map(|(n, wk, ratio, excess, over, cells)| {
-            format!(
-                "{over} of {cells} cells over; worst N={} w={}: {} serial (+{})",
-                fmt_count(n as u64),
-                fmt_work(wk),
-                fmt_ratio(ratio),
-                fmt_ns(excess)
-            )
-        })
+    let worst_text = |(n, wk, ratio, excess, over, cells): (usize, u64, f64, f64, usize, usize)| {
+        format!(
+            "{over} of {cells} cells over; worst N={} w={}: {} serial (+{})",
+            fmt_count(n as u64),
+            fmt_work(wk),
+            fmt_ratio(ratio),
+            fmt_ns(excess)
+        )
     };
     let slow = match sweep_worst(s, "filch") {
         Some(f) => slow.measured(
-            worst_text(Some(f)).unwrap_or_default(),
-            worst_text(sweep_worst(s, "rayon")),
+            worst_text(f),
+            sweep_worst(s, "rayon").map(worst_text),
             f.4 == 0,
         ),
         None => slow.no_data(),
     };
-    let big_text = |b: Option<(f64, usize, u64, usize, usize)>| {
-        b.map(|(sp, n, w, below, cells)| {
-            format!(
-                "{below} of {cells} cells below; lowest {} at N={} w={}",
-                fmt_ratio(sp),
-                fmt_count(n as u64),
-                fmt_work(w)
-            )
-        })
+    let big_text = |(sp, n, w, below, cells): (f64, usize, u64, usize, usize)| {
+        format!(
+            "{below} of {cells} cells below; lowest {} at N={} w={}",
+            fmt_ratio(sp),
+            fmt_count(n as u64),
+            fmt_work(w)
+        )
     };
     let big = match sweep_big(s, "filch") {
-        Some(f) => big.measured(
-            big_text(Some(f)).unwrap_or_default(),
-            big_text(sweep_big(s, "rayon")),
-            f.3 == 0,
-        ),
+        Some(f) => big.measured(big_text(f), sweep_big(s, "rayon").map(big_text), f.3 == 0),
         None => big.no_data(),
     };
     vec![slow, big]
@@ -583,16 +575,7 @@ mod tests {
         Report {
             args: String::new(),
             config,
-            machine: Machine {
-                cpu_model: "cpu".into(),
-                logical_cpus: 2,
-                os: "os".into(),
-                kernel: "k".into(),
-                rustc: "rustc".into(),
-                profile: "release".into(),
-                utc: "2026-01-01 00:00".into(),
-                load: "0".into(),
-            },
+            machine: Machine::fixture(),
             spin: Spin::with_rate(1.0),
             elapsed: Duration::from_secs(1),
             section_times: Vec::new(),
