@@ -69,6 +69,38 @@ impl Pools {
     fn get(&self, threads: usize) -> &Pool {
         &self.0[threads - 1]
     }
+
+    /// Runs `test` once per [`Case`]: 1, 2 and 4 threads, a call from
+    /// outside the pool and one from a worker, and every length in `lens`.
+    fn each_case(&self, lens: &[usize], mut test: impl FnMut(&Pool, Case)) {
+        for threads in [1, 2, 4] {
+            for from_worker in [false, true] {
+                for &len in lens {
+                    let case = Case {
+                        threads,
+                        from_worker,
+                        len,
+                    };
+                    test(self.get(threads), case);
+                }
+            }
+        }
+    }
+}
+
+/// One case of [`Pools::each_case`]; displays as the assertion context.
+#[derive(Debug, Clone, Copy)]
+struct Case {
+    threads: usize,
+    from_worker: bool,
+    len: usize,
+}
+
+impl std::fmt::Display for Case {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (threads, from_worker, len) = (self.threads, self.from_worker, self.len);
+        write!(f, "{threads} threads, from_worker {from_worker}, len {len}")
+    }
 }
 
 /// Runs `op` on a worker of `pool` (inside `install`) or on this thread.
@@ -515,24 +547,19 @@ fn try_map_errors_with_a_blocking_first_item() {
 #[test]
 fn try_map_with_a_blocking_first_item_succeeds() {
     watchdog("try_map ok", || {
-        let pools = Pools::new();
-        for threads in [1, 2, 4] {
-            for from_worker in [false, true] {
-                for len in [2, 3, 10, 1000] {
-                    let pool = pools.get(threads);
-                    let got: Result<Vec<u64>, String> = call_from(pool, from_worker, || {
-                        pool.try_map(0..len as u64, |x| {
-                            if x == 0 {
-                                filch::blocking(|| thread::sleep(Duration::from_millis(1)));
-                            }
-                            Ok(serial_f(x))
-                        })
-                    });
-                    let want: Vec<u64> = (0..len as u64).map(serial_f).collect();
-                    assert_eq!(got, Ok(want), "{threads} threads, len {len}");
-                }
-            }
-        }
+        Pools::new().each_case(&[2, 3, 10, 1000], |pool, case| {
+            let len = case.len as u64;
+            let got: Result<Vec<u64>, String> = call_from(pool, case.from_worker, || {
+                pool.try_map(0..len, |x| {
+                    if x == 0 {
+                        filch::blocking(|| thread::sleep(Duration::from_millis(1)));
+                    }
+                    Ok(serial_f(x))
+                })
+            });
+            let want: Vec<u64> = (0..len).map(serial_f).collect();
+            assert_eq!(got, Ok(want), "{case}");
+        });
         blocking_still_plain();
     });
 }
@@ -565,58 +592,50 @@ impl Drop for State<'_> {
 #[test]
 fn map_init_with_a_blocking_first_item() {
     watchdog("map_init", || {
-        let pools = Pools::new();
-        for threads in [1, 2, 4] {
-            for from_worker in [false, true] {
-                for len in [2usize, 3, 10, 1000] {
-                    let pool = pools.get(threads);
-                    let inputs = Ledger::new("inputs", len);
-                    let outputs = Ledger::new("outputs", len);
-                    let states = Ledger::new("states", 4 * len + 8);
-                    let inits = AtomicUsize::new(0);
-                    let total = AtomicUsize::new(0);
-                    let started = AtomicUsize::new(0);
-                    let shared = AtomicBool::new(false);
-                    let input = tracked_inputs(&inputs, len);
-                    let got = call_from(pool, from_worker, || {
-                        pool.map_init(
-                            input,
-                            || State {
-                                uses: 0,
-                                total: &total,
-                                _token: states.make(inits.fetch_add(1, SeqCst) as u64),
-                            },
-                            |state: &mut State<'_>, t: Tracked| {
-                                state.uses += 1;
-                                started.fetch_add(1, SeqCst);
-                                if t.value == 0 {
-                                    shared.store(
-                                        filch::blocking(|| {
-                                            wait_until(WAIT, || started.load(SeqCst) >= 2)
-                                        }),
-                                        SeqCst,
-                                    );
-                                }
-                                outputs.make(serial_f(t.value))
-                            },
-                        )
-                    });
-                    let case = format!("{threads} threads, from_worker {from_worker}, len {len}");
-                    let want: Vec<u64> = (0..len as u64).map(serial_f).collect();
-                    assert_eq!(values(got), want, "{case}");
-                    assert!(shared.load(SeqCst), "the rest was not shared: {case}");
-                    assert!(inits.load(SeqCst) >= 1, "init never ran: {case}");
-                    assert_eq!(
-                        total.load(SeqCst),
-                        len,
-                        "items mapped through the states: {case}"
-                    );
-                    inputs.assert_balanced();
-                    outputs.assert_balanced();
-                    states.assert_balanced();
-                }
-            }
-        }
+        Pools::new().each_case(&[2, 3, 10, 1000], |pool, case| {
+            let len = case.len;
+            let inputs = Ledger::new("inputs", len);
+            let outputs = Ledger::new("outputs", len);
+            let states = Ledger::new("states", 4 * len + 8);
+            let inits = AtomicUsize::new(0);
+            let total = AtomicUsize::new(0);
+            let started = AtomicUsize::new(0);
+            let shared = AtomicBool::new(false);
+            let input = tracked_inputs(&inputs, len);
+            let got = call_from(pool, case.from_worker, || {
+                pool.map_init(
+                    input,
+                    || State {
+                        uses: 0,
+                        total: &total,
+                        _token: states.make(inits.fetch_add(1, SeqCst) as u64),
+                    },
+                    |state: &mut State<'_>, t: Tracked| {
+                        state.uses += 1;
+                        started.fetch_add(1, SeqCst);
+                        if t.value == 0 {
+                            shared.store(
+                                filch::blocking(|| wait_until(WAIT, || started.load(SeqCst) >= 2)),
+                                SeqCst,
+                            );
+                        }
+                        outputs.make(serial_f(t.value))
+                    },
+                )
+            });
+            let want: Vec<u64> = (0..len as u64).map(serial_f).collect();
+            assert_eq!(values(got), want, "{case}");
+            assert!(shared.load(SeqCst), "the rest was not shared: {case}");
+            assert!(inits.load(SeqCst) >= 1, "init never ran: {case}");
+            assert_eq!(
+                total.load(SeqCst),
+                len,
+                "items mapped through the states: {case}"
+            );
+            inputs.assert_balanced();
+            outputs.assert_balanced();
+            states.assert_balanced();
+        });
         blocking_still_plain();
     });
 }
@@ -625,38 +644,32 @@ fn map_init_with_a_blocking_first_item() {
 #[test]
 fn starmap_with_a_blocking_first_item() {
     watchdog("starmap", || {
-        let pools = Pools::new();
-        for threads in [1, 2, 4] {
-            for from_worker in [false, true] {
-                for len in [2u64, 3, 10, 1000] {
-                    let pool = pools.get(threads);
-                    let first_blocks = |a: u64| {
-                        if a == 0 {
-                            filch::blocking(|| thread::sleep(Duration::from_millis(1)));
-                        }
-                    };
-                    let pairs: Vec<(u64, u64)> = (0..len).map(|a| (a, a + 1)).collect();
-                    let got = call_from(pool, from_worker, || {
-                        pool.starmap(pairs, |a: u64, b: u64| {
-                            first_blocks(a);
-                            a * b
-                        })
-                    });
-                    let want: Vec<u64> = (0..len).map(|a| a * (a + 1)).collect();
-                    assert_eq!(got, want, "pairs: {threads} threads, len {len}");
-                    let triples: Vec<(u64, u8, String)> =
-                        (0..len).map(|a| (a, 1, a.to_string())).collect();
-                    let got = call_from(pool, from_worker, || {
-                        pool.starmap(triples, |a: u64, b: u8, s: String| {
-                            first_blocks(a);
-                            format!("{s}:{}", a + u64::from(b))
-                        })
-                    });
-                    let want: Vec<String> = (0..len).map(|a| format!("{a}:{}", a + 1)).collect();
-                    assert_eq!(got, want, "triples: {threads} threads, len {len}");
+        Pools::new().each_case(&[2, 3, 10, 1000], |pool, case| {
+            let len = case.len as u64;
+            let first_blocks = |a: u64| {
+                if a == 0 {
+                    filch::blocking(|| thread::sleep(Duration::from_millis(1)));
                 }
-            }
-        }
+            };
+            let pairs: Vec<(u64, u64)> = (0..len).map(|a| (a, a + 1)).collect();
+            let got = call_from(pool, case.from_worker, || {
+                pool.starmap(pairs, |a: u64, b: u64| {
+                    first_blocks(a);
+                    a * b
+                })
+            });
+            let want: Vec<u64> = (0..len).map(|a| a * (a + 1)).collect();
+            assert_eq!(got, want, "pairs: {case}");
+            let triples: Vec<(u64, u8, String)> = (0..len).map(|a| (a, 1, a.to_string())).collect();
+            let got = call_from(pool, case.from_worker, || {
+                pool.starmap(triples, |a: u64, b: u8, s: String| {
+                    first_blocks(a);
+                    format!("{s}:{}", a + u64::from(b))
+                })
+            });
+            let want: Vec<String> = (0..len).map(|a| format!("{a}:{}", a + 1)).collect();
+            assert_eq!(got, want, "triples: {case}");
+        });
         blocking_still_plain();
     });
 }
