@@ -44,7 +44,7 @@ fn bench_task<T: ForkJoinTask>(
     let mut group = configure(c, name);
     for sys in systems {
         let threads = match sys {
-            ForkJoinSystem::Serial => 1,
+            ForkJoinSystem::Serial | ForkJoinSystem::DepthCount => 1,
             ForkJoinSystem::Filch(p) => p.threads(),
             ForkJoinSystem::Rayon(p) => p.threads(),
         };

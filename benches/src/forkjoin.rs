@@ -81,6 +81,12 @@ pub struct ForkJoinResult {
     pub idle: Vec<IdleCpu>,
 }
 
+/// What the `serial + depth count` row of the fib and tree tables is.
+const DEPTH_COUNT_NOTE: &str = "`serial + depth count` is the plain recursion with one \
+     thread-local counter raised before each fork's first half and restored after it: the \
+     least per-fork bookkeeping a `join` without an explicit context can do, so the floor \
+     for filch ×1 on this machine.";
+
 /// Number of progress steps [`run`] reports.
 pub const STEPS: u64 = 6;
 
@@ -122,6 +128,7 @@ pub fn run(
     let (filch1, rayon1) = (Filch::new(1)?, Rayon::new(1)?);
     let systems = [
         ForkJoinSystem::Serial,
+        ForkJoinSystem::DepthCount,
         ForkJoinSystem::Filch(&filch1),
         ForkJoinSystem::Filch(&pools.filch),
         ForkJoinSystem::Rayon(&rayon1),
@@ -139,7 +146,9 @@ pub fn run(
             compare(task_cases(&systems, &fib), plan),
         )
         .per(joins as f64, "join")
-        .note("Every task is a few ns of work: this is scheduler overhead, nothing else."),
+        .note(format!(
+            "Every task is a few ns of work: this is scheduler overhead, nothing else. {DEPTH_COUNT_NOTE}"
+        )),
     );
 
     progress.step(&format!("fork-join: tree sum, {} levels", cfg.tree_levels));
@@ -156,7 +165,10 @@ pub fn run(
             compare(task_cases(&systems, &sum), plan),
         )
         .per(nodes as f64, "node")
-        .note("Leaves return their value without a join; the tree is built once, untimed."),
+        .note(format!(
+            "Leaves return their value without a join; the tree is built once, untimed. \
+             {DEPTH_COUNT_NOTE}"
+        )),
     );
     drop(tree);
 

@@ -122,6 +122,35 @@ impl Joiner for SerialJoin {
     }
 }
 
+/// The serial recursion plus the least bookkeeping a `join` with an implicit worker
+/// context can do per fork: a thread-local depth counter, raised before `a` and restored
+/// after it. No scheduler that keeps its frames in thread-local state forks for less, so
+/// this row is the floor such a scheduler is measured against on this machine. (On a
+/// memory-bound tree this one read-modify-write per fork has cost 2x the plain
+/// recursion: see `docs/design.md`.)
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DepthCountJoin;
+
+thread_local! {
+    static JOIN_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+impl Joiner for DepthCountJoin {
+    #[inline]
+    fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        let depth = JOIN_DEPTH.with(|d| d.replace(d.get() + 1));
+        let ra = a();
+        JOIN_DEPTH.with(|d| d.set(depth));
+        (ra, b())
+    }
+}
+
 /// A recursive workload that a fork-join system can run: the system chooses the
 /// [`Joiner`] (and installs its pool around the call), the task supplies the recursion.
 pub trait ForkJoinTask: Sync {
@@ -285,6 +314,12 @@ mod tests {
     #[test]
     fn fib_and_its_join_count_are_right() {
         assert_eq!(fib::<SerialJoin>(20), 6765);
+        assert_eq!(fib::<DepthCountJoin>(20), 6765);
+        assert_eq!(
+            JOIN_DEPTH.with(std::cell::Cell::get),
+            0,
+            "every fork restored the depth"
+        );
         // fib(4) calls: 4,3,2,1,0,1,2,1,0 -> internal (n >= 2) nodes: 4,3,2,2 = 4
         assert_eq!(fib_joins(4), 4);
     }

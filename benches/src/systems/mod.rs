@@ -4,7 +4,7 @@
 //!
 //! | system | map | fork-join |
 //! |---|---|---|
-//! | serial | `iter().map(f).collect()` | plain recursion ([`SerialJoin`]) |
+//! | serial | `iter().map(f).collect()` | plain recursion ([`SerialJoin`]); with a depth counter per fork ([`DepthCountJoin`]) |
 //! | filch | `pool.map` (auto chunks), `pool.with_chunk_size(c)?.map`, `filch::map` | `pool.install` + `filch::join` |
 //! | rayon | `par_iter().map(f).collect()` inside `pool.install` | `pool.install` + `rayon::join` |
 //! | `std::thread::scope` | static split into `threads` contiguous pieces, threads spawned per call | — |
@@ -21,7 +21,7 @@ pub mod serial;
 pub mod std_threads;
 
 use crate::measure::Case;
-use crate::workloads::{ForkJoinTask, SerialJoin};
+use crate::workloads::{DepthCountJoin, ForkJoinTask, SerialJoin};
 use filch_sys::Filch;
 use rayon_sys::Rayon;
 
@@ -91,6 +91,9 @@ impl MapSystem<'_> {
 pub enum ForkJoinSystem<'a> {
     /// The plain recursion: `join(a, b)` is `(a(), b())`.
     Serial,
+    /// The plain recursion with a thread-local depth counter per fork
+    /// ([`DepthCountJoin`]): the fork-cost floor of an implicit-context scheduler.
+    DepthCount,
     /// `pool.install(|| task)` with `filch::join` forking.
     Filch(&'a Filch),
     /// `pool.install(|| task)` with `rayon::join` forking.
@@ -103,6 +106,7 @@ impl ForkJoinSystem<'_> {
     pub fn label(&self) -> String {
         match self {
             ForkJoinSystem::Serial => "serial".to_string(),
+            ForkJoinSystem::DepthCount => "serial + depth count".to_string(),
             ForkJoinSystem::Filch(pool) => format!("filch ×{}", pool.threads()),
             ForkJoinSystem::Rayon(pool) => format!("rayon ×{}", pool.threads()),
         }
@@ -113,6 +117,7 @@ impl ForkJoinSystem<'_> {
     pub fn id(&self) -> &'static str {
         match self {
             ForkJoinSystem::Serial => "serial",
+            ForkJoinSystem::DepthCount => "depth-count",
             ForkJoinSystem::Filch(_) => "filch",
             ForkJoinSystem::Rayon(_) => "rayon",
         }
@@ -122,6 +127,7 @@ impl ForkJoinSystem<'_> {
     pub fn run<T: ForkJoinTask>(&self, task: &T) -> T::Output {
         match self {
             ForkJoinSystem::Serial => task.run::<SerialJoin>(),
+            ForkJoinSystem::DepthCount => task.run::<DepthCountJoin>(),
             ForkJoinSystem::Filch(pool) => pool.run_task(task),
             ForkJoinSystem::Rayon(pool) => pool.run_task(task),
         }
