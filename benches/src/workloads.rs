@@ -128,6 +128,11 @@ impl Joiner for SerialJoin {
 /// this row is the floor such a scheduler is measured against on this machine. (On a
 /// memory-bound tree this one read-modify-write per fork has cost 2x the plain
 /// recursion: see `docs/design.md`.)
+///
+/// ```
+/// use filch_bench::workloads::{fib, DepthCountJoin, SerialJoin};
+/// assert_eq!(fib::<DepthCountJoin>(20), fib::<SerialJoin>(20));
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DepthCountJoin;
 
