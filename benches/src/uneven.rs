@@ -60,6 +60,10 @@ pub fn uneven_item(i: u64) -> f64 {
 
 /// Iteration counts of one row of a `cols`-wide Mandelbrot image of `rows` rows over
 /// [-2, 1] × [-1.2, 1.2], summed (at most [`MANDEL_MAX`] per pixel).
+///
+/// Never inlined, like [`log_loop`]: every system runs the same machine code for a row,
+/// so the comparison measures scheduling, not each instantiation's register allocation.
+#[inline(never)]
 pub fn mandelbrot_row(row: u64, rows: usize, cols: usize) -> u64 {
     let y = -1.2 + 2.4 * row as f64 / rows as f64;
     (0..cols)

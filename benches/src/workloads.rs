@@ -40,7 +40,13 @@ pub fn square(x: i64) -> i64 {
 /// Seed 001's expensive function: `iters` natural logarithms of a value stepping by 0.1.
 /// Each `ln` goes through [`black_box`] so the dead results of earlier iterations (Python
 /// overwrites `ret` every time) are still computed, as they are in Python.
-#[inline]
+///
+/// Never inlined, so that every system runs the same machine code. Inlined, each system's
+/// instantiation got its own register allocation, and on session 4's machine the serial
+/// loop's kept `fixed` in a stack slot it stored and reloaded twice per iteration: ~1.75x
+/// slower per `ln` than filch's copy, which made uneven items measure 3.4x on two cores.
+/// A call costs nothing beside a loop of `ln`s.
+#[inline(never)]
 pub fn log_loop(x: f64, iters: u64) -> f64 {
     let mut fixed = x;
     let mut ret = 0.0;
