@@ -11,7 +11,11 @@
 //! With automatic chunking, `next` first computes items itself, in batches
 //! sized and timed like `map`'s probe, and only moves to the pool once the
 //! work seen so far says it pays (`probe::PARALLEL_MIN_NS`). Chunks are then
-//! sized to take about [`CHUNK_TARGET_NS`] each.
+//! sized to take about [`CHUNK_TARGET_NS`] each. As with `map`, a call from
+//! outside the pool whose call site's last two first items were long (see
+//! `history.rs`) goes parallel at once: it takes its first item, fills the
+//! window with the rest, then computes the first item while the workers
+//! start, and records it for the next call.
 //!
 //! # Claim or wait
 //! Each window slot moves `Pending → Running → Done` under the window's
@@ -57,6 +61,7 @@ use crate::blocking::OnBlock;
 use crate::clock;
 use crate::driver::Chunking;
 use crate::events::call_span;
+use crate::history::Site;
 use crate::probe::{self, Verdict};
 
 /// What a parallel chunk aims to cost: big enough that the per-chunk
@@ -273,6 +278,8 @@ struct Core<'p, I: Iterator, F, R> {
     /// pool's spare cap (see "Blocking items").
     consumer_blocked: Cell<bool>,
     finished: bool,
+    /// This call site, for the first-item history (see "Serial first").
+    site: Site,
 }
 
 impl<'p, I, F, R> Core<'p, I, F, R>
@@ -312,6 +319,11 @@ where
             max_in_flight: IN_FLIGHT_PER_THREAD * pool.num_threads(),
             consumer_blocked: Cell::new(false),
             finished: false,
+            // `run_chunk` has the user's function inlined: an address
+            // unique to the call site's code, as `drive` is for `map`.
+            site: Site::new(
+                run_chunk::<I::Item, R, F> as fn(&Shared<I::Item, R>, &F, u64) as usize,
+            ),
         }
     }
 
@@ -362,12 +374,30 @@ where
             return None;
         }
         let count = items.len();
+        let first_item = done == 0 && count == 1;
+        if first_item {
+            if let Some(chunk) = self.share_at_once() {
+                self.phase.set(Phase::Parallel { chunk });
+                self.fill(chunk);
+            }
+        }
         let start = clock::now();
         let result = self.compute_here(items);
-        if !matches!(self.phase.get(), Phase::Serial { .. }) {
-            return Some(result); // it blocked: parallel already
+        let ticks = clock::now().wrapping_sub(start);
+        if first_item {
+            self.site.record_first_item(ticks);
+            if let Phase::Parallel { .. } = self.phase.get() {
+                // Shared at once on the history's word: size the chunks
+                // still to come by what this call's first item took.
+                let ns_per_item = clock::nanos(ticks).max(1);
+                let chunk = ((CHUNK_TARGET_NS / ns_per_item) as usize).clamp(1, MAX_AUTO_CHUNK);
+                self.phase.set(Phase::Parallel { chunk });
+            }
         }
-        let compute_ns = compute_ns + clock::nanos(clock::now().wrapping_sub(start));
+        if !matches!(self.phase.get(), Phase::Serial { .. }) {
+            return Some(result); // shared at once, or it blocked: parallel already
+        }
+        let compute_ns = compute_ns + clock::nanos(ticks);
         let done = done + count;
         let remaining = match self.feed.borrow().input.size_hint() {
             (lo, Some(hi)) if lo == hi => Some(lo),
@@ -394,6 +424,24 @@ where
         };
         self.phase.set(phase);
         Some(result)
+    }
+
+    /// The chunk size to go parallel with before the first item, if this
+    /// call is from outside a pool of two or more threads, its site's last
+    /// two first items took at least [`probe::SHARE_AT_ONCE_FIRST_NS`], and
+    /// at that cost the items the input still promises (its size hint's
+    /// lower bound) are worth the pool. As for `map`, a wrong guess costs
+    /// one window of chunks spawned, and this call's record corrects it.
+    fn share_at_once(&self) -> Option<usize> {
+        if self.pool.num_threads() < 2 || self.pool.current_thread_index().is_some() {
+            return None;
+        }
+        let first = self.site.last_first_item()?;
+        let ns_per_item = clock::nanos(first).max(1);
+        let rest = self.feed.borrow().input.size_hint().0 as u64;
+        let worth_it = first >= clock::ticks(probe::SHARE_AT_ONCE_FIRST_NS)
+            && u128::from(ns_per_item) * u128::from(rest) >= u128::from(probe::PARALLEL_MIN_NS);
+        worth_it.then(|| ((CHUNK_TARGET_NS / ns_per_item) as usize).clamp(1, MAX_AUTO_CHUNK))
     }
 
     /// Computes `items` on the consumer, with the consumer's `blocking`

@@ -1,7 +1,8 @@
 //! A call from outside the pool whose call site's last two first items were
 //! long shares the rest of its input *before* running its first item, so
 //! helpers start while that item runs (issue 5: ten 100 µs items on two
-//! threads could not reach 1.8x while the first item ran alone).
+//! threads could not reach 1.8x while the first item ran alone). The same
+//! holds for `map`, `imap` and `imap_unordered`, each its own call site.
 //!
 //! Observed structurally, not by timing: the first item waits (bounded) for
 //! another item of its own call to start. Alone, it gives up; shared at
@@ -10,6 +11,7 @@
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{wait_until, watchdog};
@@ -29,18 +31,50 @@ fn another_started(started: &AtomicUsize, wait: Duration) -> bool {
     wait_until(wait, || started.load(SeqCst) > 0)
 }
 
+/// The APIs that keep a first-item history.
+#[derive(Debug, Clone, Copy)]
+enum Api {
+    Map,
+    Imap,
+    ImapUnordered,
+}
+
+const APIS: [Api; 3] = [Api::Map, Api::Imap, Api::ImapUnordered];
+
 /// Item 0 reports whether another item of the call started while it ran
 /// (waiting at most `wait`); item `i > 0` counts itself and returns
-/// `10 * i`. One call site for every call of a test.
-fn call(pool: &Pool, started: &AtomicUsize, wait: Duration) -> Vec<u64> {
+/// `10 * i`. One call site per API for every call of a test. The values
+/// come back in input order (`imap_unordered`'s sorted, which puts them in
+/// input order too).
+fn call(pool: &Pool, api: Api, started: &Arc<AtomicUsize>, wait: Duration) -> Vec<u64> {
     started.store(0, SeqCst);
-    pool.map(0..6u64, |i| {
+    match api {
+        Api::Map => pool.map(0..6u64, item::<0>(started, wait)),
+        Api::Imap => pool.imap(0..6u64, item::<1>(started, wait)).collect(),
+        Api::ImapUnordered => {
+            let items = pool.imap_unordered(0..6u64, item::<2>(started, wait));
+            let mut values: Vec<u64> = items.collect();
+            values.sort_unstable();
+            values
+        }
+    }
+}
+
+/// The item function of [`call`]; one type per `SITE`, since the history
+/// is keyed by the code the closure compiles to (two APIs given the same
+/// closure type share an entry).
+fn item<const SITE: u8>(
+    started: &Arc<AtomicUsize>,
+    wait: Duration,
+) -> impl Fn(u64) -> u64 + Send + Sync + 'static {
+    let started = Arc::clone(started);
+    move |i| {
         if i > 0 {
             started.fetch_add(1, SeqCst);
             return 10 * i;
         }
-        u64::from(another_started(started, wait))
-    })
+        u64::from(another_started(&started, wait))
+    }
 }
 
 /// What a call returns when its first item saw (`1`) or did not see (`0`)
@@ -55,16 +89,26 @@ fn expected(first_saw_another: bool) -> Vec<u64> {
 fn after_two_long_first_items_the_next_call_shares_before_its_first_item() {
     watchdog("share at once after two long first items", || {
         let pool = Pool::builder().threads(2).build().expect("a 2-thread pool");
-        let started = AtomicUsize::new(0);
-        // No history: the first item runs alone, twice.
-        assert_eq!(call(&pool, &started, LONG), expected(false), "call 1");
-        assert_eq!(call(&pool, &started, LONG), expected(false), "call 2");
-        // Two long first items: the rest is shared before the third starts.
-        assert_eq!(
-            call(&pool, &started, PATIENT),
-            expected(true),
-            "call 3: the first item ran alone"
-        );
+        let started = Arc::new(AtomicUsize::new(0));
+        for api in APIS {
+            // No history: the first item runs alone, twice.
+            assert_eq!(
+                call(&pool, api, &started, LONG),
+                expected(false),
+                "{api:?} call 1"
+            );
+            assert_eq!(
+                call(&pool, api, &started, LONG),
+                expected(false),
+                "{api:?} call 2"
+            );
+            // Two long first items: the rest is shared before the third starts.
+            assert_eq!(
+                call(&pool, api, &started, PATIENT),
+                expected(true),
+                "{api:?} call 3: the first item ran alone"
+            );
+        }
     });
 }
 
@@ -72,13 +116,19 @@ fn after_two_long_first_items_the_next_call_shares_before_its_first_item() {
 fn one_long_first_item_is_not_enough() {
     watchdog("one long first item", || {
         let pool = Pool::builder().threads(2).build().expect("a 2-thread pool");
-        let started = AtomicUsize::new(0);
-        assert_eq!(call(&pool, &started, LONG), expected(false), "call 1");
-        assert_eq!(
-            call(&pool, &started, LONG),
-            expected(false),
-            "call 2: shared after a single long first item"
-        );
+        let started = Arc::new(AtomicUsize::new(0));
+        for api in APIS {
+            assert_eq!(
+                call(&pool, api, &started, LONG),
+                expected(false),
+                "{api:?} call 1"
+            );
+            assert_eq!(
+                call(&pool, api, &started, LONG),
+                expected(false),
+                "{api:?} call 2: shared after a single long first item"
+            );
+        }
     });
 }
 
@@ -86,9 +136,9 @@ fn one_long_first_item_is_not_enough() {
 fn another_call_site_does_not_inherit_the_history() {
     watchdog("history is per call site", || {
         let pool = Pool::builder().threads(2).build().expect("a 2-thread pool");
-        let started = AtomicUsize::new(0);
+        let started = Arc::new(AtomicUsize::new(0));
         for _ in 0..3 {
-            call(&pool, &started, LONG);
+            call(&pool, Api::Map, &started, LONG);
         }
         // A different closure: its own site, with no history.
         started.store(0, SeqCst);
@@ -107,11 +157,17 @@ fn another_call_site_does_not_inherit_the_history() {
 fn a_one_thread_pool_never_shares_at_once() {
     watchdog("1-thread pool", || {
         let pool = Pool::builder().threads(1).build().expect("a 1-thread pool");
-        let started = AtomicUsize::new(0);
-        for n in 1..=3 {
-            // From outside, a 1-thread pool's calls run on the caller: a
-            // helper would only contend with it.
-            assert_eq!(call(&pool, &started, LONG), expected(false), "call {n}");
+        let started = Arc::new(AtomicUsize::new(0));
+        for api in APIS {
+            for n in 1..=3 {
+                // From outside, a 1-thread pool's calls run on the caller: a
+                // helper would only contend with it.
+                assert_eq!(
+                    call(&pool, api, &started, LONG),
+                    expected(false),
+                    "{api:?} call {n}"
+                );
+            }
         }
     });
 }
