@@ -15,9 +15,11 @@
 //! item that merely looked long because the OS preempted its thread (a
 //! timer tick in a 100 ns item) must not cost the next call a wake-up too.
 //!
-//! A *site* is the monomorphised driver of the call (`drive::<..>`), so
-//! two closures with the same code may share an entry: a collision only
-//! costs a guess. No atomics: the table is this thread's.
+//! A *site* is the monomorphised driver of the call (`drive::<..>` for
+//! `map` and its kin, `imap`'s `run_chunk::<..>` for `imap` and
+//! `imap_unordered`), so two closures with the same code may share an
+//! entry: a collision only costs a guess. No atomics: the table is this
+//! thread's.
 
 use std::cell::Cell;
 
