@@ -48,7 +48,8 @@
 //! call from outside the pool also remembers, per calling thread and call
 //! site, how long its last two first items took: when both took 20 µs or
 //! more, the next call shares its rest before running its first item, so
-//! a few long items do not wait for the first one. To fix
+//! a few long items do not wait for the first one (`imap` and
+//! `imap_unordered` too, on the thread that iterates). To fix
 //! the unit of work like `Pool.map(..., chunksize=n)`, use
 //! [`Pool::with_chunk_size`]; a chunk size of 0 is an error.
 //!
