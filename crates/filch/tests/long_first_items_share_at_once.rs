@@ -85,6 +85,16 @@ fn expected(first_saw_another: bool) -> Vec<u64> {
     values
 }
 
+/// Asserts that a call's first item waited `LONG` for another item in vain:
+/// it ran alone, as every call without a sharing history does.
+fn assert_first_item_ran_alone(pool: &Pool, api: Api, started: &Arc<AtomicUsize>, which: &str) {
+    assert_eq!(
+        call(pool, api, started, LONG),
+        expected(false),
+        "{api:?} {which}: the first item did not run alone"
+    );
+}
+
 #[test]
 fn after_two_long_first_items_the_next_call_shares_before_its_first_item() {
     watchdog("share at once after two long first items", || {
@@ -92,16 +102,8 @@ fn after_two_long_first_items_the_next_call_shares_before_its_first_item() {
         let started = Arc::new(AtomicUsize::new(0));
         for api in APIS {
             // No history: the first item runs alone, twice.
-            assert_eq!(
-                call(&pool, api, &started, LONG),
-                expected(false),
-                "{api:?} call 1"
-            );
-            assert_eq!(
-                call(&pool, api, &started, LONG),
-                expected(false),
-                "{api:?} call 2"
-            );
+            assert_first_item_ran_alone(&pool, api, &started, "call 1");
+            assert_first_item_ran_alone(&pool, api, &started, "call 2");
             // Two long first items: the rest is shared before the third starts.
             assert_eq!(
                 call(&pool, api, &started, PATIENT),
@@ -118,16 +120,8 @@ fn one_long_first_item_is_not_enough() {
         let pool = Pool::builder().threads(2).build().expect("a 2-thread pool");
         let started = Arc::new(AtomicUsize::new(0));
         for api in APIS {
-            assert_eq!(
-                call(&pool, api, &started, LONG),
-                expected(false),
-                "{api:?} call 1"
-            );
-            assert_eq!(
-                call(&pool, api, &started, LONG),
-                expected(false),
-                "{api:?} call 2: shared after a single long first item"
-            );
+            assert_first_item_ran_alone(&pool, api, &started, "call 1");
+            assert_first_item_ran_alone(&pool, api, &started, "call 2, after one long first item");
         }
     });
 }
@@ -162,11 +156,7 @@ fn a_one_thread_pool_never_shares_at_once() {
             for n in 1..=3 {
                 // From outside, a 1-thread pool's calls run on the caller: a
                 // helper would only contend with it.
-                assert_eq!(
-                    call(&pool, api, &started, LONG),
-                    expected(false),
-                    "{api:?} call {n}"
-                );
+                assert_first_item_ran_alone(&pool, api, &started, &format!("call {n}"));
             }
         }
     });
