@@ -14,7 +14,12 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{wait_until, watchdog};
+use std::sync::atomic::AtomicBool;
+
+use common::{
+    boom, boom_index, catch, quiet_injected_panics, serial_f, tracked_inputs, wait_until, watchdog,
+    Ledger, Tracked,
+};
 use filch::Pool;
 
 /// Long enough to count as a long first item (the bar is 20 µs), short
@@ -158,6 +163,106 @@ fn a_one_thread_pool_never_shares_at_once() {
                 // helper would only contend with it.
                 assert_first_item_ran_alone(&pool, api, &started, &format!("call {n}"));
             }
+        }
+    });
+}
+
+/// The item function of [`call_that_may_panic`], one type per `SITE`: item
+/// 0 waits (at most `wait`) for another item to start, then panics if
+/// `panic_now` is set; every other item counts itself. Outputs are tracked.
+fn tracked_item<const SITE: u8>(
+    started: &Arc<AtomicUsize>,
+    panic_now: &Arc<AtomicBool>,
+    outputs: &Arc<Ledger>,
+    wait: Duration,
+) -> impl Fn(Tracked) -> Tracked + Send + Sync + 'static {
+    let (started, panic_now, outputs) = (
+        Arc::clone(started),
+        Arc::clone(panic_now),
+        Arc::clone(outputs),
+    );
+    move |t: Tracked| {
+        if t.value > 0 {
+            started.fetch_add(1, SeqCst);
+        } else if another_started(&started, wait) && panic_now.load(SeqCst) {
+            boom(0);
+        }
+        outputs.make(serial_f(t.value))
+    }
+}
+
+/// One call of `api` over 6 tracked inputs through [`tracked_item`]; the
+/// outputs' values, or the panic it resumed.
+fn call_that_may_panic(
+    pool: &Pool,
+    api: Api,
+    started: &Arc<AtomicUsize>,
+    panic_now: &Arc<AtomicBool>,
+    wait: Duration,
+) -> Result<Vec<u64>, Box<dyn std::any::Any + Send>> {
+    const LEN: usize = 6;
+    started.store(0, SeqCst);
+    let inputs = Ledger::new("inputs", LEN);
+    let outputs = Ledger::new("outputs", LEN);
+    let input = tracked_inputs(&inputs, LEN);
+    let got = catch(|| {
+        let values: Vec<Tracked> = match api {
+            Api::Map => pool.map(
+                input,
+                tracked_item::<10>(started, panic_now, &outputs, wait),
+            ),
+            Api::Imap => {
+                let f = tracked_item::<11>(started, panic_now, &outputs, wait);
+                pool.imap(input, f).collect()
+            }
+            Api::ImapUnordered => {
+                let f = tracked_item::<12>(started, panic_now, &outputs, wait);
+                pool.imap_unordered(input, f).collect()
+            }
+        };
+        let mut values: Vec<u64> = values.into_iter().map(|t| t.value).collect();
+        values.sort_unstable();
+        values
+    });
+    // Chunks a panic left running finish in the background.
+    inputs.settle();
+    outputs.settle();
+    got
+}
+
+/// A call shared at once whose first item panics after other items have
+/// started: the caller gets the first item's payload, every input and
+/// every output made is dropped exactly once, and the next call works.
+#[test]
+fn a_panic_of_the_first_item_after_sharing_at_once_reaches_the_caller() {
+    quiet_injected_panics();
+    watchdog("first item panics after sharing at once", || {
+        let pool = Pool::builder().threads(2).build().expect("a 2-thread pool");
+        let started = Arc::new(AtomicUsize::new(0));
+        let panic_now = Arc::new(AtomicBool::new(false));
+        let mut want: Vec<u64> = (0..6).map(serial_f).collect();
+        want.sort_unstable();
+        for api in APIS {
+            panic_now.store(false, SeqCst);
+            for n in 1..=2 {
+                let got = call_that_may_panic(&pool, api, &started, &panic_now, LONG);
+                assert_eq!(got.ok(), Some(want.clone()), "{api:?} call {n}");
+            }
+            panic_now.store(true, SeqCst);
+            let got = call_that_may_panic(&pool, api, &started, &panic_now, PATIENT);
+            let payload = got.expect_err("call 3's first item panics once another item started");
+            assert_eq!(
+                boom_index(&*payload),
+                0,
+                "{api:?}: the first item's payload"
+            );
+            panic_now.store(false, SeqCst);
+            let got = call_that_may_panic(&pool, api, &started, &panic_now, PATIENT);
+            assert_eq!(
+                got.ok(),
+                Some(want.clone()),
+                "{api:?}: the call after the panic"
+            );
         }
     });
 }
