@@ -71,6 +71,14 @@ pub(crate) const CHUNK_TARGET_NS: u64 = 100_000;
 /// Largest automatic chunk (items), bounding memory for the tiniest items.
 pub(crate) const MAX_AUTO_CHUNK: usize = 16_384;
 
+/// The automatic chunk size for items of `ns_per_item`: about
+/// [`CHUNK_TARGET_NS`] of work, at least one item, at most
+/// [`MAX_AUTO_CHUNK`].
+fn auto_chunk(ns_per_item: u64) -> usize {
+    let items = CHUNK_TARGET_NS / ns_per_item.max(1);
+    usize::try_from(items).map_or(MAX_AUTO_CHUNK, |n| n.clamp(1, MAX_AUTO_CHUNK))
+}
+
 /// Largest serial batch (items) computed ahead of the consumer.
 const MAX_SERIAL_BATCH: usize = 4_096;
 
@@ -389,8 +397,7 @@ where
             if let Phase::Parallel { .. } = self.phase.get() {
                 // Shared at once on the history's word: size the chunks
                 // still to come by what this call's first item took.
-                let ns_per_item = clock::nanos(ticks).max(1);
-                let chunk = ((CHUNK_TARGET_NS / ns_per_item) as usize).clamp(1, MAX_AUTO_CHUNK);
+                let chunk = auto_chunk(clock::nanos(ticks));
                 self.phase.set(Phase::Parallel { chunk });
             }
         }
@@ -415,12 +422,9 @@ where
                 done,
                 compute_ns,
             },
-            Verdict::Parallel { ns_per_item } => {
-                let chunk = (CHUNK_TARGET_NS / ns_per_item.max(1)) as usize;
-                Phase::Parallel {
-                    chunk: chunk.clamp(1, MAX_AUTO_CHUNK),
-                }
-            }
+            Verdict::Parallel { ns_per_item } => Phase::Parallel {
+                chunk: auto_chunk(ns_per_item),
+            },
         };
         self.phase.set(phase);
         Some(result)
@@ -437,11 +441,11 @@ where
             return None;
         }
         let first = self.site.last_first_item()?;
-        let ns_per_item = clock::nanos(first).max(1);
+        let ns_per_item = clock::nanos(first);
         let rest = self.feed.borrow().input.size_hint().0 as u64;
         let worth_it = first >= clock::ticks(probe::SHARE_AT_ONCE_FIRST_NS)
             && u128::from(ns_per_item) * u128::from(rest) >= u128::from(probe::PARALLEL_MIN_NS);
-        worth_it.then(|| ((CHUNK_TARGET_NS / ns_per_item) as usize).clamp(1, MAX_AUTO_CHUNK))
+        worth_it.then(|| auto_chunk(ns_per_item))
     }
 
     /// Computes `items` on the consumer, with the consumer's `blocking`
