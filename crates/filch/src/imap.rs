@@ -383,23 +383,18 @@ where
         }
         let count = items.len();
         let first_item = done == 0 && count == 1;
-        if first_item {
-            if let Some(chunk) = self.share_at_once() {
-                self.phase.set(Phase::Parallel { chunk });
-                self.fill(chunk);
-            }
-        }
+        let shared_at_once = first_item && self.share_at_once();
         let start = clock::now();
         let result = self.compute_here(items);
         let ticks = clock::now().wrapping_sub(start);
         if first_item {
             self.site.record_first_item(ticks);
-            if let Phase::Parallel { .. } = self.phase.get() {
-                // Shared at once on the history's word: size the chunks
-                // still to come by what this call's first item took.
-                let chunk = auto_chunk(clock::nanos(ticks));
-                self.phase.set(Phase::Parallel { chunk });
-            }
+        }
+        if shared_at_once {
+            // Shared on the history's word: size the chunks still to come
+            // by what this call's own first item took.
+            let chunk = auto_chunk(clock::nanos(ticks));
+            self.phase.set(Phase::Parallel { chunk });
         }
         if !matches!(self.phase.get(), Phase::Serial { .. }) {
             return Some(result); // shared at once, or it blocked: parallel already
@@ -430,22 +425,28 @@ where
         Some(result)
     }
 
-    /// The chunk size to go parallel with before the first item, if this
-    /// call is from outside a pool of two or more threads, its site's last
-    /// two first items took at least [`probe::SHARE_AT_ONCE_FIRST_NS`], and
-    /// at that cost the items the input still promises (its size hint's
-    /// lower bound) are worth the pool. As for `map`, a wrong guess costs
-    /// one window of chunks spawned, and this call's record corrects it.
-    fn share_at_once(&self) -> Option<usize> {
+    /// Before the first item: goes parallel at once (and fills the window)
+    /// if this call is from outside a pool of two or more threads and
+    /// `map`'s rule ([`probe::Probe::share_at_once`]) says so for this site
+    /// and the items the input still promises (its size hint's lower
+    /// bound). Chunks are sized by the site's last first items. As for
+    /// `map`, a wrong guess costs one window of chunks spawned, and this
+    /// call's own record corrects it.
+    fn share_at_once(&self) -> bool {
         if self.pool.num_threads() < 2 || self.pool.current_thread_index().is_some() {
-            return None;
+            return false;
         }
-        let first = self.site.last_first_item()?;
-        let ns_per_item = clock::nanos(first);
-        let rest = self.feed.borrow().input.size_hint().0 as u64;
-        let worth_it = first >= clock::ticks(probe::SHARE_AT_ONCE_FIRST_NS)
-            && u128::from(ns_per_item) * u128::from(rest) >= u128::from(probe::PARALLEL_MIN_NS);
-        worth_it.then(|| auto_chunk(ns_per_item))
+        let rest = self.feed.borrow().input.size_hint().0;
+        let share = probe::Probe::start(false).share_at_once(self.site, rest);
+        match self.site.last_first_item() {
+            Some(first) if share => {
+                let chunk = auto_chunk(clock::nanos(first));
+                self.phase.set(Phase::Parallel { chunk });
+                self.fill(chunk);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Computes `items` on the consumer, with the consumer's `blocking`

@@ -10,11 +10,9 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
-
-use std::sync::atomic::AtomicBool;
 
 use common::{
     boom, boom_index, catch, quiet_injected_panics, serial_f, tracked_inputs, wait_until, watchdog,
