@@ -43,15 +43,40 @@ impl JobRef {
     /// executed at most once.
     #[inline]
     pub(crate) unsafe fn new<T: Job>(data: *const T) -> JobRef {
-        /// Monomorphic trampoline: restores the type erased in `JobRef::new`.
-        unsafe fn call<T: Job>(pointer: *const ()) {
-            // SAFETY: `pointer` came from a `*const T` in `JobRef::new`, and
-            // the caller of `execute` upholds `Job::execute`'s contract.
-            unsafe { T::execute(pointer.cast::<T>()) }
-        }
         JobRef {
             pointer: data.cast::<()>(),
-            execute_fn: call::<T>,
+            execute_fn: Self::trampoline::<T>(),
+        }
+    }
+
+    /// The type-erased function that runs a `T` behind a `*const ()`.
+    #[inline]
+    pub(crate) fn trampoline<T: Job>() -> unsafe fn(*const ()) {
+        /// Monomorphic trampoline: restores the type erased in `JobRef::new`.
+        unsafe fn call<T: Job>(pointer: *const ()) {
+            // SAFETY: `pointer` came from a `*const T` (in `JobRef::new` or
+            // `from_parts`), and the caller of `execute` upholds
+            // `Job::execute`'s contract.
+            unsafe { T::execute(pointer.cast::<T>()) }
+        }
+        call::<T>
+    }
+
+    /// Reassembles a ref from a job's address and its
+    /// [`trampoline`](Self::trampoline), stored apart (a context `join`
+    /// frame keeps only the function, its address being the job's).
+    ///
+    /// # Safety
+    /// As [`new`](Self::new), and `execute_fn` must be
+    /// `trampoline::<T>()` for the `T` that `pointer` points to.
+    #[inline]
+    pub(crate) unsafe fn from_parts(
+        pointer: *const (),
+        execute_fn: unsafe fn(*const ()),
+    ) -> JobRef {
+        JobRef {
+            pointer,
+            execute_fn,
         }
     }
 
@@ -104,14 +129,37 @@ impl<T> JobResult<T> {
     }
 }
 
+/// What a [`StackJob`] runs. Any `FnOnce() -> R`; a context `join`'s second
+/// half is a closure that wants the context of whoever runs it, so it wraps
+/// the closure in a type of its own (`context.rs`) whose `run` makes one.
+pub(crate) trait JobBody {
+    /// What running it returns.
+    type Output;
+    /// Runs it on the thread that executes the job.
+    fn run(self) -> Self::Output;
+}
+
+impl<R, F: FnOnce() -> R> JobBody for F {
+    type Output = R;
+    #[inline]
+    fn run(self) -> R {
+        self()
+    }
+}
+
 /// A job on the waiting thread's stack: the closure, its result slot and the
 /// latch that tells the waiter it finished.
+///
+/// `repr(C)` with the latch first: a job's address is its latch's, which
+/// lets a context `join` frame (`context.rs`) find its job from the latch it
+/// links into the frame chain.
 ///
 /// To keep forks cheap it has no drop glue: its closure must be consumed
 /// exactly once, by [`execute`](Job::execute) (a thief ran it), by
 /// [`take_func`](Self::take_func) (the owner runs it inline) or by
 /// [`drop_func`](Self::drop_func) (nobody will); and its result exists only
 /// once it was executed, when [`into_result`](Self::into_result) takes it.
+#[repr(C)]
 pub(crate) struct StackJob<L, F, R> {
     /// Set once `result` is written; the waiter may free `self` right after.
     pub(crate) latch: L,
@@ -119,7 +167,7 @@ pub(crate) struct StackJob<L, F, R> {
     result: UnsafeCell<MaybeUninit<JobResult<R>>>,
 }
 
-impl<L: Latch, F: FnOnce() -> R, R> StackJob<L, F, R> {
+impl<L: Latch, F: JobBody<Output = R>, R> StackJob<L, F, R> {
     /// Wraps `func` with the latch that will announce its completion.
     #[inline]
     pub(crate) fn new(func: F, latch: L) -> Self {
@@ -173,6 +221,18 @@ impl<L: Latch, F: FnOnce() -> R, R> StackJob<L, F, R> {
         unsafe { (*self.result.get()).assume_init_drop() }
     }
 
+    /// The result, once the latch is set, read out of a job that stays in
+    /// place (its owner then forgets it, as a context `join` does).
+    ///
+    /// # Safety
+    /// As [`into_result`](Self::into_result), and the result must not be
+    /// read or dropped again.
+    pub(crate) unsafe fn read_result(&self) -> JobResult<R> {
+        // SAFETY: `execute` initialised the result before setting the latch,
+        // and per the contract this is its only read.
+        unsafe { (*self.result.get()).assume_init_read() }
+    }
+
     /// The result, once the latch is set.
     ///
     /// # Safety
@@ -185,7 +245,7 @@ impl<L: Latch, F: FnOnce() -> R, R> StackJob<L, F, R> {
     }
 }
 
-impl<L: Latch, F: FnOnce() -> R, R> Job for StackJob<L, F, R> {
+impl<L: Latch, F: JobBody<Output = R>, R> Job for StackJob<L, F, R> {
     unsafe fn execute(this: *const Self) {
         // SAFETY: `JobRef::execute`'s contract: `this` is live and runs once,
         // so this thread has exclusive access to `func` and `result` until the
@@ -195,7 +255,7 @@ impl<L: Latch, F: FnOnce() -> R, R> Job for StackJob<L, F, R> {
         let abort = unwind::AbortIfPanic;
         // SAFETY: as above.
         let func = unsafe { this.take_func() };
-        let result = JobResult::call(func);
+        let result = JobResult::call(|| func.run());
         // SAFETY: as above, exclusive access until the latch is set below.
         unsafe { (*this.result.get()).write(result) };
         // SAFETY: `this` is live until this call returns; `set` is the last

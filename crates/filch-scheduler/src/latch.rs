@@ -36,9 +36,13 @@ const SET: usize = 1;
 /// `SLEEPING + i`: the owner, worker `i`, sleeps on the latch. Carrying the
 /// index in the state lets a [`FrameLatch`] store nothing else.
 const SLEEPING: usize = 2;
+/// A context `join` frame (`context.rs`) nobody else has seen yet: its
+/// owner moves it to `UNSET` before publishing the frame, so no other
+/// thread ever reads it.
+const PRIVATE: usize = usize::MAX;
 
-/// The state a worker-owned latch moves through: `UNSET` → (`SLEEPING + i`
-/// ↔ `UNSET`)* → `SET`. Only the owner, worker `i`, moves it to and from
+/// The state a worker-owned latch moves through: (`PRIVATE` →)? `UNSET` →
+/// (`SLEEPING + i` ↔ `UNSET`)* → `SET`. Only the owner, worker `i`, moves it to and from
 /// `SLEEPING + i` (under the sleep mutex); only the setter moves it to
 /// `SET`.
 #[derive(Debug)]
@@ -53,6 +57,32 @@ impl CoreLatch {
         CoreLatch {
             state: AtomicUsize::new(UNSET),
         }
+    }
+
+    /// An unset latch that only its owner knows of yet; see
+    /// [`publish`](Self::publish).
+    #[inline]
+    pub(crate) fn new_private() -> Self {
+        CoreLatch {
+            state: AtomicUsize::new(PRIVATE),
+        }
+    }
+
+    /// Owner only: has this latch's job never been published? (`Relaxed`:
+    /// only the owner writes `PRIVATE` and moves out of it, so it reads its
+    /// own last store or a setter's later one.)
+    #[inline]
+    pub(crate) fn is_private(&self) -> bool {
+        self.state.load(Ordering::Relaxed) == PRIVATE
+    }
+
+    /// Owner only, before it publishes the job: `PRIVATE` → `UNSET`.
+    /// (`Relaxed`: the publishing push is a release that a thief's steal
+    /// acquires, so a thief never sees `PRIVATE`.)
+    #[inline]
+    pub(crate) fn publish(&self) {
+        debug_assert!(self.is_private(), "a frame is published once");
+        self.state.store(UNSET, Ordering::Relaxed);
     }
 
     /// Has it been set? (`Acquire`: the setter's writes are visible after.)
@@ -89,6 +119,7 @@ impl CoreLatch {
     pub(crate) unsafe fn set(this: *const Self) -> Option<usize> {
         // SAFETY: live on entry per the contract; the swap is the last access.
         let previous = unsafe { (*this).state.swap(SET, Ordering::AcqRel) };
+        debug_assert_ne!(previous, PRIVATE, "a latch is set only after publishing");
         previous.checked_sub(SLEEPING)
     }
 }
@@ -110,6 +141,14 @@ impl FrameLatch {
     pub(crate) fn new() -> Self {
         FrameLatch {
             core: CoreLatch::new(),
+        }
+    }
+
+    /// An unset latch of a frame not yet published (`context.rs`).
+    #[inline]
+    pub(crate) fn new_private() -> Self {
+        FrameLatch {
+            core: CoreLatch::new_private(),
         }
     }
 

@@ -29,6 +29,9 @@
 //!   takes from the global injector, where outside submissions land.
 //! - `join(a, b)` keeps `b` private until an idle worker wants work, so a
 //!   fork on a busy pool costs a few nanoseconds (see `worker.rs`).
+//!   [`JoinContext::join`] goes further for very fine-grained recursions:
+//!   the worker is passed down as an argument and the open frames form a
+//!   chain through the stack, so a fork writes nothing but its own job.
 //! - Idle workers spin briefly, yield, then park; the protocol that keeps
 //!   wake-ups from being lost is written out in `sleep.rs`.
 //! - Panics in `join`, `scope` and `install` reach the caller with their
@@ -47,6 +50,7 @@
 
 mod blocking;
 mod builder;
+mod context;
 mod error;
 mod events;
 mod frames;
@@ -71,6 +75,7 @@ mod loom_tests;
 
 pub use blocking::blocking;
 pub use builder::{ThreadPoolBuilder, DEFAULT_MAX_SPARE_THREADS, MIN_STACK_SIZE};
+pub use context::{with_join_context, JoinContext};
 pub use error::BuildError;
 pub use global::{current_num_threads, current_thread_index, global_pool, work_wanted};
 pub use join::join;

@@ -16,6 +16,10 @@
 //! a worker enters `blocking` is either handed the work or was never
 //! counted, and the counters return to zero.
 //!
+//! Model 7 checks a context `join` frame (`context.rs`): published from
+//! `PRIVATE`, it runs exactly once, by its owner or by a thief that never
+//! sees it private, and a thief's result is visible to the owner.
+//!
 //! `CountLatch` needs a `Registry`, which starts real threads, so model 5 is
 //! a line-by-line transcription of `CountLatch::set` over the same
 //! `CoreLatch` and `Sleep` (keep it in step with `latch.rs`).
@@ -308,6 +312,71 @@ fn a_parking_spare_is_handed_work_or_never_counted() {
         assert!(
             !spares.surplus(),
             "active spares outnumber blocked workers at the end"
+        );
+    });
+}
+
+/// Model 7: a context `join` frame. The owner publishes a private frame
+/// (`PRIVATE` → `UNSET`, then the push), runs `a` (nothing here), and closes
+/// the frame as `JoinContext::fork` does: not private any more, so it pops
+/// the queue (taken back: it runs `b` itself) or waits on the latch,
+/// sleeping if need be. A thief pops and runs `b`. Exactly one of them runs
+/// it; the thief never sees the latch private; a thief's result is visible
+/// once the owner sees the latch set.
+#[test]
+fn a_published_context_frame_runs_once_and_its_result_is_seen() {
+    const OWNER: usize = 1;
+    loom::model(|| {
+        let sleep = Arc::new(Sleep::new(2));
+        let queue = Arc::new(Queue::default());
+        let latch = Arc::new(CoreLatch::new_private());
+        let result = Arc::new(AtomicUsize::new(0));
+        let runs = Arc::new(AtomicUsize::new(0));
+        assert!(latch.is_private());
+        let thief = {
+            let (sleep, queue, latch, result, runs) = (
+                Arc::clone(&sleep),
+                Arc::clone(&queue),
+                Arc::clone(&latch),
+                Arc::clone(&result),
+                Arc::clone(&runs),
+            );
+            thread::spawn(move || {
+                if queue.try_pop() {
+                    assert!(!latch.is_private(), "a thief saw a frame still private");
+                    runs.fetch_add(1, Ordering::Relaxed);
+                    result.store(42, Ordering::Relaxed);
+                    // SAFETY: `latch` is kept alive by this thread's `Arc`.
+                    if let Some(owner) = unsafe { CoreLatch::set(&*latch) } {
+                        sleep.wake_specific(owner);
+                    }
+                }
+            })
+        };
+        // `publish_oldest_private`: the state first, then the push.
+        latch.publish();
+        queue.push(&sleep);
+        // Closing the frame: `is_private` is false, so `reclaim_or_wait`.
+        assert!(!latch.is_private());
+        if queue.try_pop() {
+            runs.fetch_add(1, Ordering::Relaxed);
+        } else {
+            let mut idle = sleep.start_looking();
+            while !latch.probe() {
+                let _ = sleep.no_work_found(&mut idle, OWNER, Some(&latch), || true);
+            }
+            sleep.stop_looking(idle);
+            assert_eq!(
+                result.load(Ordering::Relaxed),
+                42,
+                "the thief's result is visible"
+            );
+        }
+        thief.join().unwrap();
+        assert_eq!(
+            runs.load(Ordering::Relaxed),
+            1,
+            "the frame ran exactly once"
         );
     });
 }

@@ -18,6 +18,7 @@
 use std::thread::JoinHandle;
 
 use crate::builder::ThreadPoolBuilder;
+use crate::context::JoinContext;
 use crate::error::BuildError;
 use crate::join::join_in_worker;
 use crate::registry::Registry;
@@ -115,6 +116,35 @@ impl ThreadPool {
         R: Send,
     {
         self.registry.in_worker(|_| op())
+    }
+
+    /// [`with_join_context`](crate::with_join_context) on this pool: runs
+    /// `op` on one of its workers with a [`JoinContext`], for the cheapest
+    /// forks.
+    ///
+    /// ```
+    /// use filch_scheduler::JoinContext;
+    ///
+    /// fn count(ctx: JoinContext<'_>, depth: u32) -> u64 {
+    ///     if depth == 0 {
+    ///         return 1;
+    ///     }
+    ///     let (a, b) = ctx.join(|ctx| count(ctx, depth - 1), |ctx| count(ctx, depth - 1));
+    ///     a + b
+    /// }
+    /// let pool = filch_scheduler::ThreadPool::builder().num_threads(2).build().unwrap();
+    /// assert_eq!(pool.with_join_context(|ctx| count(ctx, 12)), 4096);
+    /// ```
+    ///
+    /// # Panics
+    /// Resumes a panic of `op` with its original payload.
+    pub fn with_join_context<OP, R>(&self, op: OP) -> R
+    where
+        OP: for<'f> FnOnce(JoinContext<'f>) -> R + Send,
+        R: Send,
+    {
+        self.registry
+            .in_worker(|worker| op(JoinContext::root(worker)))
     }
 
     /// [`join`](crate::join) on this pool.

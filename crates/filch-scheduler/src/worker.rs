@@ -361,12 +361,25 @@ impl WorkerThread {
     #[cold]
     fn promote_oldest(&self) {
         if let Some(job) = self.frames.promote_oldest() {
-            self.deque.push(job);
-            let sleep = self.registry.sleep();
-            if sleep.hungry() == 0 && sleep.anyone_sleeping() {
-                sleep.new_work();
-            }
+            self.offer_frame(job);
         }
+    }
+
+    /// Pushes a promoted frame's job, waking a peer as
+    /// [`promote_oldest`](Self::promote_oldest) explains.
+    #[inline]
+    pub(crate) fn offer_frame(&self, job: JobRef) {
+        self.deque.push(job);
+        let sleep = self.registry.sleep();
+        if sleep.hungry() == 0 && sleep.anyone_sleeping() {
+            sleep.new_work();
+        }
+    }
+
+    /// Is anything of this worker's on offer to thieves?
+    #[inline]
+    pub(crate) fn offering(&self) -> bool {
+        !self.deque.is_empty()
     }
 
     /// Publishes every private frame, oldest first.

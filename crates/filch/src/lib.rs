@@ -34,7 +34,7 @@
 //! | [`Pool::imap`] | input order | lazy: input read on demand | at most `4 × threads` chunks ahead of the consumer, plus up to `max_spare_threads` while items are inside `blocking` | resumed at `next()`; the iterator then ends and pending chunks are dropped |
 //! | [`Pool::imap_unordered`] | completion order | lazy | as `imap` | as `imap` |
 //! | [`Pool::apply_async`] | — | starts at once | one result | resumed at [`AsyncResult::get`] |
-//! | [`join`], [`scope`], [`Pool::install`] | — | runs at once | — | resumed at the call once the other half / all spawned jobs are done |
+//! | [`join`], [`JoinContext::join`], [`scope`], [`Pool::install`] | — | runs at once | — | resumed at the call once the other half / all spawned jobs are done |
 //! | [`spawn`], [`Pool::spawn`] | — | fire and forget | — | handed to the pool's panic handler |
 //!
 //! In every case the pool stays usable after a panic, and every input and
@@ -109,8 +109,8 @@ pub use imap::{Imap, ImapUnordered};
 pub use pool::{Pool, PoolBuilder};
 
 pub use filch_scheduler::{
-    current_num_threads, current_thread_index, join, scope, spawn, BuildError, Pinning, PoolStats,
-    Scope, WorkerStats,
+    current_num_threads, current_thread_index, join, scope, spawn, with_join_context, BuildError,
+    JoinContext, Pinning, PoolStats, Scope, WorkerStats,
 };
 
 /// The scheduler crate, for its lower-level API (`ThreadPool`, `work_wanted`).

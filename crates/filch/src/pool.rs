@@ -3,7 +3,9 @@
 
 use std::any::Any;
 
-use filch_scheduler::{BuildError, Pinning, PoolStats, Scope, ThreadPool, ThreadPoolBuilder};
+use filch_scheduler::{
+    BuildError, JoinContext, Pinning, PoolStats, Scope, ThreadPool, ThreadPoolBuilder,
+};
 
 use crate::args::Unpack;
 use crate::async_result::AsyncResult;
@@ -284,6 +286,33 @@ impl Pool {
         RB: Send,
     {
         self.inner.join(a, b)
+    }
+
+    /// Runs `op` on a worker of this pool with a [`JoinContext`], whose
+    /// [`join`](JoinContext::join) is the cheapest fork filch has: for
+    /// recursions that fork every few nanoseconds of work.
+    ///
+    /// ```
+    /// use filch::JoinContext;
+    ///
+    /// fn fib(ctx: JoinContext<'_>, n: u64) -> u64 {
+    ///     if n < 2 {
+    ///         return n;
+    ///     }
+    ///     let (a, b) = ctx.join(|ctx| fib(ctx, n - 1), |ctx| fib(ctx, n - 2));
+    ///     a + b
+    /// }
+    /// assert_eq!(filch::Pool::new().with_join_context(|ctx| fib(ctx, 20)), 6765);
+    /// ```
+    ///
+    /// # Panics
+    /// Resumes a panic of `op` with its original payload.
+    pub fn with_join_context<OP, R>(&self, op: OP) -> R
+    where
+        OP: for<'f> FnOnce(JoinContext<'f>) -> R + Send,
+        R: Send,
+    {
+        self.inner.with_join_context(op)
     }
 
     /// Runs `op` with a scope whose spawned jobs may borrow from the

@@ -1,0 +1,381 @@
+//! [`JoinContext`]: `join` for recursions so fine-grained that finding the
+//! worker in thread-local state, and keeping its frame stack, cost more than
+//! the work between forks. The worker travels down the recursion as an
+//! argument instead, and the open frames form a chain through the stack.
+//!
+//! # The frame chain
+//!
+//! `ctx.join(a, b)` puts `b`'s job on its own stack frame, with a latch
+//! ([`ForkLatch`]) that links to the context's newest open frame, and runs
+//! `a` with a context whose newest frame is this one. The chain from any
+//! live context is therefore exactly the open frames above it, newest
+//! first, all on this thread's stack. Nothing is written to the worker: a
+//! fork stores the job (the closure's captures, the latch's state, the link
+//! and the job's run function) and checks whether the worker's deque is
+//! empty; closing it reads the state back. No memory word is read, changed
+//! and written back on every fork, so the forks of a recursion do not form
+//! a chain of dependent loads and stores through one location (as the
+//! implicit `join`'s frame count does; a bare depth counter cost 1.9x-2.6x
+//! of a memory-bound tree sum on the EPYC machine: `docs/design.md`,
+//! section 4).
+//!
+//! # When a frame is published
+//!
+//! By the rule of the implicit `join` (`worker.rs`): when nothing of this
+//! worker's is on offer (its deque is empty), a fork publishes the
+//! **oldest** private frame of its chain: the latch goes from `PRIVATE` to
+//! `UNSET` and the job is pushed onto the worker's deque, waking a sleeping
+//! peer if none is awake. Oldest first keeps the published frames a prefix
+//! of the chain, so the walk stops at the first published frame, and the
+//! biggest piece of work is the one on offer. Checking on every fork keeps
+//! a coarse `join(heavy, heavy)` on offer too, whose `a` forks no more.
+//! Publishing skips the lost-wake-up fence: a frame nobody takes is run by
+//! its owner, so a missed wake-up costs parallelism, never progress.
+//!
+//! # Closing a frame
+//!
+//! After `a`, the owner reads the latch's state. `PRIVATE`: nobody else
+//! ever saw `b`, so it runs inline with the parent's context. Otherwise the
+//! owner pops its deque until it finds the job (taken back: run inline) or
+//! the deque is empty (a thief has it: run other jobs until the latch is
+//! set), as the implicit `join` does (`WorkerThread::reclaim_or_wait`). A
+//! thief runs `b` with a fresh context of its own worker whose chain is
+//! empty. The thief's own older frames need not be on it: the thief was
+//! idle, or waiting on a frame of its own that had been published, and
+//! oldest-first publication means every frame older than that one had been
+//! published before it.
+//!
+//! # Why the chain cannot dangle
+//!
+//! The promoting walk dereferences every frame it passes, so each must be
+//! open. A context is `!Send`, so it stays on its worker's thread, and the
+//! closures receive contexts under a higher-ranked, invariant lifetime, so
+//! no context outlives the call it was handed to, which ends before its
+//! newest frame closes. A context used out of place (the parent's, captured
+//! by `a`) links new frames past `a`'s own frame; the chain is then shorter
+//! than the stack, which loses that frame's chance to be published, but
+//! every frame on it is still open.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ptr;
+
+use crate::global;
+use crate::job::{JobBody, JobRef, StackJob};
+use crate::latch::{FrameLatch, Latch};
+use crate::worker::WorkerThread;
+
+/// A worker's handle for cheap forks: [`join`](Self::join) through it
+/// stores `b`'s job on the stack and checks the worker's deque, with no
+/// thread-local lookup and nothing written to the worker. Get one from
+/// [`with_join_context`] (or
+/// [`ThreadPool::with_join_context`](crate::ThreadPool::with_join_context));
+/// each half of a `join` receives its own.
+///
+/// Prefer it to [`join`](crate::join) for recursions whose forks are a few
+/// nanoseconds of work apart (`fib` with no cut-off, a sum over a pointer
+/// tree); elsewhere the two cost the same. Its first closure need not be
+/// `Send`: it always runs on the calling thread.
+///
+/// It is `Copy`, but neither `Send` nor able to outlive the closure it was
+/// handed to: it stands for a place in one worker's stack.
+///
+/// ```
+/// use filch_scheduler::JoinContext;
+///
+/// fn fib(ctx: JoinContext<'_>, n: u64) -> u64 {
+///     if n < 2 {
+///         return n;
+///     }
+///     let (a, b) = ctx.join(|ctx| fib(ctx, n - 1), |ctx| fib(ctx, n - 2));
+///     a + b
+/// }
+/// assert_eq!(filch_scheduler::with_join_context(|ctx| fib(ctx, 20)), 6765);
+/// ```
+///
+/// A context cannot leave the closure it was given to:
+///
+/// ```compile_fail
+/// filch_scheduler::with_join_context(|ctx| {
+///     let mut kept = None;
+///     ctx.join(|inner| kept = Some(inner), |_| ());
+///     kept.unwrap().join(|_| (), |_| ());
+/// });
+/// ```
+///
+/// nor another thread:
+///
+/// ```compile_fail
+/// filch_scheduler::with_join_context(|ctx| {
+///     std::thread::scope(|s| {
+///         s.spawn(move || ctx.join(|_| 1, |_| 2));
+///     });
+/// });
+/// ```
+#[derive(Clone, Copy)]
+pub struct JoinContext<'f> {
+    /// The worker this context's frames belong to.
+    worker: &'f WorkerThread,
+    /// The newest open frame of this chain, or null.
+    newest: *const ForkLatch,
+    /// Invariant in `'f`, so a context cannot be stretched to outlive it.
+    _frame: PhantomData<fn(&'f ()) -> &'f ()>,
+}
+
+impl fmt::Debug for JoinContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinContext")
+            .field("newest_frame", &self.newest)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs `op` with a [`JoinContext`] on a worker: this worker's pool if
+/// called on one, the global pool otherwise (the caller then waits).
+///
+/// ```
+/// fn sum(ctx: filch_scheduler::JoinContext<'_>, values: &[u64]) -> u64 {
+///     if values.len() <= 1 {
+///         return values.iter().sum();
+///     }
+///     let (left, right) = values.split_at(values.len() / 2);
+///     let (a, b) = ctx.join(|ctx| sum(ctx, left), |ctx| sum(ctx, right));
+///     a + b
+/// }
+/// let values: Vec<u64> = (1..=1000).collect();
+/// assert_eq!(filch_scheduler::with_join_context(|ctx| sum(ctx, &values)), 500_500);
+/// ```
+///
+/// # Panics
+/// Resumes a panic of `op` with its original payload.
+pub fn with_join_context<OP, R>(op: OP) -> R
+where
+    OP: for<'f> FnOnce(JoinContext<'f>) -> R + Send,
+    R: Send,
+{
+    match WorkerThread::current() {
+        Some(worker) => op(JoinContext::root(worker)),
+        None => global::registry().in_worker(|worker| op(JoinContext::root(worker))),
+    }
+}
+
+impl<'f> JoinContext<'f> {
+    /// A context with no open frame, on `worker`.
+    #[inline]
+    pub(crate) fn root(worker: &'f WorkerThread) -> Self {
+        JoinContext {
+            worker,
+            newest: ptr::null(),
+            _frame: PhantomData,
+        }
+    }
+
+    /// Runs `a` and `b`, potentially in parallel, and returns both results.
+    /// `a` always runs on this thread (so it need not be `Send`); `b` runs
+    /// here too unless an idle peer asked for work while `a` ran.
+    ///
+    /// ```
+    /// use filch_scheduler::{JoinContext, ThreadPool};
+    ///
+    /// struct Tree { value: u64, children: Option<Box<(Tree, Tree)>> }
+    ///
+    /// fn sum(ctx: JoinContext<'_>, tree: &Tree) -> u64 {
+    ///     match &tree.children {
+    ///         None => tree.value,
+    ///         Some(pair) => {
+    ///             let (l, r) = ctx.join(|ctx| sum(ctx, &pair.0), |ctx| sum(ctx, &pair.1));
+    ///             tree.value + l + r
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// fn build(depth: u32) -> Tree {
+    ///     let children = (depth > 0).then(|| Box::new((build(depth - 1), build(depth - 1))));
+    ///     Tree { value: 1, children }
+    /// }
+    ///
+    /// let pool = ThreadPool::builder().num_threads(2).build()?;
+    /// let tree = build(10);
+    /// assert_eq!(pool.with_join_context(|ctx| sum(ctx, &tree)), 2047);
+    /// # Ok::<(), filch_scheduler::BuildError>(())
+    /// ```
+    ///
+    /// # Panics
+    /// As [`join`](crate::join): resumes a panic of `a` or `b` with its
+    /// original payload, `a`'s if both panic; the other half has either
+    /// finished or never started by then.
+    #[inline(always)]
+    pub fn join<A, B, RA, RB>(self, a: A, b: B) -> (RA, RB)
+    where
+        A: for<'g> FnOnce(JoinContext<'g>) -> RA,
+        B: for<'g> FnOnce(JoinContext<'g>) -> RB + Send,
+        RB: Send,
+    {
+        self.fork(a, b)
+    }
+
+    /// The fork itself, deliberately out of line. A recursive user function
+    /// and an inlined `join` form a cycle that the compiler must cut
+    /// somewhere; inlined, `join` leaves the cut at the user's function,
+    /// whose every call, leaves included, then pays the prologue the fork
+    /// needs (four pushes before the `n < 2` test in `fib`). Cut here, the
+    /// user's function is inlined into the closures, so a leaf is a test and
+    /// a return inside its parent's fork. callgrind, `fib(25)` on a 1-thread
+    /// pool: 39 instructions per fork more than the plain recursion inlined,
+    /// 25.5 out of line (the implicit `join`: 42).
+    #[inline(never)]
+    fn fork<A, B, RA, RB>(self, a: A, b: B) -> (RA, RB)
+    where
+        A: for<'g> FnOnce(JoinContext<'g>) -> RA,
+        B: for<'g> FnOnce(JoinContext<'g>) -> RB + Send,
+        RB: Send,
+    {
+        let job_b = ForkJob {
+            job: StackJob::new(
+                SecondHalf(b),
+                ForkLatch {
+                    frame: FrameLatch::new_private(),
+                    older: self.newest,
+                    execute_fn: JobRef::trampoline::<StackJob<ForkLatch, SecondHalf<B>, RB>>(),
+                },
+            ),
+        };
+        let frame: *const ForkLatch = &job_b.job.latch;
+        if !self.worker.offering() {
+            publish_oldest_private(self.worker, frame);
+        }
+        // If `a` unwinds, `job_b`'s `Drop` settles `b` in place.
+        let ra = a(JoinContext {
+            worker: self.worker,
+            newest: frame,
+            _frame: PhantomData,
+        });
+        if job_b.job.latch.frame.core().is_private() || reclaim_or_wait(self.worker, &job_b.job) {
+            // SAFETY: `b` was never published, or was taken back from the
+            // deque unexecuted: no other thread can run it.
+            let SecondHalf(b) = unsafe { job_b.job.take_func() };
+            std::mem::forget(job_b);
+            (ra, b(self))
+        } else {
+            // SAFETY: `reclaim_or_wait` returned `false` only after the
+            // latch was set, so the result is written and nobody touches it.
+            let result = unsafe { job_b.job.read_result() };
+            std::mem::forget(job_b);
+            (ra, result.into_return_value())
+        }
+    }
+}
+
+/// `b`'s job on the forking frame. Its `Drop` is the unwinding path only:
+/// every normal path forgets the job once `b` is settled. Dropped in place,
+/// its address is a known stack offset, so unlike a guard holding a
+/// reference it costs a fork no store.
+/// It does not hold its worker (that field would be a store on every fork):
+/// the unwinding path finds the worker in thread-local state.
+struct ForkJob<B, RB>
+where
+    B: for<'g> FnOnce(JoinContext<'g>) -> RB,
+{
+    job: StackJob<ForkLatch, SecondHalf<B>, RB>,
+}
+
+impl<B, RB> Drop for ForkJob<B, RB>
+where
+    B: for<'g> FnOnce(JoinContext<'g>) -> RB,
+{
+    /// `a` unwound: make sure nobody still runs `b` (which may borrow the
+    /// unwinding stack), then drop `b` or its outcome; `a`'s panic goes on.
+    fn drop(&mut self) {
+        let job = &self.job;
+        if job.latch.frame.core().is_private()
+            || reclaim_or_wait(
+                WorkerThread::current().expect("a context frame unwinds on its worker"),
+                job,
+            )
+        {
+            // SAFETY: never published, or taken back: nobody else has it,
+            // and the closure was never consumed.
+            unsafe { job.drop_func() };
+        } else {
+            // SAFETY: a thief ran it and set the latch; nobody reads the
+            // result.
+            unsafe { job.drop_result() };
+        }
+    }
+}
+
+/// The latch of a context frame's job, and the frame's link in its chain.
+/// It comes first in its `StackJob` (which is `repr(C)`), so its address is
+/// the job's, and it keeps the job's run function, so the promoting walk can
+/// rebuild the `JobRef` from the latch alone.
+struct ForkLatch {
+    frame: FrameLatch,
+    /// The next older open frame of the chain, or null.
+    older: *const ForkLatch,
+    /// `JobRef::trampoline` of the job this latch heads.
+    execute_fn: unsafe fn(*const ()),
+}
+
+impl Latch for ForkLatch {
+    unsafe fn set(this: *const Self) {
+        // SAFETY: live on entry, per the contract; `FrameLatch::set` does
+        // not touch it after the setting store.
+        unsafe { FrameLatch::set(&raw const (*this).frame) }
+    }
+}
+
+/// `b` as a job body: a thief runs it with a context of its own worker.
+struct SecondHalf<B>(B);
+
+impl<B, R> JobBody for SecondHalf<B>
+where
+    B: for<'g> FnOnce(JoinContext<'g>) -> R,
+{
+    type Output = R;
+
+    fn run(self) -> R {
+        let worker = WorkerThread::current().expect("a context frame runs on a worker of its pool");
+        (self.0)(JoinContext::root(worker))
+    }
+}
+
+/// Publishes the oldest private frame of the chain that ends at `newest`
+/// (see the module docs). Cold: a balanced recursion publishes O(depth)
+/// times, when a thief has taken what was on offer.
+#[cold]
+#[inline(never)]
+fn publish_oldest_private(worker: &WorkerThread, newest: *const ForkLatch) {
+    let mut oldest = None;
+    let mut next = newest;
+    // SAFETY: every frame on the chain of a live context is open on this
+    // thread's stack (module docs, "Why the chain cannot dangle").
+    while let Some(frame) = unsafe { next.as_ref() } {
+        if !frame.frame.core().is_private() {
+            break;
+        }
+        oldest = Some(frame);
+        next = frame.older;
+    }
+    if let Some(frame) = oldest {
+        frame.frame.core().publish();
+        // SAFETY: the latch heads its `StackJob` (`repr(C)`, latch first),
+        // `execute_fn` is that job's trampoline, and the job stays in place
+        // until its owner takes it back or sees its latch set.
+        let job = unsafe { JobRef::from_parts(ptr::from_ref(frame).cast(), frame.execute_fn) };
+        worker.offer_frame(job);
+    }
+}
+
+/// After `a`, for a published `b`: `true` if it was taken back unexecuted,
+/// `false` once a thief ran it and set its latch.
+#[cold]
+#[inline(never)]
+fn reclaim_or_wait<F: JobBody<Output = R>, R>(
+    worker: &WorkerThread,
+    job: &StackJob<ForkLatch, F, R>,
+) -> bool {
+    // SAFETY: the job stays in place until this returns; recomputing the
+    // ref only reads its address.
+    let job_ref = unsafe { job.as_job_ref() };
+    worker.reclaim_or_wait(job_ref, job.latch.frame.core())
+}
