@@ -43,12 +43,7 @@ fn bench_task<T: ForkJoinTask>(
 ) {
     let mut group = configure(c, name);
     for sys in systems {
-        let threads = match sys {
-            ForkJoinSystem::Serial | ForkJoinSystem::DepthCount => 1,
-            ForkJoinSystem::Filch(p) => p.threads(),
-            ForkJoinSystem::Rayon(p) => p.threads(),
-        };
-        group.bench_function(BenchmarkId::new(sys.id(), threads), |b| {
+        group.bench_function(BenchmarkId::new(sys.id(), sys.threads()), |b| {
             b.iter(|| sys.run(task))
         });
     }
@@ -63,6 +58,8 @@ fn forkjoin(c: &mut Criterion) {
         ForkJoinSystem::Serial,
         ForkJoinSystem::Filch(&filch1),
         ForkJoinSystem::Filch(&pools.filch),
+        ForkJoinSystem::FilchContext(&filch1),
+        ForkJoinSystem::FilchContext(&pools.filch),
         ForkJoinSystem::Rayon(&rayon1),
         ForkJoinSystem::Rayon(&pools.rayon),
     ];

@@ -15,6 +15,7 @@ use crate::seeds::{
     LOG_LOOP_TITLE, POLY_TITLE, SLEEP_BLOCKING_ROW, SLEEP_TITLE, SQUARES_LARGE_TITLE, SQUARES_TITLE,
 };
 use crate::sweep::SweepResult;
+use crate::systems::SERIAL_PLAIN_ROW;
 use crate::table::{Align, Table};
 use crate::units::{fmt_count, fmt_ns, fmt_ratio, fmt_work};
 
@@ -102,6 +103,15 @@ impl Target {
 
     fn no_data(mut self) -> Target {
         self.status = Status::NoData;
+        self
+    }
+
+    /// Adds the implicit `join`'s value to a fork-join target measured with
+    /// `JoinContext::join`.
+    fn with_implicit_join(mut self, value: Option<String>) -> Target {
+        if let Some(value) = value {
+            self.filch = format!("{} (`join`: {value})", self.filch);
+        }
         self
     }
 
@@ -354,25 +364,76 @@ fn forkjoin_targets(r: &Report, fj: Option<&ForkJoinResult>) -> Vec<Target> {
     let Some(fj) = fj else {
         return targets.to_vec();
     };
-    let (one, many) = ("filch ×1", format!("filch ×{threads}"));
+    // The fine-grained join is `JoinContext::join`; the implicit `join`'s figure follows it
+    // in brackets. "Serial" is the faster of the two serial rows (see `SerialJoin`).
+    let (one, many) = ("filch ctx ×1", format!("filch ctx ×{threads}"));
+    let (join1, join_n) = ("filch ×1", format!("filch ×{threads}"));
     let (rone, rmany) = ("rayon ×1", format!("rayon ×{threads}"));
     let tree_c = find(&fj.comparisons, "binary tree sum");
     let fib_c = find(&fj.comparisons, "fib(");
     let [tree1, tree_n, fib1, fib_n] = targets;
-    // "Faster than serial" is a speed-up above 1, not merely equal to it.
-    let mut fib_n = speedup_at_least(fib_n, fib_c, &many, &rmany, Some(1.0));
-    let strictly = fib_c
-        .and_then(|c| speedup(c, &many))
-        .is_some_and(|(s, ok)| ok && s > 1.0);
-    if fib_n.status == Status::Met && !strictly {
-        fib_n.status = Status::NotMet;
-    }
+    let time = |c: Option<&Comparison>, row: &str| {
+        c.and_then(|c| time_vs_best_serial(c, row))
+            .map(|(t, ok)| (format!("{} serial{}", fmt_ratio(t), wrong(ok)), t, ok))
+    };
+    let speed = |c: Option<&Comparison>, row: &str| {
+        c.and_then(|c| time_vs_best_serial(c, row))
+            .map(|(t, ok)| (format!("{}{}", fmt_ratio(1.0 / t), wrong(ok)), 1.0 / t, ok))
+    };
+    let judge = |t: Target,
+                 filch: Option<(String, f64, bool)>,
+                 implicit: Option<(String, f64, bool)>,
+                 rayon: Option<(String, f64, bool)>,
+                 met: &dyn Fn(f64) -> bool| {
+        match filch {
+            None => t.no_data(),
+            Some((text, value, ok)) => t
+                .measured(text, rayon.map(|r| r.0), ok && met(value))
+                .with_implicit_join(implicit.map(|i| i.0)),
+        }
+    };
     vec![
-        at_most_times_serial(tree1, tree_c, one, rone, 1.15),
-        speedup_at_least(tree_n, tree_c, &many, &rmany, Some(1.8)),
-        at_most_times_serial(fib1, fib_c, one, rone, 1.5),
-        fib_n,
+        judge(
+            tree1,
+            time(tree_c, one),
+            time(tree_c, join1),
+            time(tree_c, rone),
+            &|t| t <= 1.15,
+        ),
+        judge(
+            tree_n,
+            speed(tree_c, &many),
+            speed(tree_c, &join_n),
+            speed(tree_c, &rmany),
+            &|s| s >= 1.8,
+        ),
+        judge(
+            fib1,
+            time(fib_c, one),
+            time(fib_c, join1),
+            time(fib_c, rone),
+            &|t| t <= 1.5,
+        ),
+        // "Faster than serial" is a speed-up above 1, not merely equal to it.
+        judge(
+            fib_n,
+            speed(fib_c, &many),
+            speed(fib_c, &join_n),
+            speed(fib_c, &rmany),
+            &|s| s > 1.0,
+        ),
     ]
+}
+
+/// Row `name`'s median ÷ the faster of the two serial rows (`serial` and the plain
+/// function), and whether its output was right.
+fn time_vs_best_serial(c: &Comparison, name: &str) -> Option<(f64, bool)> {
+    let best = [c.baseline_name(), SERIAL_PLAIN_ROW]
+        .iter()
+        .filter_map(|row| median(c, row).map(|(ns, _)| ns))
+        .fold(f64::INFINITY, f64::min);
+    let (ns, ok) = median(c, name)?;
+    (best.is_finite() && best > 0.0).then(|| (ns / best, ok))
 }
 
 fn seed_throughput(r: &Report) -> Vec<Target> {
@@ -635,5 +696,60 @@ mod tests {
         assert_eq!(idle.status, Status::NotRun);
         let text = table(&targets).to_markdown();
         assert!(text.contains("| NOT MET"), "{text}");
+    }
+
+    #[test]
+    fn fork_join_targets_read_the_context_rows_and_show_the_implicit_join() {
+        let rows = |title: &str, plain: f64, ctx1: f64, ctx2: f64| {
+            Comparison::new(
+                title,
+                "s",
+                vec![
+                    Outcome::steady("serial", 100.0),
+                    Outcome::steady(SERIAL_PLAIN_ROW, plain),
+                    Outcome::steady("filch ×1", 300.0),
+                    Outcome::steady("filch ×2", 200.0),
+                    Outcome::steady("filch ctx ×1", ctx1),
+                    Outcome::steady("filch ctx ×2", ctx2),
+                    Outcome::steady("rayon ×1", 500.0),
+                    Outcome::steady("rayon ×2", 400.0),
+                ],
+            )
+        };
+        let mut r = report(
+            Sections {
+                forkjoin: true,
+                ..Sections::NONE
+            },
+            Vec::new(),
+        );
+        r.forkjoin = Some(ForkJoinResult {
+            comparisons: vec![
+                rows("binary tree sum, 2^10 − 1 nodes", 150.0, 110.0, 50.0),
+                // Here the plain function is the faster serial code: 50 ns.
+                rows("fib(20) via join, no cut-off", 50.0, 90.0, 45.0),
+            ],
+            idle: Vec::new(),
+        });
+        let targets = forkjoin_targets(&r, r.forkjoin.as_ref());
+        let got: Vec<(&str, Status)> = targets
+            .iter()
+            .map(|t| (t.filch.as_str(), t.status))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("1.10x serial (`join`: 3.00x serial)", Status::Met),
+                ("2.00x (`join`: 0.500x)", Status::Met),
+                ("1.80x serial (`join`: 6.00x serial)", Status::NotMet),
+                ("1.11x (`join`: 0.250x)", Status::Met),
+            ]
+        );
+        assert_eq!(targets[0].rayon, "5.00x serial");
+        // Equal to serial is not faster than serial.
+        r.forkjoin.as_mut().unwrap().comparisons[1] =
+            rows("fib(20) via join, no cut-off", 50.0, 90.0, 50.0);
+        let targets = forkjoin_targets(&r, r.forkjoin.as_ref());
+        assert_eq!(targets[3].status, Status::NotMet);
     }
 }

@@ -181,6 +181,12 @@ impl Filch {
         self.pool.install(|| task.run::<FilchJoin>())
     }
 
+    /// Runs `task`'s [`JoinContext`](filch::JoinContext) twin on the pool
+    /// (`pool.with_join_context`).
+    pub fn run_task_in_context<T: ForkJoinTask>(&self, task: &T) -> T::Output {
+        self.pool.with_join_context(|ctx| task.run_in(ctx))
+    }
+
     /// One round trip to the pool: `pool.apply_async(|| 1).get()`.
     pub fn apply_async_round_trip(&self) -> u64 {
         self.pool.apply_async(|| 1u64).get()

@@ -5,7 +5,7 @@
 //! | system | map | fork-join |
 //! |---|---|---|
 //! | serial | `iter().map(f).collect()` | plain recursion ([`SerialJoin`]); with a depth counter per fork ([`DepthCountJoin`]) |
-//! | filch | `pool.map` (auto chunks), `pool.with_chunk_size(c)?.map`, `filch::map` | `pool.install` + `filch::join` |
+//! | filch | `pool.map` (auto chunks), `pool.with_chunk_size(c)?.map`, `filch::map` | `pool.install` + `filch::join`; `pool.with_join_context` + `JoinContext::join` |
 //! | rayon | `par_iter().map(f).collect()` inside `pool.install` | `pool.install` + `rayon::join` |
 //! | `std::thread::scope` | static split into `threads` contiguous pieces, threads spawned per call | — |
 //!
@@ -91,14 +91,21 @@ impl MapSystem<'_> {
 pub enum ForkJoinSystem<'a> {
     /// The plain recursion: `join(a, b)` is `(a(), b())`.
     Serial,
+    /// The hand-written recursion with no `join` ([`ForkJoinTask::run_plain`]).
+    SerialPlain,
     /// The plain recursion with a thread-local depth counter per fork
     /// ([`DepthCountJoin`]): the fork-cost floor of an implicit-context scheduler.
     DepthCount,
     /// `pool.install(|| task)` with `filch::join` forking.
     Filch(&'a Filch),
+    /// `pool.with_join_context(|ctx| task)` with `JoinContext::join` forking.
+    FilchContext(&'a Filch),
     /// `pool.install(|| task)` with `rayon::join` forking.
     Rayon(&'a Rayon),
 }
+
+/// The label of [`ForkJoinSystem::SerialPlain`]'s rows.
+pub const SERIAL_PLAIN_ROW: &str = "serial, plain fn";
 
 impl ForkJoinSystem<'_> {
     /// The label used in tables (with the pool's thread count, since fork-join compares
@@ -106,9 +113,20 @@ impl ForkJoinSystem<'_> {
     pub fn label(&self) -> String {
         match self {
             ForkJoinSystem::Serial => "serial".to_string(),
+            ForkJoinSystem::SerialPlain => SERIAL_PLAIN_ROW.to_string(),
             ForkJoinSystem::DepthCount => "serial + depth count".to_string(),
             ForkJoinSystem::Filch(pool) => format!("filch ×{}", pool.threads()),
+            ForkJoinSystem::FilchContext(pool) => format!("filch ctx ×{}", pool.threads()),
             ForkJoinSystem::Rayon(pool) => format!("rayon ×{}", pool.threads()),
+        }
+    }
+
+    /// Threads the system runs on.
+    pub fn threads(&self) -> usize {
+        match self {
+            ForkJoinSystem::Serial | ForkJoinSystem::SerialPlain | ForkJoinSystem::DepthCount => 1,
+            ForkJoinSystem::Filch(pool) | ForkJoinSystem::FilchContext(pool) => pool.threads(),
+            ForkJoinSystem::Rayon(pool) => pool.threads(),
         }
     }
 
@@ -117,8 +135,10 @@ impl ForkJoinSystem<'_> {
     pub fn id(&self) -> &'static str {
         match self {
             ForkJoinSystem::Serial => "serial",
+            ForkJoinSystem::SerialPlain => "serial-plain",
             ForkJoinSystem::DepthCount => "depth-count",
             ForkJoinSystem::Filch(_) => "filch",
+            ForkJoinSystem::FilchContext(_) => "filch-ctx",
             ForkJoinSystem::Rayon(_) => "rayon",
         }
     }
@@ -127,8 +147,10 @@ impl ForkJoinSystem<'_> {
     pub fn run<T: ForkJoinTask>(&self, task: &T) -> T::Output {
         match self {
             ForkJoinSystem::Serial => task.run::<SerialJoin>(),
+            ForkJoinSystem::SerialPlain => task.run_plain(),
             ForkJoinSystem::DepthCount => task.run::<DepthCountJoin>(),
             ForkJoinSystem::Filch(pool) => pool.run_task(task),
+            ForkJoinSystem::FilchContext(pool) => pool.run_task_in_context(task),
             ForkJoinSystem::Rayon(pool) => pool.run_task(task),
         }
     }
