@@ -107,6 +107,10 @@ pub struct MachineSnapshot {
     pub busy_ticks: u64,
     /// This process's `utime + stime` ticks.
     pub own_ticks: u64,
+    /// Ticks the hypervisor ran something else while a CPU of this VM wanted to run
+    /// (`steal` in `/proc/stat`). It may be charged to our own threads as well, so it does
+    /// not show in [`others_share`](Self::others_share).
+    pub steal_ticks: u64,
 }
 
 impl MachineSnapshot {
@@ -117,6 +121,7 @@ impl MachineSnapshot {
         Some(MachineSnapshot {
             busy_ticks: parse_proc_stat_busy(&stat)?,
             own_ticks: parse_stat_ticks(&own)?,
+            steal_ticks: parse_proc_stat_steal(&stat)?,
         })
     }
 
@@ -130,6 +135,30 @@ impl MachineSnapshot {
             return 0.0;
         }
         (busy.saturating_sub(own) as f64 / capacity).clamp(0.0, 1.0)
+    }
+}
+
+impl MachineSnapshot {
+    /// The fraction (0–1) of the machine's CPU time (`cpus` CPUs over `wall_secs`) that the
+    /// hypervisor stole between `self` and `later`.
+    pub fn steal_share(&self, later: &MachineSnapshot, cpus: usize, wall_secs: f64) -> f64 {
+        let stolen = later.steal_ticks.saturating_sub(self.steal_ticks);
+        let capacity = wall_secs * USER_HZ as f64 * cpus.max(1) as f64;
+        if capacity <= 0.0 {
+            return 0.0;
+        }
+        (stolen as f64 / capacity).clamp(0.0, 1.0)
+    }
+}
+
+/// The `steal` ticks of the aggregate `cpu` line of `/proc/stat` (its eighth number; 0 on
+/// kernels too old to report it).
+pub fn parse_proc_stat_steal(text: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with("cpu "))?;
+    let field = line.split_whitespace().nth(8);
+    match field {
+        Some(v) => v.parse().ok(),
+        None => Some(0),
     }
 }
 
@@ -193,14 +222,26 @@ mod tests {
         let a = MachineSnapshot {
             busy_ticks: 1_000,
             own_ticks: 100,
+            steal_ticks: 10,
         };
         let b = MachineSnapshot {
             busy_ticks: 1_300,
             own_ticks: 250,
+            steal_ticks: 60,
         };
         // 300 busy ticks, 150 ours -> 150 others' over 2 CPUs × 1 s × 100 ticks = 75%.
         assert!((a.others_share(&b, 2, 1.0) - 0.75).abs() < 1e-12);
         assert_eq!(a.others_share(&b, 2, 0.0), 0.0);
+        // 50 stolen ticks over 2 CPUs × 1 s × 100 ticks = 25%.
+        assert!((a.steal_share(&b, 2, 1.0) - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn steal_is_the_eighth_number_of_the_cpu_line() {
+        let text = "cpu  100 5 50 1000 40 3 2 17 0 0\ncpu0 50 2 25 500 20 1 1 9 0 0\n";
+        assert_eq!(parse_proc_stat_steal(text), Some(17));
+        assert_eq!(parse_proc_stat_steal("cpu  1 2 3 4 5 6 7\n"), Some(0));
+        assert_eq!(parse_proc_stat_steal("intr 5"), None);
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub struct Report {
     pub plots: bool,
     /// Fraction (0–1) of the machine other processes kept busy during the run, if known.
     pub others_cpu: Option<f64>,
+    /// Share (0–1) of the machine's CPU time the hypervisor stole during the run.
+    pub stolen_cpu: Option<f64>,
 }
 
 /// Above this share of the machine used by other processes during the run, the report
@@ -62,14 +64,39 @@ pub const BUSY_MACHINE_WARNING: f64 = 0.10;
 /// The warning printed when other processes used more than [`BUSY_MACHINE_WARNING`] of the
 /// machine during the run.
 pub fn busy_machine_warning(r: &Report) -> Option<String> {
-    let share = r.others_cpu.filter(|&s| s > BUSY_MACHINE_WARNING)?;
+    let others = r.others_cpu.filter(|&s| s > BUSY_MACHINE_WARNING);
+    let stolen = r.stolen_cpu.filter(|&s| s > STOLEN_CPU_WARNING);
+    let who = match (others, stolen) {
+        (None, None) => return None,
+        (Some(o), None) => format!(
+            "Other processes kept {:.0}% of the {} CPUs busy during this run",
+            o * 100.0,
+            r.machine.logical_cpus
+        ),
+        (None, Some(s)) => format!(
+            "The hypervisor took {:.0}% of the {} CPUs' time from this VM during this run \
+             (steal)",
+            s * 100.0,
+            r.machine.logical_cpus
+        ),
+        (Some(o), Some(s)) => format!(
+            "Other processes kept {:.0}% of the {} CPUs busy and the hypervisor took {:.0}% \
+             more (steal) during this run",
+            o * 100.0,
+            r.machine.logical_cpus,
+            s * 100.0
+        ),
+    };
     Some(format!(
-        "Other processes kept {:.0}% of the {} CPUs busy during this run: parallel \
-         speed-ups are understated and noisy. Re-run on an idle machine for numbers to quote.",
-        share * 100.0,
-        r.machine.logical_cpus
+        "{who}: parallel speed-ups are understated and noisy. Re-run on an idle machine for \
+         numbers to quote."
     ))
 }
+
+/// Above this share of the machine's CPU time stolen by the hypervisor during the run,
+/// the report warns too: a vCPU that is not running makes a second thread worth less
+/// than a core, whatever the scheduler does.
+pub const STOLEN_CPU_WARNING: f64 = 0.05;
 
 /// A comparison as plain text: title, setup, table, note.
 pub fn comparison_text(c: &Comparison) -> String {
@@ -266,6 +293,12 @@ pub fn render_markdown(r: &Report) -> String {
             format!("{:.0}% of the machine", share * 100.0),
         ]);
     }
+    if let Some(share) = r.stolen_cpu {
+        machine.push_row([
+            "CPU time stolen by the hypervisor during the run (`steal`)".to_string(),
+            format!("{:.0}% of the machine", share * 100.0),
+        ]);
+    }
     md.push_str(&machine.to_markdown());
     md.push('\n');
 
@@ -449,6 +482,7 @@ mod tests {
             filch_stats: "jobs: 3".into(),
             plots: false,
             others_cpu: Some(0.02),
+            stolen_cpu: Some(0.01),
         }
     }
 
@@ -490,6 +524,19 @@ mod tests {
             .find("> **Warning:** Other processes kept 45% of the 2 CPUs")
             .unwrap();
         assert!(warning < md.find("## Key numbers").unwrap());
+        // Time the hypervisor took counts too, alone or beside other processes.
+        r.others_cpu = Some(0.02);
+        r.stolen_cpu = Some(0.2);
+        let md = render_markdown(&r);
+        assert!(md.contains("> **Warning:** The hypervisor took 20% of the 2 CPUs' time"));
+        assert!(
+            md.contains(
+                "| CPU time stolen by the hypervisor during the run (`steal`) | 20% of the machine"
+            ),
+            "{md}"
+        );
+        r.others_cpu = Some(0.3);
+        assert!(render_markdown(&r).contains("busy and the hypervisor took 20% more (steal)"));
     }
 
     #[test]

@@ -156,9 +156,13 @@ pub fn run(config: &Config, args: &str) -> Result<(Report, PathBuf), String> {
 
     progress.step("writing the report");
     let elapsed = started.elapsed();
+    let machine_after = MachineSnapshot::take();
     let others_cpu = machine_before
-        .zip(MachineSnapshot::take())
+        .zip(machine_after)
         .map(|(a, b)| a.others_share(&b, machine.logical_cpus, elapsed.as_secs_f64()));
+    let stolen_cpu = machine_before
+        .zip(machine_after)
+        .map(|(a, b)| a.steal_share(&b, machine.logical_cpus, elapsed.as_secs_f64()));
     let report = Report {
         args: args.to_string(),
         config: config.clone(),
@@ -173,6 +177,7 @@ pub fn run(config: &Config, args: &str) -> Result<(Report, PathBuf), String> {
         filch_stats: pools.filch.stats(),
         plots: config.plots,
         others_cpu,
+        stolen_cpu,
     };
     let path = write_outputs(&report)?;
     let met = targets::evaluate(&report);

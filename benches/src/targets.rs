@@ -647,6 +647,7 @@ mod tests {
             filch_stats: String::new(),
             plots: false,
             others_cpu: None,
+            stolen_cpu: None,
         }
     }
 
