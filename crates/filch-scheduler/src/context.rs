@@ -6,13 +6,14 @@
 //! # The frame chain
 //!
 //! `ctx.join(a, b)` puts `b`'s job on its own stack frame, with a latch
-//! ([`ForkLatch`]) that links to the context's newest open frame, and runs
+//! ([`ForkLatch`]) whose state word, while the frame is private, holds the
+//! address of the context's newest open frame, and runs
 //! `a` with a context whose newest frame is this one. The chain from any
 //! live context is therefore exactly the open frames above it, newest
 //! first, all on this thread's stack. Nothing is written to the worker: a
-//! fork stores the job (the closure's captures, the latch's state, the link
-//! and the job's run function) and checks whether the worker's deque is
-//! empty; closing it reads the state back. No memory word is read, changed
+//! fork stores the job (the closure's captures, the latch's state with the
+//! link in it, and the job's run function) and checks whether the worker's
+//! deque is empty; closing it reads the state back. No memory word is read, changed
 //! and written back on every fork, so the forks of a recursion do not form
 //! a chain of dependent loads and stores through one location (as the
 //! implicit `join`'s frame count does; a bare depth counter cost 1.9x-2.6x
@@ -222,7 +223,8 @@ impl<'f> JoinContext<'f> {
     /// user's function is inlined into the closures, so a leaf is a test and
     /// a return inside its parent's fork. callgrind, `fib(25)` on a 1-thread
     /// pool: 39 instructions per fork more than the plain recursion inlined,
-    /// 25.5 out of line (the implicit `join`: 42).
+    /// 27.4 out of line (the implicit `join`: 42; 26.5 since the link moved
+    /// into the latch's state word).
     #[inline(never)]
     fn fork<A, B, RA, RB>(self, a: A, b: B) -> (RA, RB)
     where
@@ -234,8 +236,7 @@ impl<'f> JoinContext<'f> {
             job: StackJob::new(
                 SecondHalf(b),
                 ForkLatch {
-                    frame: FrameLatch::new_private(),
-                    older: self.newest,
+                    frame: FrameLatch::new_private(self.newest as usize),
                     execute_fn: JobRef::trampoline::<StackJob<ForkLatch, SecondHalf<B>, RB>>(),
                 },
             ),
@@ -304,14 +305,14 @@ where
     }
 }
 
-/// The latch of a context frame's job, and the frame's link in its chain.
-/// It comes first in its `StackJob` (which is `repr(C)`), so its address is
-/// the job's, and it keeps the job's run function, so the promoting walk can
-/// rebuild the `JobRef` from the latch alone.
+/// The latch of a context frame's job, and the frame's link in its chain:
+/// while the frame is private, its state word carries the address of the
+/// next older open frame (or 0; see `latch.rs`, `PRIVATE`). It comes first in
+/// its `StackJob` (which is `repr(C)`), so its address is the job's, and it
+/// keeps the job's run function, so the promoting walk can rebuild the
+/// `JobRef` from the latch alone.
 struct ForkLatch {
     frame: FrameLatch,
-    /// The next older open frame of the chain, or null.
-    older: *const ForkLatch,
     /// `JobRef::trampoline` of the job this latch heads.
     execute_fn: unsafe fn(*const ()),
 }
@@ -350,11 +351,13 @@ fn publish_oldest_private(worker: &WorkerThread, newest: *const ForkLatch) {
     // SAFETY: every frame on the chain of a live context is open on this
     // thread's stack (module docs, "Why the chain cannot dangle").
     while let Some(frame) = unsafe { next.as_ref() } {
-        if !frame.frame.core().is_private() {
+        let Some(older) = frame.frame.core().private_link() else {
             break;
-        }
+        };
         oldest = Some(frame);
-        next = frame.older;
+        // The integer came from `newest as usize` in `fork` (exposing the
+        // frame's provenance; `ptr::with_exposed_provenance` needs Rust 1.84).
+        next = older as *const ForkLatch;
     }
     if let Some(frame) = oldest {
         frame.frame.core().publish();

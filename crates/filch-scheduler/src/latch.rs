@@ -31,19 +31,26 @@ pub(crate) trait Latch {
     unsafe fn set(this: *const Self);
 }
 
-const UNSET: usize = 0;
-const SET: usize = 1;
-/// `SLEEPING + i`: the owner, worker `i`, sleeps on the latch. Carrying the
-/// index in the state lets a [`FrameLatch`] store nothing else.
-const SLEEPING: usize = 2;
-/// A context `join` frame (`context.rs`) nobody else has seen yet: its
-/// owner moves it to `UNSET` before publishing the frame, so no other
-/// thread ever reads it.
-const PRIVATE: usize = usize::MAX;
+// The state word: its low two bits say which state, the rest carries what
+// that state needs.
+/// `link | PRIVATE`: a context `join` frame (`context.rs`) nobody else has
+/// seen yet, carrying the frame's link to the next older one (an address,
+/// so its low two bits are free; 0 for none). The owner moves it to `UNSET`
+/// before publishing the frame, so no other thread ever reads it; a
+/// published frame's link is never needed again (the chain walk stops at
+/// it). Tag 0, so the state word *is* the link: a fork stores one word for
+/// both, and "still private?" is one `test`.
+const PRIVATE: usize = 0;
+const UNSET: usize = 1;
+const SET: usize = 2;
+/// `(i << 2) | SLEEPING`: the owner, worker `i`, sleeps on the latch.
+/// Carrying the index in the state lets a [`FrameLatch`] store nothing else.
+const SLEEPING: usize = 3;
+const TAG: usize = 3;
 
 /// The state a worker-owned latch moves through: (`PRIVATE` →)? `UNSET` →
-/// (`SLEEPING + i` ↔ `UNSET`)* → `SET`. Only the owner, worker `i`, moves it to and from
-/// `SLEEPING + i` (under the sleep mutex); only the setter moves it to
+/// (`SLEEPING` ↔ `UNSET`)* → `SET`. Only the owner, worker `i`, moves it to
+/// and from `SLEEPING` (under the sleep mutex); only the setter moves it to
 /// `SET`.
 #[derive(Debug)]
 pub(crate) struct CoreLatch {
@@ -59,21 +66,31 @@ impl CoreLatch {
         }
     }
 
-    /// An unset latch that only its owner knows of yet; see
+    /// An unset latch that only its owner knows of yet, carrying `link` (an
+    /// address aligned to at least 4, or 0) until
     /// [`publish`](Self::publish).
     #[inline]
-    pub(crate) fn new_private() -> Self {
+    pub(crate) fn new_private(link: usize) -> Self {
+        debug_assert_eq!(link & TAG, 0, "a link is an aligned address");
         CoreLatch {
-            state: AtomicUsize::new(PRIVATE),
+            state: AtomicUsize::new(link | PRIVATE),
         }
     }
 
-    /// Owner only: has this latch's job never been published? (`Relaxed`:
-    /// only the owner writes `PRIVATE` and moves out of it, so it reads its
-    /// own last store or a setter's later one.)
+    /// Owner only: the link of a latch whose job was never published, or
+    /// `None` once it was. (`Relaxed`: only the owner writes `PRIVATE` and
+    /// moves out of it, so it reads its own last store or a setter's later
+    /// one.)
+    #[inline]
+    pub(crate) fn private_link(&self) -> Option<usize> {
+        let state = self.state.load(Ordering::Relaxed);
+        (state & TAG == PRIVATE).then_some(state & !TAG)
+    }
+
+    /// Owner only: has this latch's job never been published?
     #[inline]
     pub(crate) fn is_private(&self) -> bool {
-        self.state.load(Ordering::Relaxed) == PRIVATE
+        self.private_link().is_some()
     }
 
     /// Owner only, before it publishes the job: `PRIVATE` → `UNSET`.
@@ -95,7 +112,7 @@ impl CoreLatch {
     /// `false` if the latch was set meanwhile (then it must not sleep).
     pub(crate) fn try_mark_sleeping(&self, worker: usize) -> bool {
         self.state
-            .compare_exchange(UNSET, SLEEPING + worker, Ordering::SeqCst, Ordering::SeqCst)
+            .compare_exchange(UNSET, sleeping(worker), Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
     }
 
@@ -103,7 +120,7 @@ impl CoreLatch {
     /// unless the latch was set meanwhile.
     pub(crate) fn unmark_sleeping(&self, worker: usize) {
         let _ = self.state.compare_exchange(
-            SLEEPING + worker,
+            sleeping(worker),
             UNSET,
             Ordering::SeqCst,
             Ordering::SeqCst,
@@ -119,9 +136,19 @@ impl CoreLatch {
     pub(crate) unsafe fn set(this: *const Self) -> Option<usize> {
         // SAFETY: live on entry per the contract; the swap is the last access.
         let previous = unsafe { (*this).state.swap(SET, Ordering::AcqRel) };
-        debug_assert_ne!(previous, PRIVATE, "a latch is set only after publishing");
-        previous.checked_sub(SLEEPING)
+        debug_assert_ne!(
+            previous & TAG,
+            PRIVATE,
+            "a latch is set only after publishing"
+        );
+        (previous & TAG == SLEEPING).then_some(previous >> 2)
     }
+}
+
+/// The state of a latch whose owner, worker `worker`, sleeps on it.
+#[inline]
+fn sleeping(worker: usize) -> usize {
+    (worker << 2) | SLEEPING
 }
 
 /// The latch of a `join` frame's second half: only the state. A promoted
@@ -144,11 +171,12 @@ impl FrameLatch {
         }
     }
 
-    /// An unset latch of a frame not yet published (`context.rs`).
+    /// An unset latch of a frame not yet published, carrying `link`
+    /// (`context.rs`).
     #[inline]
-    pub(crate) fn new_private() -> Self {
+    pub(crate) fn new_private(link: usize) -> Self {
         FrameLatch {
-            core: CoreLatch::new_private(),
+            core: CoreLatch::new_private(link),
         }
     }
 
@@ -297,6 +325,44 @@ impl Latch for CountLatch {
             if unsafe { CoreLatch::set(&raw const (*this).core) }.is_some() {
                 registry.sleep().wake_specific(worker);
             }
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_private_latch_carries_its_link_until_published() {
+        for link in [0usize, 8, 0x7fff_ffff_fff8] {
+            let latch = CoreLatch::new_private(link);
+            assert_eq!(latch.private_link(), Some(link));
+            assert!(!latch.probe());
+            latch.publish();
+            assert_eq!(latch.private_link(), None);
+            assert!(!latch.probe());
+        }
+    }
+
+    #[test]
+    fn setting_reports_the_sleeping_owner_whatever_its_index() {
+        for worker in [0usize, 1, 2, 3, 4, 1000] {
+            let latch = CoreLatch::new();
+            assert!(!latch.is_private());
+            assert!(latch.try_mark_sleeping(worker));
+            // SAFETY: `latch` lives on this frame.
+            assert_eq!(unsafe { CoreLatch::set(&latch) }, Some(worker));
+            assert!(latch.probe());
+            let awake = CoreLatch::new();
+            assert!(awake.try_mark_sleeping(worker));
+            awake.unmark_sleeping(worker);
+            // SAFETY: as above.
+            assert_eq!(unsafe { CoreLatch::set(&awake) }, None);
+            assert!(
+                !awake.try_mark_sleeping(worker),
+                "a set latch is not slept on"
+            );
         }
     }
 }

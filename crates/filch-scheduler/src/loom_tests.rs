@@ -329,7 +329,7 @@ fn a_published_context_frame_runs_once_and_its_result_is_seen() {
     loom::model(|| {
         let sleep = Arc::new(Sleep::new(2));
         let queue = Arc::new(Queue::default());
-        let latch = Arc::new(CoreLatch::new_private());
+        let latch = Arc::new(CoreLatch::new_private(0));
         let result = Arc::new(AtomicUsize::new(0));
         let runs = Arc::new(AtomicUsize::new(0));
         assert!(latch.is_private());
