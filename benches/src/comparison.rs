@@ -2,7 +2,7 @@
 //! system being the baseline every other is divided by. The seeds and the fork-join
 //! experiments each produce a list of these; the report and stdout render them as tables.
 
-use crate::measure::Outcome;
+use crate::measure::{paired_speedup, Outcome};
 use crate::table::Table;
 use crate::units::{fmt_ns, fmt_ratio};
 
@@ -66,7 +66,7 @@ impl Comparison {
 
     /// Baseline median ÷ the `i`-th system's median: above 1 means faster than the baseline.
     pub fn speedup(&self, i: usize) -> f64 {
-        self.outcomes[0].stats.median_ns / self.outcomes[i].stats.median_ns
+        paired_speedup(&self.outcomes[0].stats, &self.outcomes[i].stats)
     }
 
     /// Labels of systems whose rounds were noisy or whose output was wrong.

@@ -174,6 +174,20 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// How many times faster `other` ran than `base`, read round by round: the median over
+/// rounds of `base[r] ÷ other[r]`. The two ran back to back in every round (interleaved),
+/// so a slow phase of a shared host, which lasts seconds and slows both, cancels out of
+/// each round's ratio; a ratio of medians would divide a fast phase by a slow one. Falls
+/// back to the ratio of medians if the two were not measured over the same rounds.
+pub fn paired_speedup(base: &Stats, other: &Stats) -> f64 {
+    let (b, o) = (&base.samples_ns, &other.samples_ns);
+    if b.len() != o.len() || b.is_empty() || o.iter().any(|&x| x <= 0.0) {
+        return base.median_ns / other.median_ns;
+    }
+    let ratios: Vec<f64> = b.iter().zip(o).map(|(b, o)| b / o).collect();
+    median(&ratios)
+}
+
 /// The order in which `cases` cases run in round `round`: a rotation by `round`, so over
 /// `cases` rounds every case runs once in every position.
 pub fn round_order(round: usize, cases: usize) -> Vec<usize> {
@@ -263,6 +277,25 @@ pub fn compare<O: PartialEq>(mut cases: Vec<Case<'_, O>>, plan: &Plan) -> Vec<Ou
 mod tests {
     use super::*;
     use std::cell::Cell;
+
+    #[test]
+    fn paired_speedups_cancel_a_slow_phase_that_slowed_both() {
+        // Rounds 3-5 ran on a host twice as slow; each round the system took half the
+        // base's time.
+        let base = Stats::from_samples(vec![100.0, 100.0, 200.0, 200.0, 200.0], 1);
+        let other = Stats::from_samples(vec![50.0, 50.0, 100.0, 100.0, 100.0], 1);
+        assert_eq!(paired_speedup(&base, &other), 2.0);
+        let skewed = Stats::from_samples(vec![100.0, 100.0, 100.0, 200.0, 200.0], 1);
+        let other = Stats::from_samples(vec![50.0, 50.0, 50.0, 100.0, 100.0], 1);
+        assert_eq!(paired_speedup(&skewed, &other), 2.0);
+        // Ratio of medians, by contrast: 100 / 100 = 1 for base 3 fast + 2 slow against a
+        // system measured 2 fast + 3 slow.
+        let late = Stats::from_samples(vec![50.0, 50.0, 100.0, 100.0, 100.0], 1);
+        assert_eq!(skewed.median_ns / late.median_ns, 1.0);
+        // Different round counts: ratio of medians.
+        let short = Stats::from_samples(vec![25.0, 25.0, 25.0], 1);
+        assert_eq!(paired_speedup(&base, &short), 200.0 / 25.0);
+    }
 
     #[test]
     fn median_of_odd_count_is_middle_value() {

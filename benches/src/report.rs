@@ -320,7 +320,9 @@ pub fn render_markdown(r: &Report) -> String {
     );
     md.push_str(
         "- Every ratio is **baseline time ÷ system time from the same run** (above 1: faster \
-         than the baseline, normally the serial loop), never across runs.\n",
+         than the baseline, normally the serial loop), never across runs, and is read **round \
+         by round**: the median over rounds of the two systems' times in that round, so a slow \
+         spell of the host, which slows both, cancels out.\n",
     );
     let _ = writeln!(
         md,

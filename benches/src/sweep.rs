@@ -10,7 +10,7 @@ use std::hint::black_box;
 
 use crate::calibrate::Spin;
 use crate::config::SweepConfig;
-use crate::measure::{compare, Outcome, Plan};
+use crate::measure::{compare, paired_speedup, Outcome, Plan};
 use crate::progress::Progress;
 use crate::systems::{map_cases, MapSystem};
 use crate::table::Table;
@@ -33,10 +33,13 @@ impl Cell {
         self.outcomes.iter().position(|o| o.name == system)
     }
 
-    /// Serial median ÷ the system's median.
+    /// Serial time ÷ the system's time, round by round ([`paired_speedup`]).
     pub fn speedup(&self, system: &str) -> Option<f64> {
         let i = self.index_of(system)?;
-        Some(self.outcomes[0].stats.median_ns / self.outcomes[i].stats.median_ns)
+        Some(paired_speedup(
+            &self.outcomes[0].stats,
+            &self.outcomes[i].stats,
+        ))
     }
 
     /// Whether the system's ratio is unreliable: its rounds or the serial rounds were noisy.

@@ -10,6 +10,7 @@
 use crate::blocking::{self, BlockingResult};
 use crate::comparison::Comparison;
 use crate::forkjoin::{ForkJoinResult, ROUND_TRIP_TITLE};
+use crate::measure::paired_speedup;
 use crate::report::Report;
 use crate::seeds::{
     LOG_LOOP_TITLE, POLY_TITLE, SLEEP_BLOCKING_ROW, SLEEP_TITLE, SQUARES_LARGE_TITLE, SQUARES_TITLE,
@@ -253,7 +254,8 @@ fn sweep_worst(s: &SweepResult, system: &str) -> Option<(usize, u64, f64, f64, u
         };
         cells += 1;
         let serial = c.outcomes[0].stats.median_ns;
-        let time = o.stats.median_ns;
+        // The serial median scaled by the round-by-round ratio (`paired_speedup`).
+        let time = serial / paired_speedup(&c.outcomes[0].stats, &o.stats);
         let allowed = (serial * SWEEP_SLOWDOWN).max(serial + SWEEP_SLACK_NS);
         if time > allowed || !o.agrees {
             over += 1;
@@ -428,12 +430,13 @@ fn forkjoin_targets(r: &Report, fj: Option<&ForkJoinResult>) -> Vec<Target> {
 /// Row `name`'s median ÷ the faster of the two serial rows (`serial` and the plain
 /// function), and whether its output was right.
 fn time_vs_best_serial(c: &Comparison, name: &str) -> Option<(f64, bool)> {
+    let serial = |row: &str| c.outcomes.iter().find(|o| o.name == row);
     let best = [c.baseline_name(), SERIAL_PLAIN_ROW]
         .iter()
-        .filter_map(|row| median(c, row).map(|(ns, _)| ns))
-        .fold(f64::INFINITY, f64::min);
-    let (ns, ok) = median(c, name)?;
-    (best.is_finite() && best > 0.0).then(|| (ns / best, ok))
+        .filter_map(|row| serial(row))
+        .min_by(|a, b| a.stats.median_ns.total_cmp(&b.stats.median_ns))?;
+    let o = serial(name)?;
+    Some((1.0 / paired_speedup(&best.stats, &o.stats), o.agrees))
 }
 
 fn seed_throughput(r: &Report) -> Vec<Target> {
