@@ -5,18 +5,19 @@
 //! `join` and `scope`.
 //!
 //! This file installs a process-wide panic hook that silences the panics it
-//! provokes (payload [`Boom`]).
+//! provokes (`common::boom`).
 
 mod common;
 
-use std::any::Any;
 use std::collections::BTreeSet;
-use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, Once};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
+use common::boom::{
+    assert_a_stolen_half_is_waited_for, assert_boom, boom, payload_of, quiet_expected_panics,
+};
 use common::watchdog;
 use filch_scheduler::{
     current_thread_index, join, scope, with_join_context, JoinContext, ThreadPool,
@@ -24,36 +25,6 @@ use filch_scheduler::{
 };
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-#[derive(Debug, PartialEq)]
-struct Boom(u32);
-
-fn quiet_expected_panics() {
-    static HOOK: Once = Once::new();
-    HOOK.call_once(|| {
-        let default = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            if !info.payload().is::<Boom>() {
-                default(info);
-            }
-        }));
-    });
-}
-
-fn boom(n: u32) -> ! {
-    panic::panic_any(Boom(n))
-}
-
-fn payload_of<R>(f: impl FnOnce() -> R) -> Box<dyn Any + Send> {
-    match panic::catch_unwind(AssertUnwindSafe(f)) {
-        Ok(_) => panic!("expected a panic"),
-        Err(payload) => payload,
-    }
-}
-
-fn assert_boom(payload: Box<dyn Any + Send>, n: u32) {
-    assert_eq!(payload.downcast_ref::<Boom>(), Some(&Boom(n)));
-}
 
 fn pool(threads: usize) -> ThreadPool {
     ThreadPoolBuilder::new()
@@ -213,44 +184,21 @@ fn a_stolen_second_half_is_waited_for_when_the_first_panics() {
     quiet_expected_panics();
     watchdog("JoinContext waits for a stolen half", LIMIT, || {
         let pool = pool(2);
-        // The property is "started implies finished": a second half that a
-        // thief started must be over before `join` unwinds past its frame.
-        // Whether a thief takes it depends on timing, so count the runs
-        // where it did and require at least one.
-        let mut stolen = 0;
-        for _ in 0..20 {
-            let started = AtomicBool::new(false);
-            let finished = AtomicBool::new(false);
-            let payload = payload_of(|| {
-                pool.with_join_context(|ctx| {
-                    ctx.join(
-                        |_| {
-                            std::thread::sleep(Duration::from_millis(5));
-                            boom(7)
-                        },
-                        |_| {
-                            started.store(true, Ordering::SeqCst);
-                            std::thread::sleep(Duration::from_millis(20));
-                            finished.store(true, Ordering::SeqCst);
-                        },
-                    )
-                })
-            });
-            let (started, finished) = (
-                started.load(Ordering::SeqCst),
-                finished.load(Ordering::SeqCst),
-            );
-            assert!(
-                !started || finished,
-                "join returned while its second half was still running"
-            );
-            stolen += usize::from(started);
-            assert_boom(payload, 7);
-        }
-        assert!(
-            stolen > 0,
-            "no second half was ever stolen: the waiting path went untested"
-        );
+        assert_a_stolen_half_is_waited_for(|started, finished| {
+            pool.with_join_context(|ctx| {
+                ctx.join(
+                    |_| {
+                        std::thread::sleep(Duration::from_millis(5));
+                        boom(7)
+                    },
+                    |_| {
+                        started.store(true, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(20));
+                        finished.store(true, Ordering::SeqCst);
+                    },
+                )
+            })
+        });
     });
 }
 
@@ -378,11 +326,7 @@ fn chain(ctx: JoinContext<'_>, depth: u64, left: bool) -> u64 {
 fn linear_chains_thousands_of_joins_deep_are_exact() {
     const DEPTH: u64 = 10_000;
     watchdog("JoinContext chains", LIMIT, || {
-        let pool = ThreadPoolBuilder::new()
-            .num_threads(2)
-            .stack_size(512 << 20)
-            .build()
-            .unwrap();
+        let pool = common::deep_stack_pool();
         let expected = DEPTH * (DEPTH + 1) / 2;
         for _ in 0..5 {
             assert_eq!(

@@ -92,12 +92,7 @@ fn sum_split_to_single_items_is_exact() {
 fn linear_chains_thousands_of_joins_deep_are_exact() {
     const DEPTH: u64 = 10_000;
     watchdog("linear join chains", LIMIT, || {
-        // Unoptimised join frames are a few KiB each: give the workers room.
-        let pool = ThreadPoolBuilder::new()
-            .num_threads(2)
-            .stack_size(512 << 20)
-            .build()
-            .unwrap();
+        let pool = common::deep_stack_pool();
         let expected = DEPTH * (DEPTH + 1) / 2;
         for _ in 0..5 {
             assert_eq!(pool.install(|| chain_left(DEPTH)), expected);

@@ -8,63 +8,17 @@
 
 mod common;
 
-use std::any::Any;
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex, Once};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
+use common::boom::{
+    assert_a_stolen_half_is_waited_for, assert_boom, boom, payload_of, quiet_expected_panics, Boom,
+};
 use common::watchdog;
 use filch_scheduler::{join, scope, ThreadPool, ThreadPoolBuilder};
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-/// A non-string payload, so that "original payload" means the very value.
-#[derive(Debug, PartialEq)]
-struct Boom(u32);
-
-/// Silences the panics these tests provoke; any other panic prints as usual.
-fn quiet_expected_panics() {
-    static HOOK: Once = Once::new();
-    HOOK.call_once(|| {
-        let default = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let expected = payload.is::<Boom>()
-                || payload
-                    .downcast_ref::<&str>()
-                    .is_some_and(|s| s.starts_with("expected:"))
-                || payload
-                    .downcast_ref::<String>()
-                    .is_some_and(|s| s.starts_with("expected:"));
-            if !expected {
-                default(info);
-            }
-        }));
-    });
-}
-
-fn boom(n: u32) -> ! {
-    panic::panic_any(Boom(n))
-}
-
-/// Runs `f`, which must panic, and returns the payload.
-fn payload_of<R>(f: impl FnOnce() -> R) -> Box<dyn Any + Send> {
-    match panic::catch_unwind(AssertUnwindSafe(f)) {
-        Ok(_) => panic!("the call was expected to panic but returned"),
-        Err(payload) => payload,
-    }
-}
-
-fn assert_boom(payload: Box<dyn Any + Send>, n: u32) {
-    match payload.downcast::<Boom>() {
-        Ok(b) => assert_eq!(*b, Boom(n)),
-        Err(other) => panic!(
-            "wrong payload: {:?}",
-            filch_scheduler::panic_message(&*other)
-        ),
-    }
-}
 
 fn fib(n: u64) -> u64 {
     if n < 2 {
@@ -142,44 +96,20 @@ fn join_with_both_halves_panicking_resumes_the_first_and_waits_for_the_second() 
         let pool = pool(2);
         assert_boom(payload_of(|| pool.join(|| boom(5), || boom(6))), 5);
         assert_pool_works(&pool);
-        // If the second half was stolen and is still running when the first
-        // panics, join must wait for it (it may borrow the caller's stack).
-        // Whether a thief takes it depends on timing (join publishes it only
-        // if a peer could take it): an unstarted second half is dropped
-        // unrun, so the property is "started implies finished".
-        let mut stolen = 0;
-        for _ in 0..20 {
-            let started = AtomicBool::new(false);
-            let finished = AtomicBool::new(false);
-            let payload = payload_of(|| {
-                pool.join(
-                    || {
-                        std::thread::sleep(Duration::from_millis(5));
-                        boom(7)
-                    },
-                    || {
-                        started.store(true, Ordering::SeqCst);
-                        std::thread::sleep(Duration::from_millis(20));
-                        finished.store(true, Ordering::SeqCst);
-                        boom(8)
-                    },
-                )
-            });
-            let (started, finished) = (
-                started.load(Ordering::SeqCst),
-                finished.load(Ordering::SeqCst),
-            );
-            assert!(
-                !started || finished,
-                "join returned while its second half was still running"
-            );
-            stolen += usize::from(started);
-            assert_boom(payload, 7);
-        }
-        assert!(
-            stolen > 0,
-            "no second half was ever stolen: the waiting path went untested"
-        );
+        assert_a_stolen_half_is_waited_for(|started, finished| {
+            pool.join(
+                || {
+                    std::thread::sleep(Duration::from_millis(5));
+                    boom(7)
+                },
+                || {
+                    started.store(true, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(20));
+                    finished.store(true, Ordering::SeqCst);
+                    boom(8)
+                },
+            )
+        });
         assert_pool_works(&pool);
     });
 }

@@ -4,6 +4,18 @@
 // Each test binary compiles this module and uses only some of it.
 #![allow(dead_code)]
 
+pub(crate) mod boom;
+
+/// A 2-thread pool for chains thousands of joins deep: unoptimised join
+/// frames are a few KiB each, so its workers get 512 MiB stacks.
+pub(crate) fn deep_stack_pool() -> filch_scheduler::ThreadPool {
+    filch_scheduler::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .stack_size(512 << 20)
+        .build()
+        .expect("a pool with deep stacks")
+}
+
 use std::panic;
 use std::sync::mpsc;
 use std::thread;
