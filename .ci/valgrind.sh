@@ -49,12 +49,14 @@ PY
 
 # package target [test-name filters...] [--skip name...]: what runs under
 # memcheck. Chosen to cover every unsafe path (stack jobs, heap jobs, latches,
-# frames, scopes, the imap window, apply_async cells) at small sizes; the
+# frames, context-join chains, scopes, the imap window, apply_async cells) at
+# small sizes; the
 # million-job and timing tests are left to the normal run.
 selection=(
   "filch-scheduler panics"
   "filch-scheduler nested_scopes"
   "filch-scheduler join_recursion pool_join_from_outside join_in_a_worker_of_another_pool linear_chains"
+  "filch-scheduler join_context a_panic_in_either_half every_closure_and_result a_stolen_second_half the_first_half mixes_with linear_chains"
   "filch-scheduler shutdown drop_with_work_queued dropping_the_pool_inside_its_own_worker"
   "filch-scheduler misuse --skip stack_overflow --skip overflows_its_stack --skip a_stack_the_os"
   "filch misuse"
