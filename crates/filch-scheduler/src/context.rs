@@ -173,7 +173,8 @@ impl<'f> JoinContext<'f> {
 
     /// Runs `a` and `b`, potentially in parallel, and returns both results.
     /// `a` always runs on this thread (so it need not be `Send`); `b` runs
-    /// here too unless an idle peer asked for work while `a` ran.
+    /// here too unless a peer took it while `a` ran (it is offered when
+    /// nothing else of this worker's is).
     ///
     /// ```
     /// use filch_scheduler::{JoinContext, ThreadPool};
@@ -271,6 +272,7 @@ impl<'f> JoinContext<'f> {
 /// every normal path forgets the job once `b` is settled. Dropped in place,
 /// its address is a known stack offset, so unlike a guard holding a
 /// reference it costs a fork no store.
+///
 /// It does not hold its worker (that field would be a store on every fork):
 /// the unwinding path finds the worker in thread-local state.
 struct ForkJob<B, RB>
