@@ -374,61 +374,46 @@ fn forkjoin_targets(r: &Report, fj: Option<&ForkJoinResult>) -> Vec<Target> {
     let tree_c = find(&fj.comparisons, "binary tree sum");
     let fib_c = find(&fj.comparisons, "fib(");
     let [tree1, tree_n, fib1, fib_n] = targets;
-    let time = |c: Option<&Comparison>, row: &str| {
-        c.and_then(|c| time_vs_best_serial(c, row))
-            .map(|(t, ok)| (format!("{} serial{}", fmt_ratio(t), wrong(ok)), t, ok))
-    };
-    let speed = |c: Option<&Comparison>, row: &str| {
-        c.and_then(|c| time_vs_best_serial(c, row))
-            .map(|(t, ok)| (format!("{}{}", fmt_ratio(1.0 / t), wrong(ok)), 1.0 / t, ok))
-    };
+    // One target: the ctx row judged by `met`, as a time ratio or, with `speedup`, as a
+    // speed-up; the implicit `join`'s row and rayon's read the same way beside it.
     let judge = |t: Target,
-                 filch: Option<(String, f64, bool)>,
-                 implicit: Option<(String, f64, bool)>,
-                 rayon: Option<(String, f64, bool)>,
+                 c: Option<&Comparison>,
+                 [ctx, join, rayon]: [&str; 3],
+                 speedup: bool,
                  met: &dyn Fn(f64) -> bool| {
-        match filch {
+        let read = |row: &str| {
+            let (time, ok) = c.and_then(|c| time_vs_best_serial(c, row))?;
+            let (value, unit) = if speedup {
+                (1.0 / time, "")
+            } else {
+                (time, " serial")
+            };
+            Some((
+                format!("{}{unit}{}", fmt_ratio(value), wrong(ok)),
+                value,
+                ok,
+            ))
+        };
+        match read(ctx) {
             None => t.no_data(),
             Some((text, value, ok)) => t
-                .measured(text, rayon.map(|r| r.0), ok && met(value))
-                .with_implicit_join(implicit.map(|i| i.0)),
+                .measured(text, read(rayon).map(|r| r.0), ok && met(value))
+                .with_implicit_join(read(join).map(|r| r.0)),
         }
     };
     vec![
-        judge(
-            tree1,
-            time(tree_c, one),
-            time(tree_c, join1),
-            time(tree_c, rone),
-            &|t| t <= 1.15,
-        ),
-        judge(
-            tree_n,
-            speed(tree_c, &many),
-            speed(tree_c, &join_n),
-            speed(tree_c, &rmany),
-            &|s| s >= 1.8,
-        ),
-        judge(
-            fib1,
-            time(fib_c, one),
-            time(fib_c, join1),
-            time(fib_c, rone),
-            &|t| t <= 1.5,
-        ),
+        judge(tree1, tree_c, [one, join1, rone], false, &|t| t <= 1.15),
+        judge(tree_n, tree_c, [&many, &join_n, &rmany], true, &|s| {
+            s >= 1.8
+        }),
+        judge(fib1, fib_c, [one, join1, rone], false, &|t| t <= 1.5),
         // "Faster than serial" is a speed-up above 1, not merely equal to it.
-        judge(
-            fib_n,
-            speed(fib_c, &many),
-            speed(fib_c, &join_n),
-            speed(fib_c, &rmany),
-            &|s| s > 1.0,
-        ),
+        judge(fib_n, fib_c, [&many, &join_n, &rmany], true, &|s| s > 1.0),
     ]
 }
 
-/// Row `name`'s median ÷ the faster of the two serial rows (`serial` and the plain
-/// function), and whether its output was right.
+/// Row `name`'s time ÷ the faster serial row's (`serial` or the plain function, by
+/// median), read round by round (`paired_speedup`), and whether its output was right.
 fn time_vs_best_serial(c: &Comparison, name: &str) -> Option<(f64, bool)> {
     let serial = |row: &str| c.outcomes.iter().find(|o| o.name == row);
     let best = [c.baseline_name(), SERIAL_PLAIN_ROW]
