@@ -130,48 +130,46 @@ impl MachineSnapshot {
     pub fn others_share(&self, later: &MachineSnapshot, cpus: usize, wall_secs: f64) -> f64 {
         let busy = later.busy_ticks.saturating_sub(self.busy_ticks);
         let own = later.own_ticks.saturating_sub(self.own_ticks);
-        let capacity = wall_secs * USER_HZ as f64 * cpus.max(1) as f64;
-        if capacity <= 0.0 {
-            return 0.0;
-        }
-        (busy.saturating_sub(own) as f64 / capacity).clamp(0.0, 1.0)
+        share_of_machine(busy.saturating_sub(own), cpus, wall_secs)
     }
-}
 
-impl MachineSnapshot {
     /// The fraction (0–1) of the machine's CPU time (`cpus` CPUs over `wall_secs`) that the
     /// hypervisor stole between `self` and `later`.
     pub fn steal_share(&self, later: &MachineSnapshot, cpus: usize, wall_secs: f64) -> f64 {
         let stolen = later.steal_ticks.saturating_sub(self.steal_ticks);
-        let capacity = wall_secs * USER_HZ as f64 * cpus.max(1) as f64;
-        if capacity <= 0.0 {
-            return 0.0;
-        }
-        (stolen as f64 / capacity).clamp(0.0, 1.0)
+        share_of_machine(stolen, cpus, wall_secs)
     }
+}
+
+/// `ticks` as a fraction (0–1) of what `cpus` CPUs offer over `wall_secs`.
+fn share_of_machine(ticks: u64, cpus: usize, wall_secs: f64) -> f64 {
+    let capacity = wall_secs * USER_HZ as f64 * cpus.max(1) as f64;
+    if capacity <= 0.0 {
+        return 0.0;
+    }
+    (ticks as f64 / capacity).clamp(0.0, 1.0)
+}
+
+/// The numbers of the aggregate `cpu` line of `/proc/stat`: user nice system idle iowait
+/// irq softirq steal … (older kernels stop earlier).
+fn proc_stat_cpu_ticks(text: &str) -> Option<Vec<u64>> {
+    let line = text.lines().find(|l| l.starts_with("cpu "))?;
+    line.split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().ok())
+        .collect()
 }
 
 /// The `steal` ticks of the aggregate `cpu` line of `/proc/stat` (its eighth number; 0 on
 /// kernels too old to report it).
 pub fn parse_proc_stat_steal(text: &str) -> Option<u64> {
-    let line = text.lines().find(|l| l.starts_with("cpu "))?;
-    let field = line.split_whitespace().nth(8);
-    match field {
-        Some(v) => v.parse().ok(),
-        None => Some(0),
-    }
+    Some(proc_stat_cpu_ticks(text)?.get(7).copied().unwrap_or(0))
 }
 
 /// Busy ticks from the aggregate `cpu` line of `/proc/stat`: user, nice, system, irq,
 /// softirq and steal (idle and iowait are not busy; guest time is already in user).
 pub fn parse_proc_stat_busy(text: &str) -> Option<u64> {
-    let line = text.lines().find(|l| l.starts_with("cpu "))?;
-    let f: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .map(|v| v.parse().ok())
-        .collect::<Option<_>>()?;
-    // user nice system idle iowait irq softirq steal ...
+    let f = proc_stat_cpu_ticks(text)?;
     let get = |i: usize| f.get(i).copied().unwrap_or(0);
     Some(get(0) + get(1) + get(2) + get(5) + get(6) + get(7))
 }
