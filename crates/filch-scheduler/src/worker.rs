@@ -334,7 +334,7 @@ impl WorkerThread {
     #[inline]
     pub(crate) fn push_frame(&self, job: JobRef) -> usize {
         let depth = self.frames.push(job);
-        if self.deque.is_empty() {
+        if !self.offering() {
             self.promote_oldest();
         }
         depth
@@ -376,7 +376,9 @@ impl WorkerThread {
         }
     }
 
-    /// Is anything of this worker's on offer to thieves?
+    /// Is anything of this worker's on offer to thieves? The publication
+    /// rule of both joins (`push_frame`, `context.rs`) and of lazy splitting
+    /// asks this.
     #[inline]
     pub(crate) fn offering(&self) -> bool {
         !self.deque.is_empty()
@@ -398,7 +400,7 @@ impl WorkerThread {
     /// Lazy splitters poll this to decide when to split.
     #[inline]
     pub(crate) fn work_wanted(&self) -> bool {
-        self.registry.sleep().hungry() > 0 && self.deque.is_empty()
+        self.registry.sleep().hungry() > 0 && !self.offering()
     }
 
     /// After `join`'s first half: take our promoted `job` back from the
