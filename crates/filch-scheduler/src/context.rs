@@ -88,7 +88,7 @@ use crate::worker::WorkerThread;
 ///     if n < 2 {
 ///         return n;
 ///     }
-///     let (a, b) = ctx.join(|ctx| fib(ctx, n - 1), |ctx| fib(ctx, n - 2));
+///     let (a, b) = ctx.join(move |ctx| fib(ctx, n - 1), move |ctx| fib(ctx, n - 2));
 ///     a + b
 /// }
 /// assert_eq!(filch_scheduler::with_join_context(|ctx| fib(ctx, 20)), 6765);
