@@ -405,13 +405,7 @@ where
             (lo, Some(hi)) if lo == hi => Some(lo),
             _ => None,
         };
-        let phase = match probe::decide(
-            compute_ns,
-            done,
-            remaining,
-            probe::PARALLEL_MIN_NS,
-            probe::CHECK_FLOOR_NS,
-        ) {
+        let phase = match probe::decide(compute_ns, done, remaining, &probe::Rule::OUTSIDE_NS) {
             Verdict::Serial(next) => Phase::Serial {
                 batch: next.min(MAX_SERIAL_BATCH),
                 done,

@@ -49,6 +49,20 @@ pub(crate) const CHECK_FLOOR_NS: u64 = 4_000;
 /// of 1 ns items spends almost all of itself in the by-value last batch.
 pub(crate) const SAMPLE_ITEMS: usize = 16;
 
+/// What an item costs more, in ns, when it runs in a shared call from
+/// outside the pool rather than in the caller's serial loop: the claim
+/// copies it into the participant's buffer, the batch counts its output
+/// for the panic path, and the outputs' cache lines move between cores.
+/// On the 2-vCPU EPYC VM, 10^5 items of the sweep's "1 ns" spin (~0.9 ns
+/// in the loop) cost ~2.3 ns of CPU each when shared, ~1.5 ns more (of
+/// which idle workers' spinning is a part), and 10^5 items of ~5 ns cost
+/// ~1.25 ns more (`perf stat`, a scratch harness): shared, such a call
+/// took 0.71x the loop's time. The probe counts an item's cost less this
+/// much towards the threshold, so items that cheap stay in the loop
+/// however many there are, and the overhead never decides a call whose
+/// items cost tens of ns. 1 ns, not 1.5: the spinning is not per item.
+pub(crate) const SHARED_ITEM_NS: u64 = 1;
+
 /// How long a lazy splitter runs between checks for idle peers, in ns.
 /// Short enough that a thief waits little, long enough that the check (a
 /// relaxed load) is noise.
@@ -63,19 +77,56 @@ pub(crate) enum Verdict {
     Parallel { ns_per_item: u64 },
 }
 
-/// The probe's thresholds in clock ticks, computed once with the clock's
-/// calibration so a checkpoint does no float math and no division.
+/// The constants [`decide`] applies, in one time unit (ticks in the probe,
+/// ns in `imap` and the tests).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Rule {
+    /// Remaining work worth sharing ([`PARALLEL_MIN_NS`]).
+    pub(crate) threshold: u64,
+    /// Time that must have been measured before an estimate is trusted
+    /// ([`CHECK_FLOOR_NS`]).
+    pub(crate) check_floor: u64,
+    /// An item's extra cost when shared ([`SHARED_ITEM_NS`]).
+    pub(crate) shared_item: u64,
+}
+
+impl Rule {
+    /// A call from outside the pool, in ns.
+    pub(crate) const OUTSIDE_NS: Rule = Rule {
+        threshold: PARALLEL_MIN_NS,
+        check_floor: CHECK_FLOOR_NS,
+        shared_item: SHARED_ITEM_NS,
+    };
+
+    /// A call on a worker, in ns: it splits its range in place, with no
+    /// claims or buffers, and only when a peer is idle.
+    pub(crate) const IN_WORKER_NS: Rule = Rule {
+        threshold: PARALLEL_MIN_NS_IN_WORKER,
+        check_floor: CHECK_FLOOR_NS,
+        shared_item: 0,
+    };
+
+    fn in_ticks(self) -> Rule {
+        Rule {
+            threshold: clock::ticks(self.threshold),
+            check_floor: clock::ticks(self.check_floor),
+            shared_item: clock::ticks(self.shared_item),
+        }
+    }
+}
+
+/// The probe's rule and history threshold in clock ticks, computed once
+/// with the clock's calibration so a checkpoint does no float math and no
+/// division.
 #[derive(Clone, Copy, Debug)]
 struct Limits {
-    threshold: u64,
-    check_floor: u64,
+    rule: Rule,
     share_at_once: u64,
 }
 
-fn limits(threshold_ns: u64) -> Limits {
+fn limits(rule: Rule) -> Limits {
     Limits {
-        threshold: clock::ticks(threshold_ns),
-        check_floor: clock::ticks(CHECK_FLOOR_NS),
+        rule: rule.in_ticks(),
         share_at_once: clock::ticks(SHARE_AT_ONCE_FIRST_NS),
     }
 }
@@ -95,9 +146,9 @@ impl Probe {
     #[inline]
     pub(crate) fn start(in_worker: bool) -> Self {
         let limits = if in_worker {
-            *IN_WORKER.get_or_init(|| limits(PARALLEL_MIN_NS_IN_WORKER))
+            *IN_WORKER.get_or_init(|| limits(Rule::IN_WORKER_NS))
         } else {
-            *OUTSIDE.get_or_init(|| limits(PARALLEL_MIN_NS))
+            *OUTSIDE.get_or_init(|| limits(Rule::OUTSIDE_NS))
         };
         Probe {
             start: clock::now(),
@@ -113,7 +164,7 @@ impl Probe {
     pub(crate) fn share_at_once(&self, site: Site, rest: usize) -> bool {
         site.last_first_item().is_some_and(|first| {
             first >= self.limits.share_at_once
-                && u128::from(first) * rest as u128 >= u128::from(self.limits.threshold)
+                && u128::from(first) * rest as u128 >= u128::from(self.limits.rule.threshold)
         })
     }
 
@@ -140,13 +191,7 @@ impl Probe {
 
     #[inline]
     fn verdict(&self, elapsed: u64, done: usize, remaining: Option<usize>) -> Verdict {
-        match decide(
-            elapsed,
-            done,
-            remaining,
-            self.limits.threshold,
-            self.limits.check_floor,
-        ) {
+        match decide(elapsed, done, remaining, &self.limits.rule) {
             Verdict::Parallel { ns_per_item } => Verdict::Parallel {
                 ns_per_item: clock::nanos(ns_per_item).max(1),
             },
@@ -158,20 +203,24 @@ impl Probe {
 /// The decision rule, in any time unit (ticks in use, ns in tests), free
 /// of the clock so tests can drive it. `Parallel`'s cost is in that unit.
 ///
+/// The work it weighs against the threshold is what sharing could save:
+/// the measured time less `shared_item` per item ([`SHARED_ITEM_NS`]).
+///
 /// Serial batches are sized to last about as long as everything so far
 /// (at least `check_floor`); the division is approximated by a shift, since
 /// a 64-bit divide costs more than a small call's whole budget and a batch
 /// a factor of two short only costs one more checkpoint.
 #[inline]
-pub(crate) fn decide(
-    elapsed: u64,
-    done: usize,
-    remaining: Option<usize>,
-    threshold: u64,
-    check_floor: u64,
-) -> Verdict {
+pub(crate) fn decide(elapsed: u64, done: usize, remaining: Option<usize>, rule: &Rule) -> Verdict {
+    let Rule {
+        threshold,
+        check_floor,
+        shared_item,
+    } = *rule;
     let elapsed = elapsed.max(1);
     let done = done.max(1) as u64;
+    // The part of the time so far that sharing could have saved.
+    let saveable = elapsed.saturating_sub(shared_item.saturating_mul(done));
     let go = match remaining {
         // Estimated remaining work = elapsed / done * left; trusted only once
         // `elapsed` is well above the clock's own cost (tens of ns), or a
@@ -179,10 +228,10 @@ pub(crate) fn decide(
         // 10,000 items to the pool.
         Some(left) => {
             elapsed >= check_floor
-                && u128::from(elapsed) * left as u128 >= u128::from(threshold) * u128::from(done)
+                && u128::from(saveable) * left as u128 >= u128::from(threshold) * u128::from(done)
         }
         // Unknown length: having spent the threshold serially is the evidence.
-        None => elapsed >= threshold,
+        None => saveable >= threshold,
     };
     if go {
         return Verdict::Parallel {
@@ -197,7 +246,7 @@ pub(crate) fn decide(
     // is too thin a sample to commit the rest on.
     if let Some(left) = remaining {
         if done > 1
-            && u128::from(elapsed) * (left as u128) < u128::from(threshold) * u128::from(done)
+            && u128::from(saveable) * (left as u128) < u128::from(threshold) * u128::from(done)
         {
             return Verdict::Serial(left.max(1));
         }
@@ -253,7 +302,7 @@ mod tests {
     fn tiny_known_work_stays_serial_in_one_more_batch() {
         // 100 squares: the first item took ~20 ns; the next batch must cover
         // the 99 left, so the call reads the clock only twice.
-        let Verdict::Serial(next) = decide(20, 1, Some(99), PARALLEL_MIN_NS, CHECK_FLOOR_NS) else {
+        let Verdict::Serial(next) = decide(20, 1, Some(99), &Rule::OUTSIDE_NS) else {
             panic!("expected serial")
         };
         assert!(next >= 99, "{next}");
@@ -263,13 +312,13 @@ mod tests {
     fn cheap_items_are_not_judged_by_the_clock_overhead_of_one() {
         // 10,000 items of 0.3 ns: the first reads as ~25 ns (the clock's own
         // cost); that must not look like 250 µs of remaining work.
-        let verdict = decide(25, 1, Some(9_999), PARALLEL_MIN_NS, CHECK_FLOOR_NS);
+        let verdict = decide(25, 1, Some(9_999), &Rule::OUTSIDE_NS);
         assert!(matches!(verdict, Verdict::Serial(_)), "{verdict:?}");
     }
 
     #[test]
     fn big_known_work_goes_parallel_after_one_item() {
-        let v = decide(1_000_000, 1, Some(99), PARALLEL_MIN_NS, CHECK_FLOOR_NS);
+        let v = decide(1_000_000, 1, Some(99), &Rule::OUTSIDE_NS);
         assert_eq!(
             v,
             Verdict::Parallel {
@@ -278,25 +327,75 @@ mod tests {
         );
     }
 
+    /// A rule that never shares, for batch sizing alone.
+    const NEVER: Rule = Rule {
+        threshold: u64::MAX,
+        ..Rule::OUTSIDE_NS
+    };
+
     #[test]
     fn unknown_length_goes_parallel_only_after_spending_the_threshold() {
         assert!(matches!(
-            decide(10_000, 100, None, PARALLEL_MIN_NS, CHECK_FLOOR_NS),
+            decide(10_000, 100, None, &Rule::OUTSIDE_NS),
+            Verdict::Serial(_)
+        ));
+        // The threshold counts what sharing could save: the time less the
+        // items' overhead when shared.
+        assert!(matches!(
+            decide(PARALLEL_MIN_NS, 100, None, &Rule::OUTSIDE_NS),
             Verdict::Serial(_)
         ));
         assert!(matches!(
-            decide(PARALLEL_MIN_NS, 100, None, PARALLEL_MIN_NS, CHECK_FLOOR_NS),
+            decide(
+                PARALLEL_MIN_NS + 100 * SHARED_ITEM_NS,
+                100,
+                None,
+                &Rule::OUTSIDE_NS
+            ),
             Verdict::Parallel { .. }
         ));
     }
 
     #[test]
+    fn items_cheaper_than_sharing_them_stay_serial_however_many() {
+        // Seed 000: 10^7 items of ~0.55 ns, 8,000 timed in 4.4 us. Counted
+        // at face value the rest is ~5.5 ms of work; shared, every item
+        // would cost more than it does in the loop.
+        assert_eq!(
+            decide(4_400, 8_000, Some(9_992_000), &Rule::OUTSIDE_NS),
+            Verdict::Serial(9_992_000)
+        );
+        let face_value = Rule {
+            shared_item: 0,
+            ..Rule::OUTSIDE_NS
+        };
+        assert!(matches!(
+            decide(4_400, 8_000, Some(9_992_000), &face_value),
+            Verdict::Parallel { .. }
+        ));
+    }
+
+    #[test]
+    fn items_of_a_few_ns_still_go_parallel_when_there_is_enough_of_them() {
+        // 10^5 items of ~5 ns, 1,000 timed in 5 us: ~400 us worth saving.
+        assert_eq!(
+            decide(5_000, 1_000, Some(99_000), &Rule::OUTSIDE_NS),
+            Verdict::Parallel { ns_per_item: 5 }
+        );
+        // The same items, 10^4 of them: ~36 us worth saving stays serial.
+        assert_eq!(
+            decide(5_000, 1_000, Some(9_000), &Rule::OUTSIDE_NS),
+            Verdict::Serial(9_000)
+        );
+    }
+
+    #[test]
     fn batches_grow_with_elapsed_time() {
         // An input of unknown length that has not yet spent the threshold.
-        let Verdict::Serial(first) = decide(1_000, 10, None, u64::MAX, CHECK_FLOOR_NS) else {
+        let Verdict::Serial(first) = decide(1_000, 10, None, &NEVER) else {
             panic!("expected serial")
         };
-        let Verdict::Serial(later) = decide(100_000, 1_000, None, u64::MAX, CHECK_FLOOR_NS) else {
+        let Verdict::Serial(later) = decide(100_000, 1_000, None, &NEVER) else {
             panic!("expected serial")
         };
         assert!(later > first, "{later} <= {first}");
@@ -307,12 +406,11 @@ mod tests {
         // 10,000 items of ~1 ns, 101 timed in 140 ns (mostly clock cost):
         // the rest, 9,899 items, is estimated at ~14 us < 50 us.
         assert_eq!(
-            decide(140, 101, Some(9_899), PARALLEL_MIN_NS, CHECK_FLOOR_NS),
+            decide(140, 101, Some(9_899), &Rule::OUTSIDE_NS),
             Verdict::Serial(9_899)
         );
         // After the first item alone, the next batch is a sample, not the rest.
-        let Verdict::Serial(next) = decide(40, 1, Some(9_999), PARALLEL_MIN_NS, CHECK_FLOOR_NS)
-        else {
+        let Verdict::Serial(next) = decide(40, 1, Some(9_999), &Rule::OUTSIDE_NS) else {
             panic!("expected serial")
         };
         assert!(next < 9_999, "{next}");
