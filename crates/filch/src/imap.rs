@@ -405,7 +405,13 @@ where
             (lo, Some(hi)) if lo == hi => Some(lo),
             _ => None,
         };
-        let phase = match probe::decide(compute_ns, done, remaining, &probe::Rule::OUTSIDE_NS) {
+        let phase = match probe::decide(
+            compute_ns,
+            done,
+            probe::Recent::all(compute_ns, done),
+            remaining,
+            &probe::Rule::OUTSIDE_NS,
+        ) {
             Verdict::Serial(next) => Phase::Serial {
                 batch: next.min(MAX_SERIAL_BATCH),
                 done,

@@ -9,6 +9,7 @@
 //! reaches the threshold, the rest goes to the pool; tiny calls finish before
 //! any worker is woken.
 
+use std::cell::Cell;
 use std::sync::OnceLock;
 
 use crate::clock;
@@ -61,10 +62,13 @@ pub(crate) const SAMPLE_ITEMS: usize = 16;
 /// much towards the threshold, so items that cheap stay in the loop
 /// however many there are, and the overhead never decides a call whose
 /// items cost tens of ns. 2 ns rather than the ~1.5 ns measured: the
-/// probe's own estimate of such items runs high (its early batches take
-/// a slower path than the by-value rest, and the clock's cost is in
-/// them): with 1 ns the 10^5 × 1 ns cell took 1.16x the loop's time in one
-/// of two full runs, and went parallel in the harness every time.
+/// probe's middle batches run cheap items more slowly than the by-value
+/// rest (`Leaf::serial_rest`), so its estimate runs high. With 1 ns, the
+/// 10^5 × 1 ns cell took 1.16x the loop's time in one of two full runs;
+/// and even with the estimate read off the recent batch alone
+/// ([`decide`]), a scratch harness saw that cell go parallel in one run of
+/// two (1.3 CPUs used) and seed 000's polynomial on a warm heap every time
+/// (1.8 CPUs, slower than the loop).
 pub(crate) const SHARED_ITEM_NS: u64 = 2;
 
 /// How long a lazy splitter runs between checks for idle peers, in ns.
@@ -143,6 +147,9 @@ static IN_WORKER: OnceLock<Limits> = OnceLock::new();
 pub(crate) struct Probe {
     start: u64,
     limits: Limits,
+    /// Elapsed ticks and items done at the last checkpoint, so the next one
+    /// can see what its own batch cost (see [`Recent`]).
+    last: Cell<(u64, usize)>,
 }
 
 impl Probe {
@@ -157,6 +164,7 @@ impl Probe {
         Probe {
             start: clock::now(),
             limits,
+            last: Cell::new((0, 0)),
         }
     }
 
@@ -195,7 +203,12 @@ impl Probe {
 
     #[inline]
     fn verdict(&self, elapsed: u64, done: usize, remaining: Option<usize>) -> Verdict {
-        match decide(elapsed, done, remaining, &self.limits.rule) {
+        let (last_elapsed, last_done) = self.last.replace((elapsed, done));
+        let recent = Recent {
+            ticks: elapsed.wrapping_sub(last_elapsed),
+            items: done.saturating_sub(last_done),
+        };
+        match decide(elapsed, done, recent, remaining, &self.limits.rule) {
             Verdict::Parallel { ns_per_item } => Verdict::Parallel {
                 ns_per_item: clock::nanos(ns_per_item).max(1),
             },
@@ -204,18 +217,47 @@ impl Probe {
     }
 }
 
+/// The batch just run, as a checkpoint sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Recent {
+    /// What the batch took.
+    pub(crate) ticks: u64,
+    /// How many items it ran.
+    pub(crate) items: usize,
+}
+
+impl Recent {
+    /// A batch that is all that was timed so far.
+    pub(crate) fn all(ticks: u64, items: usize) -> Recent {
+        Recent { ticks, items }
+    }
+}
+
 /// The decision rule, in any time unit (ticks in use, ns in tests), free
 /// of the clock so tests can drive it. `Parallel`'s cost is in that unit.
 ///
 /// The work it weighs against the threshold is what sharing could save:
 /// the measured time less `shared_item` per item ([`SHARED_ITEM_NS`]).
+/// With a known length, the cost per item is read off the `recent` batch
+/// alone, not the whole time so far: the first item carries the call's
+/// fixed costs (a first touch of the output's pages, a cold cache, the
+/// clock), which spread over a few hundred items read as ~2 ns more per
+/// item and, multiplied by 10^7 items, sent seed 000's 0.5 ns polynomial
+/// to the pool. Batches double, so the recent one is about half of what
+/// has been timed.
 ///
 /// Serial batches are sized to last about as long as everything so far
 /// (at least `check_floor`); the division is approximated by a shift, since
 /// a 64-bit divide costs more than a small call's whole budget and a batch
 /// a factor of two short only costs one more checkpoint.
 #[inline]
-pub(crate) fn decide(elapsed: u64, done: usize, remaining: Option<usize>, rule: &Rule) -> Verdict {
+pub(crate) fn decide(
+    elapsed: u64,
+    done: usize,
+    recent: Recent,
+    remaining: Option<usize>,
+    rule: &Rule,
+) -> Verdict {
     let Rule {
         threshold,
         check_floor,
@@ -223,23 +265,29 @@ pub(crate) fn decide(elapsed: u64, done: usize, remaining: Option<usize>, rule: 
     } = *rule;
     let elapsed = elapsed.max(1);
     let done = done.max(1) as u64;
-    // The part of the time so far that sharing could have saved.
-    let saveable = elapsed.saturating_sub(shared_item.saturating_mul(done));
+    let (recent_ticks, recent_items) = match recent.items {
+        0 => (elapsed, done),
+        items => (recent.ticks.max(1), items as u64),
+    };
+    // The part of the recent batch's time that sharing could have saved.
+    let saveable = recent_ticks.saturating_sub(shared_item.saturating_mul(recent_items));
     let go = match remaining {
-        // Estimated remaining work = elapsed / done * left; trusted only once
-        // `elapsed` is well above the clock's own cost (tens of ns), or a
-        // first item of 0.3 ns that reads as 25 ns would send a 3 µs call of
-        // 10,000 items to the pool.
+        // Estimated remaining work = saveable / recent_items * left; trusted
+        // only once `elapsed` is well above the clock's own cost (tens of
+        // ns), or a first item of 0.3 ns that reads as 25 ns would send a
+        // 3 µs call of 10,000 items to the pool.
         Some(left) => {
             elapsed >= check_floor
-                && u128::from(saveable) * left as u128 >= u128::from(threshold) * u128::from(done)
+                && u128::from(saveable) * left as u128
+                    >= u128::from(threshold) * u128::from(recent_items)
         }
-        // Unknown length: having spent the threshold serially is the evidence.
-        None => saveable >= threshold,
+        // Unknown length: having spent the threshold serially (less what
+        // sharing would have added) is the evidence.
+        None => elapsed.saturating_sub(shared_item.saturating_mul(done)) >= threshold,
     };
     if go {
         return Verdict::Parallel {
-            ns_per_item: (elapsed / done).max(1),
+            ns_per_item: (recent_ticks / recent_items).max(1),
         };
     }
     // Once more than the first item has been timed, a rest whose estimate
@@ -250,7 +298,8 @@ pub(crate) fn decide(elapsed: u64, done: usize, remaining: Option<usize>, rule: 
     // is too thin a sample to commit the rest on.
     if let Some(left) = remaining {
         if done > 1
-            && u128::from(saveable) * (left as u128) < u128::from(threshold) * u128::from(done)
+            && u128::from(saveable) * (left as u128)
+                < u128::from(threshold) * u128::from(recent_items)
         {
             return Verdict::Serial(left.max(1));
         }
@@ -306,7 +355,8 @@ mod tests {
     fn tiny_known_work_stays_serial_in_one_more_batch() {
         // 100 squares: the first item took ~20 ns; the next batch must cover
         // the 99 left, so the call reads the clock only twice.
-        let Verdict::Serial(next) = decide(20, 1, Some(99), &Rule::OUTSIDE_NS) else {
+        let Verdict::Serial(next) = decide(20, 1, Recent::all(20, 1), Some(99), &Rule::OUTSIDE_NS)
+        else {
             panic!("expected serial")
         };
         assert!(next >= 99, "{next}");
@@ -316,13 +366,19 @@ mod tests {
     fn cheap_items_are_not_judged_by_the_clock_overhead_of_one() {
         // 10,000 items of 0.3 ns: the first reads as ~25 ns (the clock's own
         // cost); that must not look like 250 µs of remaining work.
-        let verdict = decide(25, 1, Some(9_999), &Rule::OUTSIDE_NS);
+        let verdict = decide(25, 1, Recent::all(25, 1), Some(9_999), &Rule::OUTSIDE_NS);
         assert!(matches!(verdict, Verdict::Serial(_)), "{verdict:?}");
     }
 
     #[test]
     fn big_known_work_goes_parallel_after_one_item() {
-        let v = decide(1_000_000, 1, Some(99), &Rule::OUTSIDE_NS);
+        let v = decide(
+            1_000_000,
+            1,
+            Recent::all(1_000_000, 1),
+            Some(99),
+            &Rule::OUTSIDE_NS,
+        );
         assert_eq!(
             v,
             Verdict::Parallel {
@@ -340,19 +396,32 @@ mod tests {
     #[test]
     fn unknown_length_goes_parallel_only_after_spending_the_threshold() {
         assert!(matches!(
-            decide(10_000, 100, None, &Rule::OUTSIDE_NS),
+            decide(
+                10_000,
+                100,
+                Recent::all(10_000, 100),
+                None,
+                &Rule::OUTSIDE_NS
+            ),
             Verdict::Serial(_)
         ));
         // The threshold counts what sharing could save: the time less the
         // items' overhead when shared.
         assert!(matches!(
-            decide(PARALLEL_MIN_NS, 100, None, &Rule::OUTSIDE_NS),
+            decide(
+                PARALLEL_MIN_NS,
+                100,
+                Recent::all(PARALLEL_MIN_NS, 100),
+                None,
+                &Rule::OUTSIDE_NS
+            ),
             Verdict::Serial(_)
         ));
         assert!(matches!(
             decide(
                 PARALLEL_MIN_NS + 100 * SHARED_ITEM_NS,
                 100,
+                Recent::all(PARALLEL_MIN_NS + 100 * SHARED_ITEM_NS, 100),
                 None,
                 &Rule::OUTSIDE_NS
             ),
@@ -366,7 +435,13 @@ mod tests {
         // at face value the rest is ~5.5 ms of work; shared, every item
         // would cost more than it does in the loop.
         assert_eq!(
-            decide(4_400, 8_000, Some(9_992_000), &Rule::OUTSIDE_NS),
+            decide(
+                4_400,
+                8_000,
+                Recent::all(4_400, 8_000),
+                Some(9_992_000),
+                &Rule::OUTSIDE_NS
+            ),
             Verdict::Serial(9_992_000)
         );
         let face_value = Rule {
@@ -374,21 +449,80 @@ mod tests {
             ..Rule::OUTSIDE_NS
         };
         assert!(matches!(
-            decide(4_400, 8_000, Some(9_992_000), &face_value),
+            decide(
+                4_400,
+                8_000,
+                Recent::all(4_400, 8_000),
+                Some(9_992_000),
+                &face_value
+            ),
             Verdict::Parallel { .. }
         ));
+    }
+
+    #[test]
+    fn a_slow_start_is_not_taken_for_slow_items() {
+        // 10^7 items of 0.5 ns: the first 17 took 10 us (a page of the
+        // output touched for the first time, a cold cache), the next 4,000
+        // took 2 us. Averaged, ~3 ns an item would be worth sharing; the
+        // recent batch says the items are far too cheap to.
+        let (elapsed, done, left) = (12_000, 4_017, 9_995_983);
+        let recent = Recent {
+            ticks: 2_000,
+            items: 4_000,
+        };
+        assert_eq!(
+            decide(elapsed, done, recent, Some(left), &Rule::OUTSIDE_NS),
+            Verdict::Serial(left)
+        );
+        assert!(matches!(
+            decide(
+                elapsed,
+                done,
+                Recent::all(elapsed, done),
+                Some(left),
+                &Rule::OUTSIDE_NS
+            ),
+            Verdict::Parallel { .. }
+        ));
+    }
+
+    #[test]
+    fn the_recent_batch_prices_items_that_go_parallel() {
+        // 10^5 items of ~5 ns after a slow first item: the estimate handed
+        // on (which sizes the batches) is the recent batch's.
+        let recent = Recent {
+            ticks: 5_000,
+            items: 1_000,
+        };
+        assert_eq!(
+            decide(25_000, 1_017, recent, Some(98_983), &Rule::OUTSIDE_NS),
+            Verdict::Parallel { ns_per_item: 5 }
+        );
     }
 
     #[test]
     fn items_of_a_few_ns_still_go_parallel_when_there_is_enough_of_them() {
         // 10^5 items of ~5 ns, 1,000 timed in 5 us: ~400 us worth saving.
         assert_eq!(
-            decide(5_000, 1_000, Some(99_000), &Rule::OUTSIDE_NS),
+            decide(
+                5_000,
+                1_000,
+                Recent::all(5_000, 1_000),
+                Some(99_000),
+                &Rule::OUTSIDE_NS
+            ),
             Verdict::Parallel { ns_per_item: 5 }
         );
         // The same items, 10^4 of them: ~36 us worth saving stays serial.
         assert_eq!(
-            decide(5_000, 1_000, Some(9_000), &Rule::OUTSIDE_NS),
+            decide(
+                5_000,
+                1_000,
+                Recent::all(5_000, 1_000),
+                Some(9_000),
+                &Rule::OUTSIDE_NS
+            ),
             Verdict::Serial(9_000)
         );
     }
@@ -396,10 +530,12 @@ mod tests {
     #[test]
     fn batches_grow_with_elapsed_time() {
         // An input of unknown length that has not yet spent the threshold.
-        let Verdict::Serial(first) = decide(1_000, 10, None, &NEVER) else {
+        let Verdict::Serial(first) = decide(1_000, 10, Recent::all(1_000, 10), None, &NEVER) else {
             panic!("expected serial")
         };
-        let Verdict::Serial(later) = decide(100_000, 1_000, None, &NEVER) else {
+        let Verdict::Serial(later) =
+            decide(100_000, 1_000, Recent::all(100_000, 1_000), None, &NEVER)
+        else {
             panic!("expected serial")
         };
         assert!(later > first, "{later} <= {first}");
@@ -410,11 +546,19 @@ mod tests {
         // 10,000 items of ~1 ns, 101 timed in 140 ns (mostly clock cost):
         // the rest, 9,899 items, is estimated at ~14 us < 50 us.
         assert_eq!(
-            decide(140, 101, Some(9_899), &Rule::OUTSIDE_NS),
+            decide(
+                140,
+                101,
+                Recent::all(140, 101),
+                Some(9_899),
+                &Rule::OUTSIDE_NS
+            ),
             Verdict::Serial(9_899)
         );
         // After the first item alone, the next batch is a sample, not the rest.
-        let Verdict::Serial(next) = decide(40, 1, Some(9_999), &Rule::OUTSIDE_NS) else {
+        let Verdict::Serial(next) =
+            decide(40, 1, Recent::all(40, 1), Some(9_999), &Rule::OUTSIDE_NS)
+        else {
             panic!("expected serial")
         };
         assert!(next < 9_999, "{next}");
