@@ -252,7 +252,7 @@ impl<'f> JoinContext<'f> {
             newest: frame,
             _frame: PhantomData,
         });
-        if job_b.job.latch.frame.core().is_private() || reclaim_or_wait(self.worker, &job_b.job) {
+        if job_b.b_is_ours(self.worker) {
             // SAFETY: `b` was never published, or was taken back from the
             // deque unexecuted: no other thread can run it.
             let SecondHalf(b) = unsafe { job_b.job.take_func() };
@@ -282,6 +282,19 @@ where
     job: StackJob<ForkLatch, SecondHalf<B>, RB>,
 }
 
+impl<B, RB> ForkJob<B, RB>
+where
+    B: for<'g> FnOnce(JoinContext<'g>) -> RB,
+{
+    /// After `a`, returned or unwinding: `true` if `b` is still this
+    /// frame's to run or drop (never published, or taken back from the
+    /// deque unexecuted), `false` once a thief ran it and set the latch.
+    #[inline(always)]
+    fn b_is_ours(&self, worker: &WorkerThread) -> bool {
+        self.job.latch.frame.core().is_private() || reclaim_or_wait(worker, &self.job)
+    }
+}
+
 impl<B, RB> Drop for ForkJob<B, RB>
 where
     B: for<'g> FnOnce(JoinContext<'g>) -> RB,
@@ -289,13 +302,9 @@ where
     /// `a` unwound: make sure nobody still runs `b` (which may borrow the
     /// unwinding stack), then drop `b` or its outcome; `a`'s panic goes on.
     fn drop(&mut self) {
+        let worker = WorkerThread::current().expect("a context frame unwinds on its worker");
         let job = &self.job;
-        if job.latch.frame.core().is_private()
-            || reclaim_or_wait(
-                WorkerThread::current().expect("a context frame unwinds on its worker"),
-                job,
-            )
-        {
+        if self.b_is_ours(worker) {
             // SAFETY: never published, or taken back: nobody else has it,
             // and the closure was never consumed.
             unsafe { job.drop_func() };
