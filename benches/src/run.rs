@@ -156,13 +156,16 @@ pub fn run(config: &Config, args: &str) -> Result<(Report, PathBuf), String> {
 
     progress.step("writing the report");
     let elapsed = started.elapsed();
-    let machine_after = MachineSnapshot::take();
-    let others_cpu = machine_before
-        .zip(machine_after)
-        .map(|(a, b)| a.others_share(&b, machine.logical_cpus, elapsed.as_secs_f64()));
-    let stolen_cpu = machine_before
-        .zip(machine_after)
-        .map(|(a, b)| a.steal_share(&b, machine.logical_cpus, elapsed.as_secs_f64()));
+    let (cpus, wall_secs) = (machine.logical_cpus, elapsed.as_secs_f64());
+    let (others_cpu, stolen_cpu) = machine_before
+        .zip(MachineSnapshot::take())
+        .map(|(a, b)| {
+            (
+                a.others_share(&b, cpus, wall_secs),
+                a.steal_share(&b, cpus, wall_secs),
+            )
+        })
+        .unzip();
     let report = Report {
         args: args.to_string(),
         config: config.clone(),
