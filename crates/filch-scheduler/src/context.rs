@@ -140,7 +140,7 @@ impl fmt::Debug for JoinContext<'_> {
 ///         return values.iter().sum();
 ///     }
 ///     let (left, right) = values.split_at(values.len() / 2);
-///     let (a, b) = ctx.join(|ctx| sum(ctx, left), |ctx| sum(ctx, right));
+///     let (a, b) = ctx.join(move |ctx| sum(ctx, left), move |ctx| sum(ctx, right));
 ///     a + b
 /// }
 /// let values: Vec<u64> = (1..=1000).collect();

@@ -129,7 +129,7 @@ impl ThreadPool {
     ///     if depth == 0 {
     ///         return 1;
     ///     }
-    ///     let (a, b) = ctx.join(|ctx| count(ctx, depth - 1), |ctx| count(ctx, depth - 1));
+    ///     let (a, b) = ctx.join(move |ctx| count(ctx, depth - 1), move |ctx| count(ctx, depth - 1));
     ///     a + b
     /// }
     /// let pool = filch_scheduler::ThreadPool::builder().num_threads(2).build().unwrap();
