@@ -231,9 +231,10 @@ impl<'f> JoinContext<'f> {
     /// so this one calls nothing before `a`. A call there (the publication,
     /// however rarely taken) made the compiler keep `a`'s captures across
     /// it in one more callee-saved register: a push and a pop on every fork,
-    /// 3.7 instructions per fork in all (callgrind, `fib(25)`). `fib(30)` on
-    /// a 1-thread pool took 1.06x-1.21x as long with the call in place, old
-    /// and new fork interleaved in one process (`docs/design.md`, section 4).
+    /// 3.7 instructions per fork in all (callgrind, `fib(25)`). In wall time
+    /// the gain depends on where the code lands: from 20% faster to 10%
+    /// slower across builds, 0%-6% faster with every function aligned to 64
+    /// bytes (`docs/design.md`, section 4).
     #[inline(never)]
     fn fork<A, B, RA, RB>(self, a: A, b: B) -> (RA, RB)
     where
