@@ -232,8 +232,8 @@ impl<'f> JoinContext<'f> {
     /// however rarely taken) made the compiler keep `a`'s captures across
     /// it in one more callee-saved register: a push and a pop on every fork,
     /// 3.7 instructions per fork in all (callgrind, `fib(25)`). In wall time
-    /// the gain depends on where the code lands: from 20% faster to 10%
-    /// slower across builds, 0%-6% faster with every function aligned to 64
+    /// it depends on where the code lands: the old fork took 0.91x-1.21x as
+    /// long across builds, 1.00x-1.06x with every function aligned to 64
     /// bytes (`docs/design.md`, section 4).
     #[inline(never)]
     fn fork<A, B, RA, RB>(self, a: A, b: B) -> (RA, RB)
