@@ -36,10 +36,12 @@
 //! # Closing a frame
 //!
 //! After `a`, the owner reads the latch's state. `PRIVATE`: nobody else
-//! ever saw `b`, so it runs inline with the parent's context. Otherwise the
-//! owner pops its deque until it finds the job (taken back: run inline) or
-//! the deque is empty (a thief has it: run other jobs until the latch is
-//! set), as the implicit `join` does (`WorkerThread::reclaim_or_wait`). A
+//! ever saw `b`, so it runs inline with the parent's context, rebuilt from
+//! the link in that very state. Otherwise the owner pops its deque until it
+//! finds the job (taken back: run inline, with an empty chain, since every
+//! older frame was published before this one) or the deque is empty (a
+//! thief has it: run other jobs until the latch is set), as the implicit
+//! `join` does (`WorkerThread::reclaim_or_wait`). A
 //! thief runs `b` with a fresh context of its own worker whose chain is
 //! empty. The thief's own older frames need not be on it: the thief was
 //! idle, or waiting on a frame of its own that had been published, and
@@ -227,14 +229,19 @@ impl<'f> JoinContext<'f> {
     /// 27.4 out of line (the implicit `join`: 42; 26.5 since the link moved
     /// into the latch's state word).
     ///
-    /// The publishing fork is a separate, cold copy reached by a tail call,
-    /// so this one calls nothing before `a`. A call there (the publication,
-    /// however rarely taken) made the compiler keep `a`'s captures across
-    /// it in one more callee-saved register: a push and a pop on every fork,
-    /// 3.7 instructions per fork in all (callgrind, `fib(25)`). In wall time
-    /// it depends on where the code lands: the old fork took 0.91x-1.21x as
-    /// long across builds, 1.00x-1.06x with every function aligned to 64
-    /// bytes (`docs/design.md`, section 4).
+    /// Two things keep values out of callee-saved registers, each a push and
+    /// a pop on every fork (`docs/design.md`, section 4):
+    /// - The publishing fork is a separate, cold copy reached by a tail
+    ///   call, so this one calls nothing before `a`; a call there (however
+    ///   rarely taken) kept `a`'s captures alive across it. 3.7 instructions
+    ///   per fork (callgrind, `fib(25)`).
+    /// - `b`'s context is rebuilt after `a` from the frame's own state word,
+    ///   whose link is this context's newest frame, so `self.newest` need
+    ///   not survive `a`. 3.4 instructions per fork more.
+    ///
+    /// With every function aligned to 64 bytes (as this workspace builds),
+    /// `fib(30)` on a 1-thread pool took 1.15x-1.23x as long without the
+    /// second, both forks interleaved on one pool.
     #[inline(never)]
     fn fork<A, B, RA, RB>(self, a: A, b: B) -> (RA, RB)
     where
@@ -289,12 +296,29 @@ impl<'f> JoinContext<'f> {
             newest: frame,
             _frame: PhantomData,
         });
-        if job_b.b_is_ours(self.worker) {
-            // SAFETY: `b` was never published, or was taken back from the
-            // deque unexecuted: no other thread can run it.
+        // Still private, the frame's state holds the link `self.newest`, so
+        // `b`'s context is rebuilt from it rather than kept across `a` (one
+        // callee-saved register fewer; see `fork`).
+        if let Some(link) = job_b.job.latch.frame.core().private_link() {
+            // SAFETY: never published: no other thread can run `b`.
             let SecondHalf(b) = unsafe { job_b.job.take_func() };
             std::mem::forget(job_b);
-            (ra, b(self))
+            let parent = JoinContext {
+                worker: self.worker,
+                newest: link as *const ForkLatch,
+                _frame: PhantomData,
+            };
+            return (ra, b(parent));
+        }
+        if reclaim_or_wait(self.worker, &job_b.job) {
+            // SAFETY: taken back from the deque unexecuted: no other thread
+            // can run it.
+            let SecondHalf(b) = unsafe { job_b.job.take_func() };
+            std::mem::forget(job_b);
+            // Published frames are a prefix of the chain, so every frame
+            // older than this one is published too: `b` has nothing of the
+            // parent's chain to offer and runs with an empty one.
+            (ra, b(JoinContext::root(self.worker)))
         } else {
             // SAFETY: `reclaim_or_wait` returned `false` only after the
             // latch was set, so the result is written and nobody touches it.
@@ -319,19 +343,6 @@ where
     job: StackJob<ForkLatch, SecondHalf<B>, RB>,
 }
 
-impl<B, RB> ForkJob<B, RB>
-where
-    B: for<'g> FnOnce(JoinContext<'g>) -> RB,
-{
-    /// After `a`, returned or unwinding: `true` if `b` is still this
-    /// frame's to run or drop (never published, or taken back from the
-    /// deque unexecuted), `false` once a thief ran it and set the latch.
-    #[inline(always)]
-    fn b_is_ours(&self, worker: &WorkerThread) -> bool {
-        self.job.latch.frame.core().is_private() || reclaim_or_wait(worker, &self.job)
-    }
-}
-
 impl<B, RB> Drop for ForkJob<B, RB>
 where
     B: for<'g> FnOnce(JoinContext<'g>) -> RB,
@@ -341,7 +352,9 @@ where
     fn drop(&mut self) {
         let worker = WorkerThread::current().expect("a context frame unwinds on its worker");
         let job = &self.job;
-        if self.b_is_ours(worker) {
+        // The rule of `fork_frame`'s normal path: still ours if never
+        // published, or taken back from the deque unexecuted.
+        if job.latch.frame.core().is_private() || reclaim_or_wait(worker, job) {
             // SAFETY: never published, or taken back: nobody else has it,
             // and the closure was never consumed.
             unsafe { job.drop_func() };
