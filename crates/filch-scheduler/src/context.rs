@@ -296,29 +296,31 @@ impl<'f> JoinContext<'f> {
             newest: frame,
             _frame: PhantomData,
         });
-        // Still private, the frame's state holds the link `self.newest`, so
-        // `b`'s context is rebuilt from it rather than kept across `a` (one
-        // callee-saved register fewer; see `fork`).
-        if let Some(link) = job_b.job.latch.frame.core().private_link() {
-            // SAFETY: never published: no other thread can run `b`.
-            let SecondHalf(b) = unsafe { job_b.job.take_func() };
-            std::mem::forget(job_b);
-            let parent = JoinContext {
+        let b_context = match job_b.job.latch.frame.core().private_link() {
+            // Still private: the state holds the link `self.newest`, so `b`'s
+            // context is rebuilt from it rather than kept across `a` (one
+            // callee-saved register fewer; see `fork`).
+            Some(link) => Some(JoinContext {
                 worker: self.worker,
                 newest: link as *const ForkLatch,
                 _frame: PhantomData,
-            };
-            return (ra, b(parent));
-        }
-        if reclaim_or_wait(self.worker, &job_b.job) {
-            // SAFETY: taken back from the deque unexecuted: no other thread
-            // can run it.
+            }),
+            // Taken back from the deque unexecuted. Published frames are a
+            // prefix of the chain, so every frame older than this one is
+            // published too: `b` has nothing of the parent's chain to offer
+            // and runs with an empty one.
+            None if reclaim_or_wait(self.worker, &job_b.job) => {
+                Some(JoinContext::root(self.worker))
+            }
+            // A thief ran it and set the latch.
+            None => None,
+        };
+        if let Some(context) = b_context {
+            // SAFETY: never published, or taken back from the deque
+            // unexecuted: no other thread can run `b`.
             let SecondHalf(b) = unsafe { job_b.job.take_func() };
             std::mem::forget(job_b);
-            // Published frames are a prefix of the chain, so every frame
-            // older than this one is published too: `b` has nothing of the
-            // parent's chain to offer and runs with an empty one.
-            (ra, b(JoinContext::root(self.worker)))
+            (ra, b(context))
         } else {
             // SAFETY: `reclaim_or_wait` returned `false` only after the
             // latch was set, so the result is written and nobody touches it.
