@@ -408,7 +408,7 @@ where
         let phase = match probe::decide(
             compute_ns,
             done,
-            probe::Recent::all(compute_ns, done),
+            probe::Recent::WHOLE,
             remaining,
             &probe::Rule::OUTSIDE_NS,
         ) {

@@ -227,10 +227,9 @@ pub(crate) struct Recent {
 }
 
 impl Recent {
-    /// A batch that is all that was timed so far.
-    pub(crate) fn all(ticks: u64, items: usize) -> Recent {
-        Recent { ticks, items }
-    }
+    /// No batch of its own: [`decide`] prices items by everything timed so
+    /// far (`imap`'s probe, which keeps no per-batch record).
+    pub(crate) const WHOLE: Recent = Recent { ticks: 0, items: 0 };
 }
 
 /// The decision rule, in any time unit (ticks in use, ns in tests), free
@@ -266,6 +265,7 @@ pub(crate) fn decide(
     let elapsed = elapsed.max(1);
     let done = done.max(1) as u64;
     let (recent_ticks, recent_items) = match recent.items {
+        // `Recent::WHOLE`, or nothing run since the last checkpoint.
         0 => (elapsed, done),
         items => (recent.ticks.max(1), items as u64),
     };
@@ -355,7 +355,7 @@ mod tests {
     fn tiny_known_work_stays_serial_in_one_more_batch() {
         // 100 squares: the first item took ~20 ns; the next batch must cover
         // the 99 left, so the call reads the clock only twice.
-        let Verdict::Serial(next) = decide(20, 1, Recent::all(20, 1), Some(99), &Rule::OUTSIDE_NS)
+        let Verdict::Serial(next) = decide(20, 1, Recent::WHOLE, Some(99), &Rule::OUTSIDE_NS)
         else {
             panic!("expected serial")
         };
@@ -366,19 +366,13 @@ mod tests {
     fn cheap_items_are_not_judged_by_the_clock_overhead_of_one() {
         // 10,000 items of 0.3 ns: the first reads as ~25 ns (the clock's own
         // cost); that must not look like 250 µs of remaining work.
-        let verdict = decide(25, 1, Recent::all(25, 1), Some(9_999), &Rule::OUTSIDE_NS);
+        let verdict = decide(25, 1, Recent::WHOLE, Some(9_999), &Rule::OUTSIDE_NS);
         assert!(matches!(verdict, Verdict::Serial(_)), "{verdict:?}");
     }
 
     #[test]
     fn big_known_work_goes_parallel_after_one_item() {
-        let v = decide(
-            1_000_000,
-            1,
-            Recent::all(1_000_000, 1),
-            Some(99),
-            &Rule::OUTSIDE_NS,
-        );
+        let v = decide(1_000_000, 1, Recent::WHOLE, Some(99), &Rule::OUTSIDE_NS);
         assert_eq!(
             v,
             Verdict::Parallel {
@@ -396,32 +390,20 @@ mod tests {
     #[test]
     fn unknown_length_goes_parallel_only_after_spending_the_threshold() {
         assert!(matches!(
-            decide(
-                10_000,
-                100,
-                Recent::all(10_000, 100),
-                None,
-                &Rule::OUTSIDE_NS
-            ),
+            decide(10_000, 100, Recent::WHOLE, None, &Rule::OUTSIDE_NS),
             Verdict::Serial(_)
         ));
         // The threshold counts what sharing could save: the time less the
         // items' overhead when shared.
         assert!(matches!(
-            decide(
-                PARALLEL_MIN_NS,
-                100,
-                Recent::all(PARALLEL_MIN_NS, 100),
-                None,
-                &Rule::OUTSIDE_NS
-            ),
+            decide(PARALLEL_MIN_NS, 100, Recent::WHOLE, None, &Rule::OUTSIDE_NS),
             Verdict::Serial(_)
         ));
         assert!(matches!(
             decide(
                 PARALLEL_MIN_NS + 100 * SHARED_ITEM_NS,
                 100,
-                Recent::all(PARALLEL_MIN_NS + 100 * SHARED_ITEM_NS, 100),
+                Recent::WHOLE,
                 None,
                 &Rule::OUTSIDE_NS
             ),
@@ -438,7 +420,7 @@ mod tests {
             decide(
                 4_400,
                 8_000,
-                Recent::all(4_400, 8_000),
+                Recent::WHOLE,
                 Some(9_992_000),
                 &Rule::OUTSIDE_NS
             ),
@@ -449,13 +431,7 @@ mod tests {
             ..Rule::OUTSIDE_NS
         };
         assert!(matches!(
-            decide(
-                4_400,
-                8_000,
-                Recent::all(4_400, 8_000),
-                Some(9_992_000),
-                &face_value
-            ),
+            decide(4_400, 8_000, Recent::WHOLE, Some(9_992_000), &face_value),
             Verdict::Parallel { .. }
         ));
     }
@@ -476,13 +452,7 @@ mod tests {
             Verdict::Serial(left)
         );
         assert!(matches!(
-            decide(
-                elapsed,
-                done,
-                Recent::all(elapsed, done),
-                Some(left),
-                &Rule::OUTSIDE_NS
-            ),
+            decide(elapsed, done, Recent::WHOLE, Some(left), &Rule::OUTSIDE_NS),
             Verdict::Parallel { .. }
         ));
     }
@@ -505,24 +475,12 @@ mod tests {
     fn items_of_a_few_ns_still_go_parallel_when_there_is_enough_of_them() {
         // 10^5 items of ~5 ns, 1,000 timed in 5 us: ~400 us worth saving.
         assert_eq!(
-            decide(
-                5_000,
-                1_000,
-                Recent::all(5_000, 1_000),
-                Some(99_000),
-                &Rule::OUTSIDE_NS
-            ),
+            decide(5_000, 1_000, Recent::WHOLE, Some(99_000), &Rule::OUTSIDE_NS),
             Verdict::Parallel { ns_per_item: 5 }
         );
         // The same items, 10^4 of them: ~36 us worth saving stays serial.
         assert_eq!(
-            decide(
-                5_000,
-                1_000,
-                Recent::all(5_000, 1_000),
-                Some(9_000),
-                &Rule::OUTSIDE_NS
-            ),
+            decide(5_000, 1_000, Recent::WHOLE, Some(9_000), &Rule::OUTSIDE_NS),
             Verdict::Serial(9_000)
         );
     }
@@ -530,12 +488,10 @@ mod tests {
     #[test]
     fn batches_grow_with_elapsed_time() {
         // An input of unknown length that has not yet spent the threshold.
-        let Verdict::Serial(first) = decide(1_000, 10, Recent::all(1_000, 10), None, &NEVER) else {
+        let Verdict::Serial(first) = decide(1_000, 10, Recent::WHOLE, None, &NEVER) else {
             panic!("expected serial")
         };
-        let Verdict::Serial(later) =
-            decide(100_000, 1_000, Recent::all(100_000, 1_000), None, &NEVER)
-        else {
+        let Verdict::Serial(later) = decide(100_000, 1_000, Recent::WHOLE, None, &NEVER) else {
             panic!("expected serial")
         };
         assert!(later > first, "{later} <= {first}");
@@ -546,18 +502,11 @@ mod tests {
         // 10,000 items of ~1 ns, 101 timed in 140 ns (mostly clock cost):
         // the rest, 9,899 items, is estimated at ~14 us < 50 us.
         assert_eq!(
-            decide(
-                140,
-                101,
-                Recent::all(140, 101),
-                Some(9_899),
-                &Rule::OUTSIDE_NS
-            ),
+            decide(140, 101, Recent::WHOLE, Some(9_899), &Rule::OUTSIDE_NS),
             Verdict::Serial(9_899)
         );
         // After the first item alone, the next batch is a sample, not the rest.
-        let Verdict::Serial(next) =
-            decide(40, 1, Recent::all(40, 1), Some(9_999), &Rule::OUTSIDE_NS)
+        let Verdict::Serial(next) = decide(40, 1, Recent::WHOLE, Some(9_999), &Rule::OUTSIDE_NS)
         else {
             panic!("expected serial")
         };
