@@ -77,3 +77,26 @@ pub fn current_num_threads() -> usize {
 pub fn work_wanted() -> bool {
     WorkerThread::current().is_some_and(WorkerThread::work_wanted)
 }
+
+/// Inside a worker: if no peer of this pool is awake and looking for work
+/// but one is asleep, wakes one and returns `true`. Always `false` off-pool.
+///
+/// For lazy splitters whose remaining work would pay for a peer's wake-up
+/// (tens of µs): [`work_wanted`] counts only awake peers, so a splitter that
+/// polls it alone never splits while its peers sleep, and runs everything
+/// itself. Once woken, the peer looks for work and `work_wanted` turns
+/// `true`, which is when the splitter publishes half its range. The check
+/// before waking is two relaxed loads; the wake-up itself takes the pool's
+/// sleep lock, so call it only when the work ahead is worth a peer.
+///
+/// ```
+/// // Off-pool there is no peer to wake.
+/// assert!(!filch_scheduler::wake_idle_peer());
+/// let pool = filch_scheduler::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+/// // A one-worker pool has no peer either.
+/// assert!(!pool.install(filch_scheduler::wake_idle_peer));
+/// ```
+#[inline]
+pub fn wake_idle_peer() -> bool {
+    WorkerThread::current().is_some_and(WorkerThread::wake_idle_peer)
+}

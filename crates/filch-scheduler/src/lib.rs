@@ -77,7 +77,9 @@ pub use blocking::blocking;
 pub use builder::{ThreadPoolBuilder, DEFAULT_MAX_SPARE_THREADS, MIN_STACK_SIZE};
 pub use context::{with_join_context, JoinContext};
 pub use error::BuildError;
-pub use global::{current_num_threads, current_thread_index, global_pool, work_wanted};
+pub use global::{
+    current_num_threads, current_thread_index, global_pool, wake_idle_peer, work_wanted,
+};
 pub use join::join;
 pub use pinning::Pinning;
 pub use pool::ThreadPool;

@@ -403,6 +403,22 @@ impl WorkerThread {
         self.registry.sleep().hungry() > 0 && !self.offering()
     }
 
+    /// Wakes a sleeping peer if none is awake and looking (see
+    /// [`crate::wake_idle_peer`]).
+    #[inline]
+    pub(crate) fn wake_idle_peer(&self) -> bool {
+        let sleep = self.registry.sleep();
+        if sleep.hungry() > 0 || !sleep.anyone_sleeping() {
+            return false;
+        }
+        self.wake_peer_cold()
+    }
+
+    #[cold]
+    fn wake_peer_cold(&self) -> bool {
+        self.registry.sleep().wake_one()
+    }
+
     /// After `join`'s first half: take our promoted `job` back from the
     /// deque (`true`: run it inline) or, if a thief has it, run other work
     /// until its `latch` is set (`false`).

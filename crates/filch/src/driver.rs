@@ -15,16 +15,16 @@
 //! An explicit chunk size skips the probe but not this choice.
 
 use std::cell::Cell;
-use std::mem::ManuallyDrop;
 use std::num::NonZeroUsize;
 
 use filch_scheduler::ThreadPool;
 
-use crate::engine::{self, Control, Inputs, Outputs};
+use crate::engine::{self, Control, Outputs};
 use crate::first_item::{self, First};
 use crate::history::Site;
 use crate::probe::{self, Probe, Verdict};
 use crate::share::{self, Batching, Outcome};
+use crate::source::{OwnedBuffer, Source, Stepped, VecBuffer};
 
 /// How a call is split into units of work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,6 +191,9 @@ where
     M: Fn() -> L + Sync,
     L: Leaf<T, Out = R>,
 {
+    // Read before the input becomes an iterator: an owned `Vec`'s rest is
+    // split in place after the probe (`source.rs`).
+    let vec_buffer = VecBuffer::of::<I, T>(&items);
     let mut iter = items.into_iter();
     let mut out: Vec<R> = Vec::with_capacity(iter.size_hint().0);
     // Asked once: a thread-local lookup, and a small call's budget is tight.
@@ -198,7 +201,7 @@ where
     let ns_per_item = match chunking {
         Chunking::Fixed(_) => None,
         Chunking::Auto => {
-            let probe = Probe::start(in_worker);
+            let probe = Probe::start(in_worker, vec_buffer.is_some() || is_range(&iter));
             // This driver's code, the user's function inlined, names the
             // call site (`history.rs`).
             let site = Site::new(drive::<I, T, R, M, L> as *const () as usize);
@@ -240,10 +243,146 @@ where
             }
         }
     };
+    let splitting = Splitting::new(chunking, ns_per_item);
+    // The engine splits by index, with no claims: on a worker always (it
+    // waits for its halves by running other jobs), from outside when the
+    // caller may block for the call's length without idling a core's worth
+    // of the call (`Splitting::engine_from_outside`).
+    let engine = in_worker || splitting.engine_from_outside(exact_remaining(&iter));
+    if engine {
+        if let Some(buffer) = vec_buffer {
+            let iter = match buffer.take_rest(iter) {
+                Ok(rest) => return engine_over_buffer(target, rest, out, make_leaf, splitting),
+                Err(iter) => iter,
+            };
+            return fallback_phase(target, in_worker, splitting, iter, out, make_leaf);
+        }
+        let Some(n) = exact_remaining(&iter) else {
+            return fallback_phase(target, in_worker, splitting, iter, out, make_leaf);
+        };
+        return match Stepped::new(iter) {
+            Ok(range) => engine_phase(target, &range, n, out, make_leaf, splitting),
+            Err(iter) => fallback_phase(target, in_worker, splitting, iter, out, make_leaf),
+        };
+    }
+    fallback_phase(target, in_worker, splitting, iter, out, make_leaf)
+}
+
+/// Whether `iter` is an integer range, which splits by index.
+fn is_range<J: Iterator>(_iter: &J) -> bool {
+    typeid::of::<J>() == typeid::of::<std::ops::Range<J::Item>>()
+}
+
+/// The parallel phase of an input that does not split by index: from
+/// outside, claims from the iterator (`share.rs`); on a worker, the rest
+/// collected into a buffer first, which then does.
+fn fallback_phase<J, T, R, M, L>(
+    target: Target<'_>,
+    in_worker: bool,
+    splitting: Splitting,
+    iter: J,
+    out: Vec<R>,
+    make_leaf: &M,
+) -> Result<Vec<R>, Stopped>
+where
+    J: Iterator<Item = T> + Send,
+    T: Send,
+    R: Send,
+    M: Fn() -> L + Sync,
+    L: Leaf<T, Out = R>,
+{
     if in_worker {
-        in_worker_phase(target, chunking, ns_per_item, iter, out, make_leaf)
-    } else {
-        let batching = match (chunking, ns_per_item) {
+        let rest: Vec<T> = iter.collect();
+        let buffer = VecBuffer::of::<Vec<T>, T>(&rest).expect("a Vec is a Vec");
+        return match buffer.take_rest(rest.into_iter()) {
+            Ok(rest) => engine_over_buffer(target, rest, out, make_leaf, splitting),
+            Err(rest) => serial_rest(rest, out, make_leaf),
+        };
+    }
+    match exact_remaining(&iter) {
+        Some(n) => shared_phase(
+            target.pool(),
+            iter,
+            n,
+            out,
+            make_leaf,
+            splitting.batching::<T>(),
+        ),
+        // Unknown length: the output needs sizing, so collect the rest.
+        None => {
+            let rest: Vec<T> = iter.collect();
+            let n = rest.len();
+            shared_phase(
+                target.pool(),
+                rest.into_iter(),
+                n,
+                out,
+                make_leaf,
+                splitting.batching::<T>(),
+            )
+        }
+    }
+}
+
+/// Maps the rest of `iter` on this thread.
+fn serial_rest<J, T, R, M, L>(iter: J, mut out: Vec<R>, make_leaf: &M) -> Result<Vec<R>, Stopped>
+where
+    J: Iterator<Item = T>,
+    M: Fn() -> L,
+    L: Leaf<T, Out = R>,
+{
+    match make_leaf().serial_rest(iter, &mut out) {
+        true => Ok(out),
+        false => Err(Stopped),
+    }
+}
+
+/// How a parallel phase sizes its work, from the chunk size or the probe's
+/// estimate of an item's cost.
+#[derive(Clone, Copy, Debug)]
+struct Splitting {
+    chunking: Chunking,
+    ns_per_item: Option<u64>,
+}
+
+impl Splitting {
+    fn new(chunking: Chunking, ns_per_item: Option<u64>) -> Self {
+        Splitting {
+            chunking,
+            ns_per_item,
+        }
+    }
+
+    /// Whether a call from outside with `n` items left that split by index
+    /// should hand them to the engine on the pool and wait: with an
+    /// explicit chunk size always (the caller asked for the pool), else
+    /// when they are worth at least `probe::ENGINE_MIN_NS`, so the wait for
+    /// a worker to wake is a small part of the call. Smaller calls keep the
+    /// caller working beside its helpers (`share.rs`).
+    fn engine_from_outside(self, n: Option<usize>) -> bool {
+        match (self.chunking, self.ns_per_item, n) {
+            (_, _, None) => false,
+            (Chunking::Fixed(_), _, Some(_)) => true,
+            (Chunking::Auto, Some(ns), Some(n)) => {
+                u128::from(ns) * n as u128 >= u128::from(probe::ENGINE_MIN_NS)
+            }
+            (Chunking::Auto, None, Some(_)) => false,
+        }
+    }
+
+    /// The engine's settings.
+    fn control(self) -> Control {
+        let (grain, unit, wake_min) = match (self.chunking, self.ns_per_item) {
+            (Chunking::Fixed(chunk), _) => (chunk.get(), chunk.get(), 2 * chunk.get()),
+            (Chunking::Auto, Some(ns)) => (probe::grain(ns), 1, probe::wake_min(ns)),
+            (Chunking::Auto, None) => (1, 1, 2),
+        };
+        Control::new(grain, unit, wake_min)
+    }
+
+    /// The claims of a shared call from outside.
+    fn batching<T>(self) -> Batching {
+        match (self.chunking, self.ns_per_item) {
             (Chunking::Fixed(chunk), _) => Batching {
                 min: chunk.get(),
                 max: chunk.get(),
@@ -261,15 +400,6 @@ where
                     max,
                     fixed: false,
                 }
-            }
-        };
-        match exact_remaining(&iter) {
-            Some(n) => shared_phase(target.pool(), iter, n, out, make_leaf, batching),
-            // Unknown length: the output needs sizing, so collect the rest.
-            None => {
-                let rest: Vec<T> = iter.collect();
-                let n = rest.len();
-                shared_phase(target.pool(), rest.into_iter(), n, out, make_leaf, batching)
             }
         }
     }
@@ -434,48 +564,56 @@ where
     }
 }
 
-/// The parallel phase on a worker of the target pool: lazy splitting over
-/// the collected rest of the input.
-fn in_worker_phase<J, T, R, M, L>(
+/// The engine over the taken-over rest of an owned buffer (the input `Vec`,
+/// or the rest collected on a worker); the buffer is freed however the call
+/// ends.
+fn engine_over_buffer<T, R, M, L>(
     target: Target<'_>,
-    chunking: Chunking,
-    ns_per_item: Option<u64>,
-    iter: J,
-    mut out: Vec<R>,
+    rest: OwnedBuffer<T>,
+    out: Vec<R>,
     make_leaf: &M,
+    splitting: Splitting,
 ) -> Result<Vec<R>, Stopped>
 where
-    J: Iterator<Item = T>,
     T: Send,
     R: Send,
     M: Fn() -> L + Sync,
     L: Leaf<T, Out = R>,
 {
-    let rest: Vec<T> = iter.collect();
-    if rest.is_empty() {
+    let n = rest.len();
+    // SAFETY: the engine hands out each of the `n` indices once, and
+    // `rest` outlives it (it is dropped at the end of this function).
+    let source = unsafe { rest.source() };
+    engine_phase(target, &source, n, out, make_leaf, splitting)
+}
+
+/// The parallel phase by index (`engine.rs`) over `n` items of `source`,
+/// run on the target pool.
+fn engine_phase<S, R, M, L>(
+    target: Target<'_>,
+    source: &S,
+    n: usize,
+    mut out: Vec<R>,
+    make_leaf: &M,
+    splitting: Splitting,
+) -> Result<Vec<R>, Stopped>
+where
+    S: Source,
+    R: Send,
+    M: Fn() -> L + Sync,
+    L: Leaf<S::Item, Out = R>,
+{
+    if n == 0 {
         return Ok(out);
     }
-    let n = rest.len();
     out.reserve_exact(n);
-    let mut rest = ManuallyDrop::new(rest);
-    // SAFETY: the `n` inputs are initialised; setting the Vec's length to 0
-    // hands their ownership to the engine, and the buffer outlives it
-    // (`FreeBuffer` frees it afterwards, however the call ends).
-    let inputs = unsafe {
-        rest.set_len(0);
-        Inputs::new(rest.as_mut_ptr(), n)
-    };
-    let _free = FreeBuffer(rest);
     // SAFETY: `reserve_exact` made room for `n` more slots past `len`; they
     // are uninitialised and `out` is not touched until the engine returns.
-    let outputs = unsafe { Outputs::new(out.as_mut_ptr().add(out.len()), n) };
-    let (grain, unit) = match (chunking, ns_per_item) {
-        (Chunking::Fixed(chunk), _) => (chunk.get(), chunk.get()),
-        (Chunking::Auto, Some(ns)) => (probe::grain(ns), 1),
-        (Chunking::Auto, None) => (1, 1),
-    };
-    let control = Control::new(grain, unit);
-    let written = target.install(|| engine::run(inputs, outputs, make_leaf, &control, false));
+    let outputs = unsafe { Outputs::new(out.as_mut_ptr().add(out.len())) };
+    let control = splitting.control();
+    // SAFETY: the indices `0..n` are the call's, not taken before.
+    let written = target
+        .install(|| unsafe { engine::run(source, 0..n, outputs, make_leaf, &control, false) });
     if !written.is_complete() {
         return Err(Stopped);
     }
@@ -484,17 +622,6 @@ where
     // SAFETY: the engine initialised all `n` slots and released them.
     unsafe { out.set_len(len) };
     Ok(out)
-}
-
-/// Frees an emptied input buffer however the call ends.
-struct FreeBuffer<T>(ManuallyDrop<Vec<T>>);
-
-impl<T> Drop for FreeBuffer<T> {
-    fn drop(&mut self) {
-        // SAFETY: taken once, here; the Vec's length is 0, so only the
-        // buffer is freed (the engine owned and disposed of the items).
-        drop(unsafe { ManuallyDrop::take(&mut self.0) });
-    }
 }
 
 /// `map`'s leaf: the user's function, with a vectorisable serial batch.

@@ -1,5 +1,6 @@
 //! The parallel loop behind `map`, `starmap`, `try_map` and `map_init`: lazy
-//! binary splitting of an owned input buffer into a reserved output buffer.
+//! binary splitting of an input that splits by index (`source.rs`) into a
+//! reserved output buffer.
 //!
 //! A piece of the input runs sequentially on one worker, `grain` items at a
 //! time. Between batches it asks the scheduler whether a peer is idle
@@ -7,13 +8,17 @@
 //! range in two with `join` (Tzannes et al., "Lazy Binary Splitting",
 //! PPoPP 2010). So a pool with nobody idle never pays for a split, and an
 //! idle worker gets half of someone's remaining work within one batch.
+//! A peer that has gone to sleep is not idle in that sense: it would never
+//! see a published half. While a piece still holds enough work to pay for a
+//! wake-up (`Control::wake_min`, the outside path's threshold), it wakes one
+//! sleeping peer when no peer is looking; the woken peer starts looking, and
+//! the piece splits at its next check.
 //!
 //! # Ownership and drops
-//! The caller moves the inputs into a buffer whose length it has set to 0:
-//! from then on each input is owned by exactly one piece, which either moves
-//! it into the user's function (`ptr::read`, counted in `consumed`) or drops
-//! it. Each output slot is written once, by the piece that owns its index.
-//! A piece returns a [`Written`] token owning the outputs it initialised;
+//! The caller hands the engine a source (`source.rs`) whose indices it
+//! owns: from then on each input is owned by exactly one piece, which either
+//! takes it out to run it (counted in `consumed`) or drops it. Each output
+//! slot is written once, by the piece that owns its index. A piece returns a [`Written`] token owning the outputs it initialised;
 //! tokens of adjacent pieces merge. If anything panics, every guard and token
 //! on the unwinding path drops what it owns, so each input and each output is
 //! dropped exactly once; the `stop` flag tells other pieces to stop starting
@@ -21,10 +26,12 @@
 
 use std::marker::PhantomData;
 use std::mem;
+use std::ops::Range;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::driver::Leaf;
+use crate::source::Source;
 
 /// Shared settings and the cancellation flag of one call.
 #[derive(Debug)]
@@ -34,64 +41,60 @@ pub(crate) struct Control {
     /// Pieces are never split below this size, and splits fall on
     /// multiples of it (the explicit chunk size, or 1).
     pub(crate) unit: usize,
+    /// A piece with at least this many items left is worth waking a
+    /// sleeping peer for (the outside path's threshold, in items).
+    pub(crate) wake_min: usize,
     /// Set by a panic or a `None` from a leaf: start no more items.
     pub(crate) stop: AtomicBool,
 }
 
 impl Control {
-    pub(crate) fn new(grain: usize, unit: usize) -> Self {
+    pub(crate) fn new(grain: usize, unit: usize, wake_min: usize) -> Self {
         Control {
             grain: grain.max(1),
             unit: unit.max(1),
+            wake_min: wake_min.max(2),
             stop: AtomicBool::new(false),
         }
     }
 }
 
-/// A run of slots a piece owns, `ptr[..len]`: its inputs not yet consumed
-/// ([`Inputs`], initialised) or its output slots ([`Outputs`], not yet
-/// written). Splitting hands each half its own exclusive run.
-pub(crate) struct Span<T> {
-    ptr: *mut T,
-    len: usize,
+/// The output slots of a call, `ptr[i]` for input index `i`, written once
+/// each by the piece that owns index `i`.
+pub(crate) struct Outputs<R> {
+    ptr: *mut R,
 }
 
-/// A piece's owned, initialised inputs not yet consumed.
-pub(crate) type Inputs<T> = Span<T>;
+// By hand: a derive would ask `R: Copy`; copying the pointer is all it does.
+impl<R> Clone for Outputs<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
 
-/// A piece's uninitialised output slots.
-pub(crate) type Outputs<R> = Span<R>;
+impl<R> Copy for Outputs<R> {}
 
-// SAFETY: a `Span<T>` is the exclusive owner of its inputs, or the exclusive
-// right to write its slots; either moves `T`s across threads, which needs
-// `T: Send` and nothing more.
-unsafe impl<T: Send> Send for Span<T> {}
+// SAFETY: pieces on other threads write disjoint slots, moving `R`s there,
+// which needs `R: Send` and nothing more.
+unsafe impl<R: Send> Send for Outputs<R> {}
+// SAFETY: as for `Send`: shared only to write disjoint slots.
+unsafe impl<R: Send> Sync for Outputs<R> {}
 
-impl<T> Span<T> {
+impl<R> Outputs<R> {
     /// # Safety
-    /// As inputs: `ptr[..len]` must hold initialised values that nobody else
-    /// will read or drop (the owning `Vec`'s length must already be 0). As
-    /// outputs: `ptr[..len]` must be valid for writes and uninitialised (or
-    /// otherwise not dropped by anyone else). Either way the buffer must
-    /// outlive every use of this value.
-    pub(crate) unsafe fn new(ptr: *mut T, len: usize) -> Self {
-        Span { ptr, len }
+    /// `ptr[..len]`, for the length of the source it is used with, must be
+    /// valid for writes and uninitialised (or otherwise not dropped by
+    /// anyone else), and outlive every use of this value.
+    pub(crate) unsafe fn new(ptr: *mut R) -> Self {
+        Outputs { ptr }
     }
 
-    fn split_at(self, mid: usize) -> (Span<T>, Span<T>) {
-        debug_assert!(mid <= self.len);
-        let rest = Span {
-            // SAFETY: `mid <= len`, so the pointer stays within the buffer.
-            ptr: unsafe { self.ptr.add(mid) },
-            len: self.len - mid,
-        };
-        (
-            Span {
-                ptr: self.ptr,
-                len: mid,
-            },
-            rest,
-        )
+    /// The slot of input `index`.
+    #[inline]
+    fn at(self, index: usize) -> *mut R {
+        // SAFETY: within the call's slots (the constructor's promise), as
+        // every index a piece owns is.
+        unsafe { self.ptr.add(index) }
     }
 }
 
@@ -153,84 +156,83 @@ impl<R> Drop for Written<R> {
     }
 }
 
-/// A piece in progress; drops what it owns if the user's function panics.
-struct Piece<'c, T, R> {
-    inputs: Inputs<T>,
+/// A piece in progress: input indices `start..end`, of which `consumed`
+/// were handed to the function; drops what it owns if the function panics.
+struct Piece<'c, S: Source, R> {
+    source: &'c S,
     outputs: Outputs<R>,
+    start: usize,
+    end: usize,
+    /// Inputs from `start` taken out of the source (run or being run).
     consumed: usize,
+    /// Outputs from `start` written.
     written: usize,
     control: &'c Control,
 }
 
-impl<T, R> Piece<'_, T, R> {
+impl<S: Source, R> Piece<'_, S, R> {
     /// Ends the piece: drops unconsumed inputs, returns the outputs.
     fn finish(self) -> Written<R> {
         let this = mem::ManuallyDrop::new(self);
-        // SAFETY: `consumed..len` are inputs this piece still owns.
-        unsafe { drop_inputs(&this.inputs, this.consumed) };
+        // SAFETY: `start + consumed..end` are inputs this piece still owns.
+        unsafe { this.source.discard(this.start + this.consumed..this.end) };
         Written {
-            ptr: this.outputs.ptr,
+            ptr: this.outputs.at(this.start),
             len: this.written,
-            complete: this.written == this.outputs.len,
+            complete: this.written == this.end - this.start,
             marker: PhantomData,
         }
     }
 }
 
-/// Drops `inputs[from..]`.
-///
-/// # Safety
-/// Those inputs must be initialised and owned by the caller.
-unsafe fn drop_inputs<T>(inputs: &Inputs<T>, from: usize) {
-    // SAFETY: per the contract.
-    unsafe {
-        ptr::drop_in_place(ptr::slice_from_raw_parts_mut(
-            inputs.ptr.add(from),
-            inputs.len - from,
-        ));
-    }
-}
-
-impl<T, R> Drop for Piece<'_, T, R> {
+impl<S: Source, R> Drop for Piece<'_, S, R> {
     /// Only reached by unwinding out of the user's function.
     fn drop(&mut self) {
         self.control.stop.store(true, Ordering::Relaxed);
-        // SAFETY: the piece owns inputs `consumed..` and outputs `..written`.
+        // SAFETY: the piece owns inputs `start + consumed..end` and outputs
+        // `start..start + written`; the batch being run when the function
+        // panicked dropped its own unrun inputs (`Source::Run`).
         unsafe {
-            drop_inputs(&self.inputs, self.consumed);
+            self.source.discard(self.start + self.consumed..self.end);
             ptr::drop_in_place(ptr::slice_from_raw_parts_mut(
-                self.outputs.ptr,
+                self.outputs.at(self.start),
                 self.written,
             ));
         }
     }
 }
 
-/// Runs the piece `inputs` → `outputs` (same length), splitting lazily.
-/// `make_leaf` builds the per-piece function (where `map_init` keeps its
-/// state); a leaf returning `None` stops the whole call.
-pub(crate) fn run<T, R, M, L>(
-    inputs: Inputs<T>,
+/// Runs the inputs `range` of `source` into their slots of `outputs`,
+/// splitting lazily. `make_leaf` builds the per-piece function (where
+/// `map_init` keeps its state); a leaf returning `None` stops the whole call.
+///
+/// # Safety
+/// The indices of `range` must be owned by the caller (not taken from
+/// `source` before, and by nobody else), and `outputs` valid for them.
+pub(crate) unsafe fn run<S, R, M, L>(
+    source: &S,
+    range: Range<usize>,
     outputs: Outputs<R>,
     make_leaf: &M,
     control: &Control,
     eager: bool,
 ) -> Written<R>
 where
-    T: Send,
+    S: Source,
     R: Send,
     M: Fn() -> L + Sync,
-    L: Leaf<T, Out = R>,
+    L: Leaf<S::Item, Out = R>,
 {
-    debug_assert_eq!(inputs.len, outputs.len);
-    let len = inputs.len;
     let mut piece = Piece {
-        inputs,
+        source,
         outputs,
+        start: range.start,
+        end: range.end,
         consumed: 0,
         written: 0,
         control,
     };
+    let len = range.len();
     // Made lazily, after `piece` (whose guard drops the inputs if
     // `make_leaf` panics, i.e. `map_init`'s `init`), and only once the piece
     // runs items itself: a piece that splits at once never calls `init`.
@@ -244,29 +246,46 @@ where
         if remaining == 0 || control.stop.load(Ordering::Relaxed) {
             return piece.finish();
         }
-        if remaining >= 2 * control.unit && (eager || filch_scheduler::work_wanted()) {
-            return split(piece, make_leaf, control, eager);
+        if remaining >= 2 * control.unit {
+            if eager || filch_scheduler::work_wanted() {
+                return split(piece, make_leaf, control, eager);
+            }
+            // Peers that sleep are not counted by `work_wanted`: wake one
+            // when the rest is worth it, and split once it is looking.
+            if remaining >= control.wake_min {
+                filch_scheduler::wake_idle_peer();
+            }
         }
         let leaf = leaf.get_or_insert_with(make_leaf);
         let blocks_before = crate::blocking::blocks_on_this_thread();
-        for _ in 0..control.grain.min(remaining) {
-            // SAFETY: `consumed < len`: this input is initialised and still
-            // owned by the piece; counting it consumed first means a panic in
-            // `leaf` leaves it to `leaf` (which dropped it), not to the guard.
-            let item = unsafe { ptr::read(piece.inputs.ptr.add(piece.consumed)) };
-            piece.consumed += 1;
+        let from = piece.start + piece.consumed;
+        let batch = control.grain.min(remaining);
+        // SAFETY: `from..from + batch` are inputs this piece owns; counted
+        // consumed first, so a panic in `leaf` leaves the batch's unrun
+        // inputs to `run` (which drops them), not to the guard.
+        let run = unsafe { source.take(from..from + batch) };
+        piece.consumed += batch;
+        let mut slot = piece.outputs.at(piece.start + piece.written);
+        for item in run {
             match leaf.call(item) {
                 Some(out) => {
-                    // SAFETY: `written < consumed <= len`: an unwritten slot
-                    // this piece owns.
-                    unsafe { piece.outputs.ptr.add(piece.written).write(out) };
+                    // SAFETY: `written < consumed`: an unwritten slot this
+                    // piece owns.
+                    unsafe { slot.write(out) };
+                    // SAFETY: at most one past the piece's last slot.
+                    slot = unsafe { slot.add(1) };
                     piece.written += 1;
                 }
                 None => {
                     control.stop.store(true, Ordering::Relaxed);
-                    return piece.finish();
+                    // The inputs this batch did not run are dropped with
+                    // `run` at the end of the loop.
+                    break;
                 }
             }
+        }
+        if piece.written != piece.consumed {
+            return piece.finish();
         }
         eager |= crate::blocking::blocks_on_this_thread() != blocks_before;
     }
@@ -274,65 +293,69 @@ where
 
 /// Splits the unconsumed rest of `piece` in two halves run by `join`.
 #[cold]
-fn split<T, R, M, L>(
-    piece: Piece<'_, T, R>,
+fn split<S, R, M, L>(
+    piece: Piece<'_, S, R>,
     make_leaf: &M,
     control: &Control,
     eager: bool,
 ) -> Written<R>
 where
-    T: Send,
+    S: Source,
     R: Send,
     M: Fn() -> L + Sync,
-    L: Leaf<T, Out = R>,
+    L: Leaf<S::Item, Out = R>,
 {
     let piece = mem::ManuallyDrop::new(piece);
     let done = piece.consumed;
     debug_assert_eq!(done, piece.written);
-    // Move the fields out; `piece` itself is forgotten (its guard disarmed).
-    // SAFETY: each field is read exactly once and `piece` is never used or
-    // dropped afterwards.
-    let (inputs, outputs) = unsafe { (ptr::read(&piece.inputs), ptr::read(&piece.outputs)) };
+    let (source, outputs) = (piece.source, piece.outputs);
     let prefix = Written {
-        ptr: outputs.ptr,
+        ptr: outputs.at(piece.start),
         len: done,
         complete: true,
         marker: PhantomData,
     };
-    let (_, rest_in) = inputs.split_at(done);
-    let (_, rest_out) = outputs.split_at(done);
-    let remaining = rest_in.len;
-    let mid = (remaining / 2).div_ceil(control.unit) * control.unit;
-    let (left_in, right_in) = rest_in.split_at(mid);
-    let (left_out, right_out) = rest_out.split_at(mid);
+    let from = piece.start + done;
+    let remaining = piece.end - from;
+    let mid = from + (remaining / 2).div_ceil(control.unit) * control.unit;
     // `join` drops its second closure unrun if the first panics before a
-    // thief started it; `Inputs` has no destructor, so without this guard
-    // the right half's inputs leaked then.
-    let right_in = Unstarted(Some(right_in));
+    // thief started it: this guard then drops the right half's inputs.
+    let right = Unstarted {
+        source,
+        range: Some(mid..piece.end),
+    };
     let (left, right) = filch_scheduler::join(
-        || run(left_in, left_out, make_leaf, control, eager),
-        move || run(right_in.start(), right_out, make_leaf, control, eager),
+        // SAFETY: the piece owned `from..end`; the halves split it.
+        || unsafe { run(source, from..mid, outputs, make_leaf, control, eager) },
+        move || {
+            let range = right.start();
+            // SAFETY: as above.
+            unsafe { run(source, range, outputs, make_leaf, control, eager) }
+        },
     );
     prefix.append(left).append(right)
 }
 
 /// The inputs of a `join` half not started yet: dropped with the closure
 /// holding them unless [`start`](Unstarted::start) takes them out first.
-struct Unstarted<T>(Option<Inputs<T>>);
+struct Unstarted<'s, S: Source> {
+    source: &'s S,
+    range: Option<Range<usize>>,
+}
 
-impl<T> Unstarted<T> {
+impl<S: Source> Unstarted<'_, S> {
     /// The half runs: hands its inputs over.
-    fn start(mut self) -> Inputs<T> {
-        self.0.take().expect("a half starts once")
+    fn start(mut self) -> Range<usize> {
+        self.range.take().expect("a half starts once")
     }
 }
 
-impl<T> Drop for Unstarted<T> {
+impl<S: Source> Drop for Unstarted<'_, S> {
     fn drop(&mut self) {
-        if let Some(inputs) = &self.0 {
-            // SAFETY: the half never ran, so all its inputs are still
-            // initialised and owned by this guard alone.
-            unsafe { drop_inputs(inputs, 0) };
+        if let Some(range) = self.range.take() {
+            // SAFETY: the half never ran, so all its inputs are still owned
+            // by this guard alone.
+            unsafe { self.source.discard(range) };
         }
     }
 }

@@ -98,6 +98,7 @@ mod probe;
 #[cfg(feature = "progress")]
 pub mod progress;
 mod share;
+mod source;
 mod sync;
 
 pub use args::{partial, partial_last, BindFirst, BindLast, Unpack};

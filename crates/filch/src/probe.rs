@@ -28,6 +28,17 @@ pub(crate) const PARALLEL_MIN_NS: u64 = 50_000;
 /// much lower bar.
 pub(crate) const PARALLEL_MIN_NS_IN_WORKER: u64 = 5_000;
 
+/// Work (ns) a call from outside must still have ahead of it to hand an
+/// input that splits by index (a `Vec`, an integer range: `source.rs`) to
+/// the pool's engine and wait, rather than share it through claims. The
+/// engine costs no more per item than the loop (no claims, no copies), so
+/// items are weighed at face value: however cheap, enough of them pay. The
+/// caller waits for a worker to wake (10-50 µs on the 2-core bench machine)
+/// and then for the last piece: a quarter of a millisecond keeps that a
+/// small part of the call. Tuned with the big-input sweep of `filch-bench`
+/// (see docs/design.md).
+pub(crate) const ENGINE_MIN_NS: u64 = 250_000;
+
 /// A call from outside whose site's last two first items took at least
 /// this long (`history.rs`), and whose rest would then go parallel, shares its
 /// rest before running its own first item, so helpers start while it runs.
@@ -114,6 +125,14 @@ impl Rule {
         shared_item: 0,
     };
 
+    /// A call from outside over an input that splits by index, for the
+    /// engine ([`ENGINE_MIN_NS`]), in ns.
+    pub(crate) const OUTSIDE_INDEXED_NS: Rule = Rule {
+        threshold: ENGINE_MIN_NS,
+        check_floor: CHECK_FLOOR_NS,
+        shared_item: 0,
+    };
+
     fn in_ticks(self) -> Rule {
         Rule {
             threshold: clock::ticks(self.threshold),
@@ -129,17 +148,22 @@ impl Rule {
 #[derive(Clone, Copy, Debug)]
 struct Limits {
     rule: Rule,
+    /// A second rule that may send the call to the pool when the first
+    /// keeps it serial: the engine's, for inputs that split by index.
+    engine: Option<Rule>,
     share_at_once: u64,
 }
 
-fn limits(rule: Rule) -> Limits {
+fn limits(rule: Rule, engine: Option<Rule>) -> Limits {
     Limits {
         rule: rule.in_ticks(),
+        engine: engine.map(Rule::in_ticks),
         share_at_once: clock::ticks(SHARE_AT_ONCE_FIRST_NS),
     }
 }
 
 static OUTSIDE: OnceLock<Limits> = OnceLock::new();
+static OUTSIDE_INDEXED: OnceLock<Limits> = OnceLock::new();
 static IN_WORKER: OnceLock<Limits> = OnceLock::new();
 
 /// The probe's running measurement.
@@ -153,13 +177,15 @@ pub(crate) struct Probe {
 }
 
 impl Probe {
-    /// Starts timing; `in_worker` selects the lower threshold.
+    /// Starts timing; `in_worker` selects the lower threshold, `indexed`
+    /// (the input splits by index) adds the engine's rule from outside.
     #[inline]
-    pub(crate) fn start(in_worker: bool) -> Self {
-        let limits = if in_worker {
-            *IN_WORKER.get_or_init(|| limits(Rule::IN_WORKER_NS))
-        } else {
-            *OUTSIDE.get_or_init(|| limits(Rule::OUTSIDE_NS))
+    pub(crate) fn start(in_worker: bool, indexed: bool) -> Self {
+        let limits = match (in_worker, indexed) {
+            (true, _) => *IN_WORKER.get_or_init(|| limits(Rule::IN_WORKER_NS, None)),
+            (false, false) => *OUTSIDE.get_or_init(|| limits(Rule::OUTSIDE_NS, None)),
+            (false, true) => *OUTSIDE_INDEXED
+                .get_or_init(|| limits(Rule::OUTSIDE_NS, Some(Rule::OUTSIDE_INDEXED_NS))),
         };
         Probe {
             start: clock::now(),
@@ -208,7 +234,17 @@ impl Probe {
             ticks: elapsed.wrapping_sub(last_elapsed),
             items: done.saturating_sub(last_done),
         };
-        match decide(elapsed, done, recent, remaining, &self.limits.rule) {
+        let mut verdict = decide(elapsed, done, recent, remaining, &self.limits.rule);
+        if let (Verdict::Serial(batch), Some(engine)) = (verdict, &self.limits.engine) {
+            // Either rule may send the call to the pool; until one does,
+            // the shorter batch, so the engine's rule is asked again before
+            // the first rule's "finish serially" takes the whole rest.
+            verdict = match decide(elapsed, done, recent, remaining, engine) {
+                Verdict::Serial(other) => Verdict::Serial(batch.min(other)),
+                parallel => parallel,
+            };
+        }
+        match verdict {
             Verdict::Parallel { ns_per_item } => Verdict::Parallel {
                 ns_per_item: clock::nanos(ns_per_item).max(1),
             },
@@ -341,11 +377,36 @@ pub(crate) fn max_batch(ns_per_item: u64) -> usize {
     ((MAX_BATCH_NS / ns_per_item.max(1)) as usize).max(1)
 }
 
+/// Items a call on a worker must still have before it wakes a sleeping peer
+/// to share them: the outside path's [`PARALLEL_MIN_NS`], since a peer's
+/// wake-up costs the same whoever asks for it.
+#[inline]
+pub(crate) fn wake_min(ns_per_item: u64) -> usize {
+    (PARALLEL_MIN_NS / ns_per_item.max(1)).max(2) as usize
+}
+
 /// Items to run between idle-peer checks, given the cost of one.
+///
+/// Estimates of cheap items are rough (a page of fresh output touched for
+/// the first time, or the clock's own cost, can read as tens of ns for an
+/// item of one), and a grain of a dozen such items costs more in checks
+/// than it runs: items estimated at [`CHEAP_ITEM_NS`] or less run at least
+/// [`CHEAP_GRAIN`] at a time, which at that estimate is still a few µs.
 #[inline]
 pub(crate) fn grain(ns_per_item: u64) -> usize {
-    ((GRAIN_NS / ns_per_item.max(1)) as usize).max(1)
+    let grain = ((GRAIN_NS / ns_per_item.max(1)) as usize).max(1);
+    if ns_per_item <= CHEAP_ITEM_NS {
+        grain.max(CHEAP_GRAIN)
+    } else {
+        grain
+    }
 }
+
+/// See [`grain`].
+pub(crate) const CHEAP_ITEM_NS: u64 = 64;
+
+/// See [`grain`].
+pub(crate) const CHEAP_GRAIN: usize = 256;
 
 #[cfg(test)]
 mod tests {

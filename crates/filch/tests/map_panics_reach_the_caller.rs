@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use common::{
-    assert_pool_works, boom, boom_index, catch, check, pool, quiet_injected_panics, serial_f,
+    assert_pool_works, boom, boom_index, catch, check, feed, pool, quiet_injected_panics, serial_f,
     shapes, tracked_inputs, values, watchdog, Ledger, Shape, Tracked,
 };
 use proptest::prelude::*;
@@ -65,25 +65,25 @@ impl Call<'_> {
         let out = match self.op {
             Op::Map => {
                 let f = |t| self.item(t);
-                match chunked {
-                    None => pool.map(self.shape.input(input), f),
-                    Some(c) => c.map(self.shape.input(input), f),
-                }
+                feed!(self.shape, input, |input| match chunked {
+                    None => pool.map(input, f),
+                    Some(c) => c.map(input, f),
+                })
             }
             Op::Starmap => {
                 let pairs: Vec<(Tracked, u8)> = input.into_iter().map(|t| (t, 0)).collect();
                 let f = |t, _: u8| self.item(t);
-                match chunked {
-                    None => pool.starmap(self.shape.input(pairs), f),
-                    Some(c) => c.starmap(self.shape.input(pairs), f),
-                }
+                feed!(self.shape, pairs, |input| match chunked {
+                    None => pool.starmap(input, f),
+                    Some(c) => c.starmap(input, f),
+                })
             }
             Op::TryMap => {
                 let f = |t| Ok::<_, ()>(self.item(t));
-                let got = match chunked {
-                    None => pool.try_map(self.shape.input(input), f),
-                    Some(c) => c.try_map(self.shape.input(input), f),
-                };
+                let got = feed!(self.shape, input, |input| match chunked {
+                    None => pool.try_map(input, f),
+                    Some(c) => c.try_map(input, f),
+                });
                 got.expect("no item returns Err")
             }
             Op::MapInit { init_panics_at } => {
@@ -95,10 +95,10 @@ impl Call<'_> {
                     self.states.make(0)
                 };
                 let f = |_: &mut Tracked, t| self.item(t);
-                match chunked {
-                    None => pool.map_init(self.shape.input(input), init, f),
-                    Some(c) => c.map_init(self.shape.input(input), init, f),
-                }
+                feed!(self.shape, input, |input| match chunked {
+                    None => pool.map_init(input, init, f),
+                    Some(c) => c.map_init(input, init, f),
+                })
             }
         };
         values(out)

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use common::{
-    check, pool, serial_f, shapes, tracked_inputs, values, Coverage, Ledger, Tracked, WorkerSeen,
+    check, feed, pool, serial_f, shapes, tracked_inputs, values, Coverage, Ledger, Tracked,
+    WorkerSeen,
 };
 use proptest::prelude::*;
 
@@ -35,11 +36,11 @@ fn map_equals_serial_and_drops_each_value_once() {
             outputs.make(serial_f(t.value))
         };
         let pool = pool(shape.threads);
-        let input = shape.input(tracked_inputs(&inputs, shape.len));
-        let got = shape.call(|| match shape.chunk {
-            None => pool.map(input, f),
-            Some(chunk) => pool.with_chunk_size(chunk).unwrap().map(input, f),
-        });
+        let got = feed!(shape, tracked_inputs(&inputs, shape.len), |input| shape
+            .call(|| match shape.chunk {
+                None => pool.map(input, f),
+                Some(chunk) => pool.with_chunk_size(chunk).unwrap().map(input, f),
+            }));
         prop_assert_eq!(values(got), expected(shape.len));
         inputs.assert_balanced();
         outputs.assert_balanced();
@@ -68,11 +69,10 @@ fn starmap_equals_serial_and_drops_each_value_once() {
             outputs.make(serial_f(t.value) ^ k)
         };
         let pool = pool(shape.threads);
-        let input = shape.input(pairs);
-        let got = shape.call(|| match shape.chunk {
+        let got = feed!(shape, pairs, |input| shape.call(|| match shape.chunk {
             None => pool.starmap(input, f),
             Some(chunk) => pool.with_chunk_size(chunk).unwrap().starmap(input, f),
-        });
+        }));
         let want: Vec<u64> = expected(shape.len).into_iter().map(|v| v ^ 3).collect();
         prop_assert_eq!(values(got), want);
         inputs.assert_balanced();
@@ -108,14 +108,14 @@ fn map_init_equals_serial_and_drops_each_state_once() {
             outputs.make(serial_f(t.value))
         };
         let pool = pool(shape.threads);
-        let input = shape.input(tracked_inputs(&inputs, shape.len));
-        let got = shape.call(|| match shape.chunk {
-            None => pool.map_init(input, init, f),
-            Some(chunk) => pool
-                .with_chunk_size(chunk)
-                .unwrap()
-                .map_init(input, init, f),
-        });
+        let got = feed!(shape, tracked_inputs(&inputs, shape.len), |input| shape
+            .call(|| match shape.chunk {
+                None => pool.map_init(input, init, f),
+                Some(chunk) => pool
+                    .with_chunk_size(chunk)
+                    .unwrap()
+                    .map_init(input, init, f),
+            }));
         prop_assert_eq!(values(got), expected(shape.len));
         inputs.assert_balanced();
         outputs.assert_balanced();
@@ -164,11 +164,11 @@ fn try_map_ok_equals_serial_and_err_is_a_failing_items_error() {
             }
         };
         let pool = pool(shape.threads);
-        let input = shape.input(tracked_inputs(&inputs, shape.len));
-        let got = shape.call(|| match shape.chunk {
-            None => pool.try_map(input, f),
-            Some(chunk) => pool.with_chunk_size(chunk).unwrap().try_map(input, f),
-        });
+        let got = feed!(shape, tracked_inputs(&inputs, shape.len), |input| shape
+            .call(|| match shape.chunk {
+                None => pool.try_map(input, f),
+                Some(chunk) => pool.with_chunk_size(chunk).unwrap().try_map(input, f),
+            }));
         match got {
             Ok(got) => {
                 prop_assert!(failing.is_empty(), "Ok although items {failing:?} failed");

@@ -352,6 +352,9 @@ pub(crate) struct Shape {
     pub(crate) heavy: bool,
     /// Whether the input reports its exact length.
     pub(crate) exact: bool,
+    /// With an exact length: whether the input is the `Vec` itself, which
+    /// the call splits in place, rather than an iterator over it.
+    pub(crate) owned_vec: bool,
     /// Whether the call is made on one of the pool's workers (inside
     /// `pool.install`), which takes the lazy-splitting path, rather than
     /// from an outside thread, which shares the work with helper jobs.
@@ -382,7 +385,13 @@ impl Shape {
         }
     }
 
-    /// The input, with or without an exact length.
+    /// Whether [`feed!`] passes the `Vec` itself.
+    pub(crate) fn passes_vec(&self) -> bool {
+        self.exact && self.owned_vec
+    }
+
+    /// The input as an iterator, with or without an exact length (see
+    /// [`feed!`] for the `Vec` itself).
     pub(crate) fn input<T: Send + 'static>(
         &self,
         items: Vec<T>,
@@ -407,7 +416,7 @@ impl Shape {
 /// Random shapes: lengths 0..2000 (0 and 1 often), chunk sizes small and
 /// large or automatic, 1 to 8 threads, a third of the cases heavy (with
 /// inputs under 48 items so a case stays within a few ms), a third called
-/// from a worker.
+/// from a worker, two in five passing the `Vec` itself.
 pub(crate) fn shapes() -> impl Strategy<Value = Shape> {
     use proptest::prelude::*;
     (
@@ -420,17 +429,40 @@ pub(crate) fn shapes() -> impl Strategy<Value = Shape> {
         ],
         prop::bool::weighted(0.35),
         prop::bool::weighted(0.8),
+        prop::bool::weighted(0.5),
         prop::bool::weighted(0.3),
     )
-        .prop_map(|(threads, len, chunk, heavy, exact, from_worker)| Shape {
-            threads,
-            len: if heavy { len % 48 } else { len },
-            chunk,
-            heavy,
-            exact,
-            from_worker,
-        })
+        .prop_map(
+            |(threads, len, chunk, heavy, exact, owned_vec, from_worker)| Shape {
+                threads,
+                len: if heavy { len % 48 } else { len },
+                chunk,
+                heavy,
+                exact,
+                owned_vec,
+                from_worker,
+            },
+        )
 }
+
+/// Evaluates `$body` with `$input` bound to the `Vec` `$items` as the
+/// shape's input: the `Vec` itself (split in place) or an iterator over it
+/// ([`Shape::input`]). A macro, since the two are different types.
+#[allow(unused_macros)] // each test file uses a different subset
+macro_rules! feed {
+    ($shape:expr, $items:expr, |$input:ident| $body:expr) => {{
+        let items = $items;
+        if $shape.passes_vec() {
+            let $input = items;
+            $body
+        } else {
+            let $input = $shape.input(items);
+            $body
+        }
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use feed;
 
 /// Counts, over the cases of a property, those that should have used pool
 /// workers and those that did: so a property fails if its parallel path

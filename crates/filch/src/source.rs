@@ -1,0 +1,361 @@
+//! Inputs the parallel loop (`engine.rs`) can split by index, with no lock,
+//! no shared cursor and no copy: an owned `Vec`'s buffer, and integer
+//! ranges. Every other input is an iterator that only yields in order, and
+//! goes through the claims of `share.rs` (or, on a worker, is first
+//! collected into a buffer, which is then such a source).
+//!
+//! `map` accepts any `IntoIterator`, so which inputs can be split is found
+//! out at run time, by comparing the input's type with `Vec<T>` and
+//! `Range<T>` for the item type `T` the call already knows
+//! (`typeid::of`, which also works for types that borrow). A match proves
+//! the type, so the casts below are no guesses; a miss costs nothing but
+//! the fallback path.
+//!
+//! # Ownership
+//! A [`Source`] hands out each index at most once, as a [`Source::take`] of
+//! a range (moved out to the caller) or a [`Source::discard`] (dropped in
+//! place). The engine's pieces own disjoint index ranges, so that holds by
+//! construction; indices never handed out are the driver's to drop (a
+//! buffer's are dropped by [`OwnedBuffer`]'s guard).
+
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::ops::Range;
+use std::ptr;
+
+/// Items that can be moved out by index range, from any thread.
+///
+/// # Safety
+/// Implementors must hand out item `i` by value from `take` (or drop it in
+/// `discard`) for each index below the length they were made with, given
+/// the callers' promise below.
+pub(crate) unsafe trait Source: Sync {
+    /// The item type.
+    type Item: Send;
+    /// The items of one range, in order.
+    type Run<'s>: Iterator<Item = Self::Item>
+    where
+        Self: 's;
+
+    /// Moves out the items of `range`; a `Run` dropped early drops the
+    /// items it did not yield.
+    ///
+    /// # Safety
+    /// `range` lies within the source, and none of its indices were taken
+    /// or discarded before.
+    unsafe fn take(&self, range: Range<usize>) -> Self::Run<'_>;
+
+    /// Drops the items of `range` without running them.
+    ///
+    /// # Safety
+    /// As [`take`](Self::take).
+    unsafe fn discard(&self, range: Range<usize>) {
+        // SAFETY: per the contract.
+        drop(unsafe { self.take(range) });
+    }
+}
+
+/// The initialised items of a buffer whose owner no longer drops them.
+pub(crate) struct Owned<T> {
+    base: *mut T,
+}
+
+// SAFETY: each item is moved out at most once (the `Source` contract), by
+// whichever thread takes its range; that moves a `T` across threads, which
+// `T: Send` allows. Nothing is shared by reference.
+unsafe impl<T: Send> Sync for Owned<T> {}
+
+impl<T> Owned<T> {
+    /// # Safety
+    /// `base[..len]` must hold initialised items that nobody else reads or
+    /// drops, valid for as long as this source is used.
+    pub(crate) unsafe fn new(base: *mut T) -> Self {
+        Owned { base }
+    }
+}
+
+// SAFETY: `take` reads each item of its range once, through `OwnedRun`,
+// which either yields it or drops it.
+unsafe impl<T: Send> Source for Owned<T> {
+    type Item = T;
+    type Run<'s>
+        = OwnedRun<'s, T>
+    where
+        Self: 's;
+
+    #[inline]
+    unsafe fn take(&self, range: Range<usize>) -> OwnedRun<'_, T> {
+        // SAFETY: the range lies within the buffer (the caller's promise).
+        unsafe {
+            OwnedRun {
+                next: self.base.add(range.start),
+                left: range.len(),
+                marker: PhantomData,
+            }
+        }
+    }
+
+    #[inline]
+    unsafe fn discard(&self, range: Range<usize>) {
+        // SAFETY: the range's items are initialised and owned by the caller.
+        unsafe {
+            ptr::drop_in_place(ptr::slice_from_raw_parts_mut(
+                self.base.add(range.start),
+                range.len(),
+            ));
+        }
+    }
+}
+
+/// A taken range of an [`Owned`] buffer.
+/// (A count rather than an end pointer: zero-sized items have no addresses
+/// to tell apart.)
+pub(crate) struct OwnedRun<'s, T> {
+    next: *mut T,
+    left: usize,
+    marker: PhantomData<&'s Owned<T>>,
+}
+
+impl<T> Iterator for OwnedRun<'_, T> {
+    type Item = T;
+
+    #[inline]
+    fn next(&mut self) -> Option<T> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        // SAFETY: one of the `left` initialised items this run owns; the
+        // pointer moves past it, so it is read once.
+        unsafe {
+            let item = ptr::read(self.next);
+            self.next = self.next.add(1);
+            Some(item)
+        }
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl<T> Drop for OwnedRun<'_, T> {
+    fn drop(&mut self) {
+        // Dropped early only when the mapped function panicked or stopped
+        // the call: drop what was not yielded.
+        // SAFETY: `next[..left]` are initialised items this run still owns.
+        unsafe { ptr::drop_in_place(ptr::slice_from_raw_parts_mut(self.next, self.left)) }
+    }
+}
+
+/// An integer range (`Range<T>` for a `T` the standard library steps), split
+/// by copying it and skipping ahead with `nth`, which ranges do in O(1).
+pub(crate) struct Stepped<J: Iterator> {
+    /// The range, as its iterator type (proven to be `Range<J::Item>`).
+    range: J,
+}
+
+// SAFETY: `J` is `Range<T>` for a type the standard library's `Step` covers
+// (only the standard library can implement `Step`): integers, `char` and
+// IP addresses, all plain `Copy` data without interior mutability, so
+// reading the range from several threads at once is sound; `take` makes
+// bitwise copies, which for `Copy` data are independent values.
+unsafe impl<J: Iterator + Send> Sync for Stepped<J> {}
+
+impl<J: Iterator + Send> Stepped<J> {
+    /// `Some` if `iter` is an integer range, `None` (giving it back) if not.
+    pub(crate) fn new(iter: J) -> Result<Self, J> {
+        // `Range<T>: Iterator` only for `T: Step`, whose implementors are all
+        // `Copy`; `needs_drop` is checked as well, so a range of anything
+        // with a destructor is never copied bitwise.
+        if typeid::of::<J>() == typeid::of::<Range<J::Item>>() && !std::mem::needs_drop::<J>() {
+            Ok(Stepped { range: iter })
+        } else {
+            Err(iter)
+        }
+    }
+
+    /// A copy of the range advanced by `by` items, as its `Range`.
+    #[inline]
+    fn advanced(&self, by: usize) -> Range<J::Item> {
+        // SAFETY: `J` is `Range<J::Item>` (checked in `new`) of plain `Copy`
+        // data: the bitwise copy is an independent value of the same type.
+        let mut copy: J = unsafe { ptr::read(&self.range) };
+        if by > 0 {
+            // O(1) for ranges; stops at the end for `by` past it.
+            copy.nth(by - 1);
+        }
+        let copy = ManuallyDrop::new(copy);
+        // SAFETY: `J` and `Range<J::Item>` are the same type (`new`).
+        unsafe { ptr::read((&*copy as *const J).cast::<Range<J::Item>>()) }
+    }
+}
+
+// SAFETY: `take` yields the items of exactly `range` from a copy of the
+// range; nothing needs dropping (plain `Copy` items).
+unsafe impl<J: Iterator + Send> Source for Stepped<J>
+where
+    J::Item: Send,
+{
+    type Item = J::Item;
+    type Run<'s>
+        = J
+    where
+        Self: 's;
+
+    #[inline]
+    unsafe fn take(&self, range: Range<usize>) -> J {
+        let end = self.advanced(range.end).start;
+        let mut run = self.advanced(range.start);
+        run.end = end;
+        let run = ManuallyDrop::new(run);
+        // SAFETY: `Range<J::Item>` is `J` (`new`).
+        unsafe { ptr::read((&*run as *const Range<J::Item>).cast::<J>()) }
+    }
+
+    #[inline]
+    unsafe fn discard(&self, _range: Range<usize>) {}
+}
+
+/// Where an owned `Vec` input's buffer is, read before it became an
+/// iterator, so that after the probe the rest can be taken in place.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct VecBuffer {
+    ptr: usize,
+    capacity: usize,
+}
+
+impl VecBuffer {
+    /// The buffer of `items` if it is a `Vec<T>`, else `None`.
+    pub(crate) fn of<I, T>(items: &I) -> Option<VecBuffer> {
+        if typeid::of::<I>() != typeid::of::<Vec<T>>() {
+            return None;
+        }
+        // SAFETY: `I` is `Vec<T>` (the ids match, and `typeid` tells apart
+        // every two types that differ in more than lifetimes, which a `Vec`
+        // of the call's own item type cannot).
+        let vec = unsafe { &*(items as *const I).cast::<Vec<T>>() };
+        Some(VecBuffer {
+            ptr: vec.as_ptr() as usize,
+            capacity: vec.capacity(),
+        })
+    }
+
+    /// Takes over the rest of `iter`, the `vec::IntoIter<T>` of the `Vec`
+    /// this was read from: its remaining items become an [`Owned`] source
+    /// and the buffer an [`OwnedBuffer`] that frees it. `Err(iter)` if
+    /// `iter` is not such an iterator over this buffer.
+    pub(crate) fn take_rest<J: Iterator>(self, iter: J) -> Result<OwnedBuffer<J::Item>, J> {
+        type IntoIter<T> = std::vec::IntoIter<T>;
+        if typeid::of::<J>() != typeid::of::<IntoIter<J::Item>>() {
+            return Err(iter);
+        }
+        let iter = ManuallyDrop::new(iter);
+        // SAFETY: `J` is `vec::IntoIter<J::Item>` (the ids match).
+        let rest = unsafe { &*(&*iter as *const J).cast::<IntoIter<J::Item>>() }.as_slice();
+        let (start, len) = (rest.as_ptr() as usize, rest.len());
+        let size = std::mem::size_of::<J::Item>();
+        // (Zero-sized items: the slice starts at the buffer's dangling
+        // address and takes no room.)
+        let within = start >= self.ptr
+            && (start - self.ptr) + len * size <= self.capacity.saturating_mul(size);
+        if !within {
+            // Not the buffer it was made from: leave it be.
+            return Err(ManuallyDrop::into_inner(iter));
+        }
+        // The iterator is forgotten: it neither drops the remaining items
+        // (the source hands each out once) nor frees the buffer (the
+        // `OwnedBuffer` does, with the layout the `Vec` allocated).
+        Ok(OwnedBuffer {
+            buffer: self,
+            rest: start as *mut J::Item,
+            len,
+        })
+    }
+}
+
+/// An owned `Vec` input's buffer, taken over after the probe: `len` items
+/// from `rest` are initialised and owned by the call; the buffer is freed
+/// when this is dropped, whatever happened to the items.
+pub(crate) struct OwnedBuffer<T> {
+    buffer: VecBuffer,
+    rest: *mut T,
+    len: usize,
+}
+
+impl<T> OwnedBuffer<T> {
+    /// How many items are left.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The remaining items as a source.
+    ///
+    /// # Safety
+    /// The source must be used at most once per index, and not after this
+    /// buffer is dropped; indices it never hands out leak.
+    pub(crate) unsafe fn source(&self) -> Owned<T> {
+        // SAFETY: `rest[..len]` are initialised items nobody else owns.
+        unsafe { Owned::new(self.rest) }
+    }
+}
+
+impl<T> Drop for OwnedBuffer<T> {
+    fn drop(&mut self) {
+        // SAFETY: the buffer was allocated by a `Vec<T>` with this capacity,
+        // and nothing owns it any more (its iterator was forgotten); length
+        // 0 frees it without dropping items.
+        drop(unsafe {
+            Vec::<T>::from_raw_parts(self.buffer.ptr as *mut T, 0, self.buffer.capacity)
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_range_splits_into_its_own_pieces() {
+        let source = Stepped::new(10u64..20).expect("a range");
+        // SAFETY: disjoint ranges within the source, each taken once.
+        let (a, b) = unsafe { (source.take(0..3), source.take(3..10)) };
+        assert_eq!(a.collect::<Vec<_>>(), [10, 11, 12]);
+        assert_eq!(b.collect::<Vec<_>>(), (13..20).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn only_ranges_are_stepped() {
+        assert!(Stepped::new((0u32..5).map(|x| x + 1)).is_err());
+        assert!(Stepped::new(0u32..=5).is_err());
+        assert!(Stepped::new(vec![1u8].into_iter()).is_err());
+    }
+
+    #[test]
+    fn a_vec_rest_is_taken_in_place_and_its_items_moved_out_once() {
+        let items: Vec<String> = (0..5).map(|i| i.to_string()).collect();
+        let buffer = VecBuffer::of::<_, String>(&items).expect("a Vec");
+        let mut iter = items.into_iter();
+        assert_eq!(iter.next().as_deref(), Some("0"));
+        let rest = buffer.take_rest(iter).expect("its own iterator");
+        assert_eq!(rest.len(), 4);
+        // SAFETY: each index taken or discarded once, before `rest` drops.
+        let source = unsafe { rest.source() };
+        // SAFETY: the first two, once.
+        let taken: Vec<String> = unsafe { source.take(0..2) }.collect();
+        assert_eq!(taken, ["1", "2"]);
+        // SAFETY: the rest, once.
+        unsafe { source.discard(2..4) };
+    }
+
+    #[test]
+    fn other_inputs_are_not_taken_for_vecs() {
+        assert!(VecBuffer::of::<_, u8>(&[1u8, 2]).is_none());
+        let items = vec![1u8, 2];
+        assert!(VecBuffer::of::<_, &u8>(&&items).is_none());
+        let buffer = VecBuffer::of::<_, u8>(&items).expect("a Vec");
+        let other = vec![3u8, 4];
+        assert!(buffer.take_rest(other.into_iter()).is_err());
+    }
+}
