@@ -78,25 +78,27 @@ pub fn work_wanted() -> bool {
     WorkerThread::current().is_some_and(WorkerThread::work_wanted)
 }
 
-/// Inside a worker: if no peer of this pool is awake and looking for work
-/// but one is asleep, wakes one and returns `true`. Always `false` off-pool.
+/// Inside a worker: is no peer of this pool awake and looking for work,
+/// while at least one is asleep? Always `false` off-pool. Two relaxed loads.
 ///
 /// For lazy splitters whose remaining work would pay for a peer's wake-up
 /// (tens of µs): [`work_wanted`] counts only awake peers, so a splitter that
 /// polls it alone never splits while its peers sleep, and runs everything
-/// itself. Once woken, the peer looks for work and `work_wanted` turns
-/// `true`, which is when the splitter publishes half its range. The check
-/// before waking is two relaxed loads; the wake-up itself takes the pool's
-/// sleep lock, so call it only when the work ahead is worth a peer.
+/// itself. When this says `true` and the work is worth it, split anyway:
+/// `join` publishes its second half and, with nobody awake to take it,
+/// wakes a sleeper, which finds it waiting. (Waking a peer first and
+/// splitting once it looks would lose it again: a woken peer that finds
+/// nothing goes back to sleep before a splitter with long items checks.)
+/// A woken peer no longer counts as asleep, so one split wakes one peer.
 ///
 /// ```
-/// // Off-pool there is no peer to wake.
-/// assert!(!filch_scheduler::wake_idle_peer());
+/// // Off-pool there is no peer.
+/// assert!(!filch_scheduler::peer_asleep());
 /// let pool = filch_scheduler::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
 /// // A one-worker pool has no peer either.
-/// assert!(!pool.install(filch_scheduler::wake_idle_peer));
+/// assert!(!pool.install(filch_scheduler::peer_asleep));
 /// ```
 #[inline]
-pub fn wake_idle_peer() -> bool {
-    WorkerThread::current().is_some_and(WorkerThread::wake_idle_peer)
+pub fn peer_asleep() -> bool {
+    WorkerThread::current().is_some_and(WorkerThread::peer_asleep)
 }

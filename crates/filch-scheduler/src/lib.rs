@@ -78,7 +78,7 @@ pub use builder::{ThreadPoolBuilder, DEFAULT_MAX_SPARE_THREADS, MIN_STACK_SIZE};
 pub use context::{with_join_context, JoinContext};
 pub use error::BuildError;
 pub use global::{
-    current_num_threads, current_thread_index, global_pool, wake_idle_peer, work_wanted,
+    current_num_threads, current_thread_index, global_pool, peer_asleep, work_wanted,
 };
 pub use join::join;
 pub use pinning::Pinning;

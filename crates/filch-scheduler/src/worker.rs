@@ -403,20 +403,12 @@ impl WorkerThread {
         self.registry.sleep().hungry() > 0 && !self.offering()
     }
 
-    /// Wakes a sleeping peer if none is awake and looking (see
-    /// [`crate::wake_idle_peer`]).
+    /// No peer is looking for work and one is asleep (see
+    /// [`crate::peer_asleep`]).
     #[inline]
-    pub(crate) fn wake_idle_peer(&self) -> bool {
+    pub(crate) fn peer_asleep(&self) -> bool {
         let sleep = self.registry.sleep();
-        if sleep.hungry() > 0 || !sleep.anyone_sleeping() {
-            return false;
-        }
-        self.wake_peer_cold()
-    }
-
-    #[cold]
-    fn wake_peer_cold(&self) -> bool {
-        self.registry.sleep().wake_one()
+        sleep.hungry() == 0 && sleep.anyone_sleeping()
     }
 
     /// After `join`'s first half: take our promoted `job` back from the

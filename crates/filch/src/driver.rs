@@ -25,6 +25,7 @@ use crate::history::Site;
 use crate::probe::{self, Probe, Verdict};
 use crate::share::{self, Batching, Outcome};
 use crate::source::{OwnedBuffer, Source, Stepped, VecBuffer};
+use crate::stream;
 
 /// How a call is split into units of work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,6 +145,36 @@ pub(crate) trait Leaf<T> {
         true
     }
 
+    /// Maps every item of `run` into consecutive slots from `out` on, and
+    /// adds the number written to `written`, even if the function panics;
+    /// `false` if stopped (the run's unrun items drop with it).
+    ///
+    /// The count lives in a local whose guard adds it on the way out, not
+    /// in `*written` per item: a store through a reference per item keeps
+    /// the loop from vectorising, and a function that cannot panic then
+    /// pays nothing for the guard.
+    ///
+    /// # Safety
+    /// `out` must be valid for as many uninitialised slots as `run` yields.
+    #[inline]
+    unsafe fn write_run<I: Iterator<Item = T>>(
+        &mut self,
+        run: I,
+        out: *mut Self::Out,
+        written: &mut usize,
+    ) -> bool {
+        let mut count = Count::new(written);
+        for item in run {
+            match self.call(item) {
+                // SAFETY: slot `count.n` is within the run's slots.
+                Some(value) => unsafe { out.add(count.n).write(value) },
+                None => return false,
+            }
+            count.n += 1;
+        }
+        true
+    }
+
     /// Maps everything `iter` still holds into `out`; `false` if stopped.
     /// Taking the iterator by value matters for cheap items: a batch taken
     /// through `&mut I` pays a bound check and a write-back of the
@@ -155,6 +186,27 @@ pub(crate) trait Leaf<T> {
         out: &mut Vec<Self::Out>,
     ) -> bool {
         self.serial_batch(&mut iter, usize::MAX, out)
+    }
+}
+
+/// Counts the slots a run wrote, and adds them to its target when dropped
+/// (at the end of the run, or while unwinding out of the function).
+pub(crate) struct Count<'a> {
+    pub(crate) n: usize,
+    target: &'a mut usize,
+}
+
+impl<'a> Count<'a> {
+    #[inline]
+    pub(crate) fn new(target: &'a mut usize) -> Self {
+        Count { n: 0, target }
+    }
+}
+
+impl Drop for Count<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        *self.target += self.n;
     }
 }
 
@@ -201,7 +253,7 @@ where
     let ns_per_item = match chunking {
         Chunking::Fixed(_) => None,
         Chunking::Auto => {
-            let probe = Probe::start(in_worker, vec_buffer.is_some() || is_range(&iter));
+            let probe = Probe::start(in_worker, exact_remaining(&iter).is_some());
             // This driver's code, the user's function inlined, names the
             // call site (`history.rs`).
             let site = Site::new(drive::<I, T, R, M, L> as *const () as usize);
@@ -255,30 +307,26 @@ where
                 Ok(rest) => return engine_over_buffer(target, rest, out, make_leaf, splitting),
                 Err(iter) => iter,
             };
-            return fallback_phase(target, in_worker, splitting, iter, out, make_leaf);
+            return fallback_phase(target, engine, splitting, iter, out, make_leaf);
         }
         let Some(n) = exact_remaining(&iter) else {
-            return fallback_phase(target, in_worker, splitting, iter, out, make_leaf);
+            return fallback_phase(target, engine, splitting, iter, out, make_leaf);
         };
         return match Stepped::new(iter) {
             Ok(range) => engine_phase(target, &range, n, out, make_leaf, splitting),
-            Err(iter) => fallback_phase(target, in_worker, splitting, iter, out, make_leaf),
+            Err(iter) => fallback_phase(target, engine, splitting, iter, out, make_leaf),
         };
     }
-    fallback_phase(target, in_worker, splitting, iter, out, make_leaf)
+    fallback_phase(target, engine, splitting, iter, out, make_leaf)
 }
 
-/// Whether `iter` is an integer range, which splits by index.
-fn is_range<J: Iterator>(_iter: &J) -> bool {
-    typeid::of::<J>() == typeid::of::<std::ops::Range<J::Item>>()
-}
-
-/// The parallel phase of an input that does not split by index: from
-/// outside, claims from the iterator (`share.rs`); on a worker, the rest
-/// collected into a buffer first, which then does.
+/// The parallel phase of an input that does not split by index: on the
+/// engine (`engine`: on a worker, or a big call from outside), pulled in
+/// chunks if its length is known (`stream.rs`), else collected first;
+/// otherwise through claims from the iterator (`share.rs`).
 fn fallback_phase<J, T, R, M, L>(
     target: Target<'_>,
-    in_worker: bool,
+    engine: bool,
     splitting: Splitting,
     iter: J,
     out: Vec<R>,
@@ -291,7 +339,10 @@ where
     M: Fn() -> L + Sync,
     L: Leaf<T, Out = R>,
 {
-    if in_worker {
+    if engine {
+        if let Some(n) = exact_remaining(&iter) {
+            return stream_phase(target, iter, n, out, make_leaf, splitting);
+        }
         let rest: Vec<T> = iter.collect();
         let buffer = VecBuffer::of::<Vec<T>, T>(&rest).expect("a Vec is a Vec");
         return match buffer.take_rest(rest.into_iter()) {
@@ -587,6 +638,46 @@ where
     engine_phase(target, &source, n, out, make_leaf, splitting)
 }
 
+/// The parallel phase on the engine over `n` items pulled from `iter` in
+/// chunks (`stream.rs`), then whatever `iter` still holds if its size hint
+/// was short, serially.
+fn stream_phase<J, T, R, M, L>(
+    target: Target<'_>,
+    mut iter: J,
+    n: usize,
+    mut out: Vec<R>,
+    make_leaf: &M,
+    splitting: Splitting,
+) -> Result<Vec<R>, Stopped>
+where
+    J: Iterator<Item = T> + Send,
+    T: Send,
+    R: Send,
+    M: Fn() -> L + Sync,
+    L: Leaf<T, Out = R>,
+{
+    out.reserve_exact(n);
+    // SAFETY: `reserve_exact` made room for `n` more slots past `len`; they
+    // are uninitialised and `out` is not touched until the engine returns.
+    let outputs = unsafe { Outputs::new(out.as_mut_ptr().add(out.len())) };
+    let control = splitting.control();
+    let source = &mut iter;
+    // SAFETY: as just established.
+    let written =
+        target.install(|| unsafe { stream::run(source, n, outputs, make_leaf, &control) });
+    if !written.is_complete() {
+        return Err(Stopped);
+    }
+    let len = out.len() + written.release();
+    // SAFETY: the engine initialised these slots, in order, and released them.
+    unsafe { out.set_len(len) };
+    if finish_overlong(&mut iter, &mut out, make_leaf) {
+        Ok(out)
+    } else {
+        Err(Stopped)
+    }
+}
+
 /// The parallel phase by index (`engine.rs`) over `n` items of `source`,
 /// run on the target pool.
 fn engine_phase<S, R, M, L>(
@@ -649,6 +740,22 @@ impl<T, R, F: Fn(T) -> R> Leaf<T> for MapLeaf<'_, F> {
     #[inline]
     fn serial_rest<I: Iterator<Item = T>>(&mut self, iter: I, out: &mut Vec<R>) -> bool {
         out.extend(iter.map(self.0));
+        true
+    }
+
+    #[inline]
+    unsafe fn write_run<I: Iterator<Item = T>>(
+        &mut self,
+        run: I,
+        out: *mut R,
+        written: &mut usize,
+    ) -> bool {
+        let mut count = Count::new(written);
+        for item in run {
+            // SAFETY: slot `count.n` is within the run's slots.
+            unsafe { out.add(count.n).write((self.0)(item)) };
+            count.n += 1;
+        }
         true
     }
 }

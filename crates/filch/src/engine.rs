@@ -8,11 +8,12 @@
 //! range in two with `join` (Tzannes et al., "Lazy Binary Splitting",
 //! PPoPP 2010). So a pool with nobody idle never pays for a split, and an
 //! idle worker gets half of someone's remaining work within one batch.
-//! A peer that has gone to sleep is not idle in that sense: it would never
-//! see a published half. While a piece still holds enough work to pay for a
-//! wake-up (`Control::wake_min`, the outside path's threshold), it wakes one
-//! sleeping peer when no peer is looking; the woken peer starts looking, and
-//! the piece splits at its next check.
+//! A peer that has gone to sleep is not idle in that sense. While a piece
+//! still holds enough work to pay for a wake-up (`Control::wake_min`, the
+//! outside path's threshold) and no peer is looking but one sleeps
+//! (`peer_asleep`), it splits anyway: `join` publishes the half and wakes
+//! the sleeper, which finds it waiting. A woken peer stops counting as
+//! asleep, so each such split wakes one peer.
 //!
 //! # Ownership and drops
 //! The caller hands the engine a source (`source.rs`) whose indices it
@@ -38,8 +39,9 @@ use crate::source::Source;
 pub(crate) struct Control {
     /// Items run between idle-peer checks.
     pub(crate) grain: usize,
-    /// Pieces are never split below this size, and splits fall on
-    /// multiples of it (the explicit chunk size, or 1).
+    /// Splits fall on multiples of this from a piece's start (the explicit
+    /// chunk size, or 1), so only a piece's last chunk may be short; a
+    /// piece of one chunk or less never splits.
     pub(crate) unit: usize,
     /// A piece with at least this many items left is worth waking a
     /// sleeping peer for (the outside path's threshold, in items).
@@ -89,6 +91,18 @@ impl<R> Outputs<R> {
         Outputs { ptr }
     }
 
+    /// The slots from input `by` on, as the slots of a source whose index 0
+    /// is input `by` (a chunk of a longer call: `stream.rs`).
+    ///
+    /// # Safety
+    /// `by` must be within the call's slots.
+    pub(crate) unsafe fn shifted(self, by: usize) -> Self {
+        Outputs {
+            // SAFETY: within the call's slots (the caller's promise).
+            ptr: unsafe { self.ptr.add(by) },
+        }
+    }
+
     /// The slot of input `index`.
     #[inline]
     fn at(self, index: usize) -> *mut R {
@@ -114,6 +128,17 @@ pub(crate) struct Written<R> {
 unsafe impl<R: Send> Send for Written<R> {}
 
 impl<R> Written<R> {
+    /// No outputs yet, at the start of `outputs`: what later pieces'
+    /// tokens are appended to.
+    pub(crate) fn none(outputs: Outputs<R>) -> Self {
+        Written {
+            ptr: outputs.ptr,
+            len: 0,
+            complete: true,
+            marker: PhantomData,
+        }
+    }
+
     /// Whether every slot of the call was written.
     pub(crate) fn is_complete(&self) -> bool {
         self.complete
@@ -134,7 +159,7 @@ impl<R> Written<R> {
 
     /// Appends the outputs of the piece right after this one. If this piece
     /// is incomplete the two are not contiguous: `next`'s are dropped.
-    fn append(mut self, next: Written<R>) -> Written<R> {
+    pub(crate) fn append(mut self, next: Written<R>) -> Written<R> {
         if !self.complete {
             drop(next);
             return self;
@@ -246,15 +271,15 @@ where
         if remaining == 0 || control.stop.load(Ordering::Relaxed) {
             return piece.finish();
         }
-        if remaining >= 2 * control.unit {
-            if eager || filch_scheduler::work_wanted() {
-                return split(piece, make_leaf, control, eager);
-            }
-            // Peers that sleep are not counted by `work_wanted`: wake one
-            // when the rest is worth it, and split once it is looking.
-            if remaining >= control.wake_min {
-                filch_scheduler::wake_idle_peer();
-            }
+        // Peers that sleep are not counted by `work_wanted`: when the rest
+        // is worth waking one for, split all the same (`join` publishes the
+        // half and wakes a sleeper to take it).
+        if remaining > control.unit
+            && (eager
+                || filch_scheduler::work_wanted()
+                || (remaining >= control.wake_min && filch_scheduler::peer_asleep()))
+        {
+            return split(piece, make_leaf, control, eager);
         }
         let leaf = leaf.get_or_insert_with(make_leaf);
         let blocks_before = crate::blocking::blocks_on_this_thread();
@@ -265,26 +290,12 @@ where
         // inputs to `run` (which drops them), not to the guard.
         let run = unsafe { source.take(from..from + batch) };
         piece.consumed += batch;
-        let mut slot = piece.outputs.at(piece.start + piece.written);
-        for item in run {
-            match leaf.call(item) {
-                Some(out) => {
-                    // SAFETY: `written < consumed`: an unwritten slot this
-                    // piece owns.
-                    unsafe { slot.write(out) };
-                    // SAFETY: at most one past the piece's last slot.
-                    slot = unsafe { slot.add(1) };
-                    piece.written += 1;
-                }
-                None => {
-                    control.stop.store(true, Ordering::Relaxed);
-                    // The inputs this batch did not run are dropped with
-                    // `run` at the end of the loop.
-                    break;
-                }
-            }
-        }
-        if piece.written != piece.consumed {
+        let slot = piece.outputs.at(piece.start + piece.written);
+        // SAFETY: the batch's slots follow the ones written so far; they
+        // are this piece's and unwritten.
+        let going = unsafe { leaf.write_run(run, slot, &mut piece.written) };
+        if !going {
+            control.stop.store(true, Ordering::Relaxed);
             return piece.finish();
         }
         eager |= crate::blocking::blocks_on_this_thread() != blocks_before;

@@ -99,6 +99,7 @@ mod probe;
 pub mod progress;
 mod share;
 mod source;
+mod stream;
 mod sync;
 
 pub use args::{partial, partial_last, BindFirst, BindLast, Unpack};
