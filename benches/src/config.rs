@@ -235,13 +235,13 @@ impl Config {
             Mode::Quick => (
                 Plan::new(7, ms(5)),
                 SweepConfig {
-                    ns: vec![10, 100, 1_000, 10_000, 100_000],
+                    ns: vec![10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000],
                     ws: ALL_WS.to_vec(),
                     cap_serial_ns: 50_000_000,
                     chunk_sizes: vec![1, 64],
                 },
                 SeedsConfig {
-                    poly_items: 1_000_000,
+                    poly_items: 10_000_000,
                     square_items: 100,
                     square_items_large: 1_000,
                     log_items: 100,
@@ -265,7 +265,16 @@ impl Config {
             Mode::Full => (
                 Plan::new(15, ms(5)),
                 SweepConfig {
-                    ns: vec![10, 100, 1_000, 10_000, 100_000, 1_000_000],
+                    ns: vec![
+                        10,
+                        100,
+                        1_000,
+                        10_000,
+                        100_000,
+                        1_000_000,
+                        10_000_000,
+                        100_000_000,
+                    ],
                     ws: ALL_WS.to_vec(),
                     cap_serial_ns: 200_000_000,
                     chunk_sizes: vec![1, 64, 1024],

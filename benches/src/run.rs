@@ -92,7 +92,11 @@ pub fn run(config: &Config, args: &str) -> Result<(Report, PathBuf), String> {
         for &chunk in &config.sweep.chunk_sizes {
             pools.filch.check_chunk_size(chunk)?;
         }
-        let mut systems = vec![MapSystem::Serial, MapSystem::Filch(&pools.filch)];
+        let mut systems = vec![
+            MapSystem::Serial,
+            MapSystem::Filch(&pools.filch),
+            MapSystem::FilchOnWorker(&pools.filch),
+        ];
         systems.extend(
             config
                 .sweep

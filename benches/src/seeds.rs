@@ -114,6 +114,7 @@ fn seed000_poly(cfg: &SeedsConfig, plan: &Plan, pools: &Pools) -> Comparison {
     let systems = [
         MapSystem::Serial,
         MapSystem::Filch(&pools.filch),
+        MapSystem::FilchOnWorker(&pools.filch),
         MapSystem::Rayon(&pools.rayon),
         MapSystem::StdScope(pools.threads()),
     ];

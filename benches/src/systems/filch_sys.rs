@@ -62,6 +62,16 @@ impl Filch {
         self.pool.map(items, f)
     }
 
+    /// `pool.install(|| pool.map(items, f))`: the call made on a worker.
+    pub fn map_slice_on_worker<T, R, F>(&self, items: &[T], f: F) -> Vec<R>
+    where
+        T: Sync,
+        R: Send,
+        F: Fn(&T) -> R + Sync + Send,
+    {
+        self.pool.install(|| self.pool.map(items, f))
+    }
+
     /// `pool.with_chunk_size(chunk)?.map(items, f)`.
     ///
     /// # Panics

@@ -5,7 +5,7 @@
 //! | system | map | fork-join |
 //! |---|---|---|
 //! | serial | `iter().map(f).collect()` | plain recursion ([`SerialJoin`]); with a depth counter per fork ([`DepthCountJoin`]) |
-//! | filch | `pool.map` (auto chunks), `pool.with_chunk_size(c)?.map`, `filch::map` | `pool.install` + `filch::join`; `pool.with_join_context` + `JoinContext::join` |
+//! | filch | `pool.map` (auto chunks), `pool.with_chunk_size(c)?.map`, `filch::map`, `pool.map` inside `pool.install` | `pool.install` + `filch::join`; `pool.with_join_context` + `JoinContext::join` |
 //! | rayon | `par_iter().map(f).collect()` inside `pool.install` | `pool.install` + `rayon::join` |
 //! | `std::thread::scope` | static split into `threads` contiguous pieces, threads spawned per call | — |
 //!
@@ -25,6 +25,9 @@ use crate::workloads::{DepthCountJoin, ForkJoinTask, SerialJoin};
 use filch_sys::Filch;
 use rayon_sys::Rayon;
 
+/// The label of [`MapSystem::FilchOnWorker`]'s column.
+pub const FILCH_ON_WORKER: &str = "filch, on a worker";
+
 /// A system that maps a function over a slice, keeping the input order.
 #[derive(Debug, Clone, Copy)]
 pub enum MapSystem<'a> {
@@ -36,6 +39,10 @@ pub enum MapSystem<'a> {
     FilchChunked(&'a Filch, usize),
     /// `filch::map`, which runs on filch's global pool.
     FilchGlobal,
+    /// `pool.install(|| pool.map(..))`: the same call made on one of the pool's workers,
+    /// as a map nested in another map's item, in a `join` or in a library built on filch
+    /// makes it.
+    FilchOnWorker(&'a Filch),
     /// rayon's `par_iter().map(f).collect()` inside `pool.install`.
     Rayon(&'a Rayon),
     /// `std::thread::scope` with the slice split into this many contiguous pieces.
@@ -50,6 +57,7 @@ impl MapSystem<'_> {
             MapSystem::Filch(_) => "filch".to_string(),
             MapSystem::FilchChunked(_, chunk) => format!("filch c={chunk}"),
             MapSystem::FilchGlobal => "filch::map (global)".to_string(),
+            MapSystem::FilchOnWorker(_) => FILCH_ON_WORKER.to_string(),
             MapSystem::Rayon(_) => "rayon".to_string(),
             MapSystem::StdScope(_) => "std::scope".to_string(),
         }
@@ -63,6 +71,7 @@ impl MapSystem<'_> {
             MapSystem::Filch(_) => "filch".to_string(),
             MapSystem::FilchChunked(_, chunk) => format!("filch_c{chunk}"),
             MapSystem::FilchGlobal => "filch_global".to_string(),
+            MapSystem::FilchOnWorker(_) => "filch_on_worker".to_string(),
             MapSystem::Rayon(_) => "rayon".to_string(),
             MapSystem::StdScope(_) => "std_scope".to_string(),
         }
@@ -80,6 +89,7 @@ impl MapSystem<'_> {
             MapSystem::Filch(pool) => pool.map_slice(items, f),
             MapSystem::FilchChunked(pool, chunk) => pool.map_slice_chunked(*chunk, items, f),
             MapSystem::FilchGlobal => filch_sys::global_map_slice(items, f),
+            MapSystem::FilchOnWorker(pool) => pool.map_slice_on_worker(items, f),
             MapSystem::Rayon(pool) => pool.map_slice(items, f),
             MapSystem::StdScope(threads) => std_threads::map_slice(*threads, items, f),
         }

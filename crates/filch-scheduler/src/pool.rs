@@ -118,6 +118,22 @@ impl ThreadPool {
         self.registry.in_worker(|_| op())
     }
 
+    /// Wakes up to `count` sleeping workers, which then look for work
+    /// before going back to sleep. For a caller about to hand the pool work
+    /// that will split at once (a big parallel loop through
+    /// [`install`](Self::install)): the workers then wake while the first
+    /// one starts, instead of one after another as the work splits.
+    /// Returns how many were asleep and woken.
+    ///
+    /// ```
+    /// let pool = filch_scheduler::ThreadPool::builder().num_threads(2).build().unwrap();
+    /// assert!(pool.wake_sleepers(2) <= 2);
+    /// ```
+    pub fn wake_sleepers(&self, count: usize) -> usize {
+        let sleep = self.registry.sleep();
+        (0..count).take_while(|_| sleep.wake_one()).count()
+    }
+
     /// [`with_join_context`](crate::with_join_context) on this pool: runs
     /// `op` on one of its workers with a [`JoinContext`], for the cheapest
     /// forks.

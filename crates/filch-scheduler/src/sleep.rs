@@ -320,7 +320,7 @@ impl Sleep {
     }
 
     /// Wakes one sleeping worker, if any. Returns whether one was woken.
-    fn wake_one(&self) -> bool {
+    pub(crate) fn wake_one(&self) -> bool {
         let mut asleep = self.asleep.lock();
         match asleep.iter().position(|&a| a) {
             Some(worker) => {

@@ -22,9 +22,9 @@ use filch_scheduler::ThreadPool;
 use crate::engine::{self, Control, Outputs};
 use crate::first_item::{self, First};
 use crate::history::Site;
-use crate::probe::{self, Probe, Verdict};
+use crate::probe::{self, Probe, Rules, Verdict};
 use crate::share::{self, Batching, Outcome};
-use crate::source::{OwnedBuffer, Source, Stepped, VecBuffer};
+use crate::source::{OwnedBuffer, SliceIter, Source, Stepped, VecBuffer};
 use crate::stream;
 
 /// How a call is split into units of work.
@@ -250,10 +250,12 @@ where
     let mut out: Vec<R> = Vec::with_capacity(iter.size_hint().0);
     // Asked once: a thread-local lookup, and a small call's budget is tight.
     let in_worker = target.in_worker();
-    let ns_per_item = match chunking {
+    let priced = match chunking {
         Chunking::Fixed(_) => None,
         Chunking::Auto => {
-            let probe = Probe::start(in_worker, exact_remaining(&iter).is_some());
+            let exact = exact_remaining(&iter).is_some();
+            let indexed = vec_buffer.is_some() || is_range(&iter) || SliceIter::is(&iter);
+            let probe = Probe::start(Rules::of(in_worker, exact, indexed));
             // This driver's code, the user's function inlined, names the
             // call site (`history.rs`).
             let site = Site::new(drive::<I, T, R, M, L> as *const () as usize);
@@ -271,7 +273,12 @@ where
             let mut verdict = probe.first_checkpoint(site, exact_remaining(&iter));
             loop {
                 match verdict {
-                    Verdict::Parallel { ns_per_item } => break Some(ns_per_item),
+                    Verdict::Parallel { ns_per_item } => {
+                        break Some(Priced {
+                            ns_per_item,
+                            engine: probe.chose_engine(),
+                        })
+                    }
                     Verdict::Serial(batch)
                         if exact_remaining(&iter).is_some_and(|left| left <= batch) =>
                     {
@@ -295,11 +302,10 @@ where
             }
         }
     };
-    let splitting = Splitting::new(chunking, ns_per_item);
+    let splitting = Splitting { chunking, priced };
     // The engine splits by index, with no claims: on a worker always (it
     // waits for its halves by running other jobs), from outside when the
-    // caller may block for the call's length without idling a core's worth
-    // of the call (`Splitting::engine_from_outside`).
+    // probe's engine rule chose it or a chunk size asks for the pool.
     let engine = in_worker || splitting.engine_from_outside(exact_remaining(&iter));
     if engine {
         if let Some(buffer) = vec_buffer {
@@ -312,12 +318,21 @@ where
         let Some(n) = exact_remaining(&iter) else {
             return fallback_phase(target, engine, splitting, iter, out, make_leaf);
         };
-        return match Stepped::new(iter) {
-            Ok(range) => engine_phase(target, &range, n, out, make_leaf, splitting),
+        let iter = match Stepped::new(iter) {
+            Ok(range) => return engine_phase(target, &range, n, out, make_leaf, splitting),
+            Err(iter) => iter,
+        };
+        return match SliceIter::new(iter) {
+            Ok(slice) => engine_phase(target, &slice, n, out, make_leaf, splitting),
             Err(iter) => fallback_phase(target, engine, splitting, iter, out, make_leaf),
         };
     }
     fallback_phase(target, engine, splitting, iter, out, make_leaf)
+}
+
+/// Whether `iter` is an integer range, which splits by index.
+fn is_range<J: Iterator>(_iter: &J) -> bool {
+    typeid::of::<J>() == typeid::of::<std::ops::Range<J::Item>>()
 }
 
 /// The parallel phase of an input that does not split by index: on the
@@ -388,52 +403,61 @@ where
     }
 }
 
+/// What the probe found out about a call it sent to the pool.
+#[derive(Clone, Copy, Debug)]
+struct Priced {
+    /// An item's cost, rounded up to whole ns.
+    ns_per_item: u64,
+    /// The engine's rule chose the pool (`Probe::chose_engine`).
+    engine: bool,
+}
+
 /// How a parallel phase sizes its work, from the chunk size or the probe's
-/// estimate of an item's cost.
+/// findings.
 #[derive(Clone, Copy, Debug)]
 struct Splitting {
     chunking: Chunking,
-    ns_per_item: Option<u64>,
+    priced: Option<Priced>,
 }
 
 impl Splitting {
-    fn new(chunking: Chunking, ns_per_item: Option<u64>) -> Self {
-        Splitting {
-            chunking,
-            ns_per_item,
-        }
+    /// The probe's estimate of an item's cost, if it ran.
+    fn ns_per_item(self) -> Option<u64> {
+        self.priced.map(|priced| priced.ns_per_item)
     }
 
-    /// Whether a call from outside with `n` items left that split by index
-    /// should hand them to the engine on the pool and wait: with an
-    /// explicit chunk size always (the caller asked for the pool), else
-    /// when they are worth at least `probe::ENGINE_MIN_NS`, so the wait for
-    /// a worker to wake is a small part of the call. Smaller calls keep the
-    /// caller working beside its helpers (`share.rs`).
+    /// Whether a call from outside with `n` items left should hand them to
+    /// the engine on the pool and wait: with an explicit chunk size always
+    /// (the caller asked for the pool), else when the probe's engine rule
+    /// chose it (`probe::ENGINE_MIN_NS`), so the wait for a worker to wake
+    /// is a small part of the call. Smaller calls keep the caller working
+    /// beside its helpers (`share.rs`). Only inputs of known length.
     fn engine_from_outside(self, n: Option<usize>) -> bool {
-        match (self.chunking, self.ns_per_item, n) {
-            (_, _, None) => false,
-            (Chunking::Fixed(_), _, Some(_)) => true,
-            (Chunking::Auto, Some(ns), Some(n)) => {
-                u128::from(ns) * n as u128 >= u128::from(probe::ENGINE_MIN_NS)
+        n.is_some()
+            && match (self.chunking, self.priced) {
+                (Chunking::Fixed(_), _) => true,
+                (Chunking::Auto, Some(priced)) => priced.engine,
+                (Chunking::Auto, None) => false,
             }
-            (Chunking::Auto, None, Some(_)) => false,
-        }
     }
 
-    /// The engine's settings.
+    /// The engine's settings: a chunk size is the grain and the unit of
+    /// splits, and two chunks are worth a wake-up (the caller asked for the
+    /// pool); otherwise the probe's estimate sizes the grain, which the
+    /// engine corrects, and `probe::WAKE_MIN_NS` of grains wake a peer.
     fn control(self) -> Control {
-        let (grain, unit, wake_min) = match (self.chunking, self.ns_per_item) {
-            (Chunking::Fixed(chunk), _) => (chunk.get(), chunk.get(), 2 * chunk.get()),
-            (Chunking::Auto, Some(ns)) => (probe::grain(ns), 1, probe::wake_min(ns)),
-            (Chunking::Auto, None) => (1, 1, 2),
-        };
-        Control::new(grain, unit, wake_min)
+        match (self.chunking, self.priced) {
+            (Chunking::Fixed(chunk), _) => Control::new(chunk.get(), chunk.get(), 2, false),
+            (Chunking::Auto, priced) => {
+                let grain = priced.map_or(1, |priced| probe::grain(priced.ns_per_item));
+                Control::new(grain, 1, probe::WAKE_GRAINS, true)
+            }
+        }
     }
 
     /// The claims of a shared call from outside.
     fn batching<T>(self) -> Batching {
-        match (self.chunking, self.ns_per_item) {
+        match (self.chunking, self.ns_per_item()) {
             (Chunking::Fixed(chunk), _) => Batching {
                 min: chunk.get(),
                 max: chunk.get(),
@@ -661,6 +685,7 @@ where
     // are uninitialised and `out` is not touched until the engine returns.
     let outputs = unsafe { Outputs::new(out.as_mut_ptr().add(out.len())) };
     let control = splitting.control();
+    wake_for(target, splitting);
     let source = &mut iter;
     // SAFETY: as just established.
     let written =
@@ -675,6 +700,18 @@ where
         Ok(out)
     } else {
         Err(Stopped)
+    }
+}
+
+/// From outside, before a call the engine will split at once: wakes one
+/// sleeping worker besides the one `install` wakes, so the two wake-ups
+/// overlap rather than follow each other (each is 10-50 µs here; a call
+/// that is sent to the engine is worth a quarter millisecond or more). On
+/// a worker the engine wakes its peers as it splits.
+fn wake_for(target: Target<'_>, splitting: Splitting) {
+    let big = matches!(splitting.priced, Some(Priced { engine: true, .. }));
+    if big && !target.in_worker() {
+        target.pool().wake_sleepers(1);
     }
 }
 
@@ -702,6 +739,7 @@ where
     // are uninitialised and `out` is not touched until the engine returns.
     let outputs = unsafe { Outputs::new(out.as_mut_ptr().add(out.len())) };
     let control = splitting.control();
+    wake_for(target, splitting);
     // SAFETY: the indices `0..n` are the call's, not taken before.
     let written = target
         .install(|| unsafe { engine::run(source, 0..n, outputs, make_leaf, &control, false) });

@@ -9,8 +9,8 @@
 //! PPoPP 2010). So a pool with nobody idle never pays for a split, and an
 //! idle worker gets half of someone's remaining work within one batch.
 //! A peer that has gone to sleep is not idle in that sense. While a piece
-//! still holds enough work to pay for a wake-up (`Control::wake_min`, the
-//! outside path's threshold) and no peer is looking but one sleeps
+//! still holds enough work to pay for a wake-up (`Control::wake_grains`,
+//! `probe::WAKE_MIN_NS`) and no peer is looking but one sleeps
 //! (`peer_asleep`), it splits anyway: `join` publishes the half and wakes
 //! the sleeper, which finds it waiting. A woken peer stops counting as
 //! asleep, so each such split wakes one peer.
@@ -29,35 +29,60 @@ use std::marker::PhantomData;
 use std::mem;
 use std::ops::Range;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use crate::clock;
 use crate::driver::Leaf;
+use crate::probe;
 use crate::source::Source;
 
 /// Shared settings and the cancellation flag of one call.
 #[derive(Debug)]
 pub(crate) struct Control {
     /// Items run between idle-peer checks.
-    pub(crate) grain: usize,
+    grain: AtomicUsize,
+    /// Whether pieces time their first full batch to correct `grain`
+    /// (see [`Control::calibrate`]).
+    calibrating: bool,
     /// Splits fall on multiples of this from a piece's start (the explicit
     /// chunk size, or 1), so only a piece's last chunk may be short; a
     /// piece of one chunk or less never splits.
-    pub(crate) unit: usize,
-    /// A piece with at least this many items left is worth waking a
-    /// sleeping peer for (the outside path's threshold, in items).
-    pub(crate) wake_min: usize,
+    unit: usize,
+    /// A piece with at least this many grains left is worth waking a
+    /// sleeping peer for.
+    wake_grains: usize,
     /// Set by a panic or a `None` from a leaf: start no more items.
     pub(crate) stop: AtomicBool,
 }
 
+/// The most items between idle-peer checks, however cheap they time.
+const MAX_GRAIN: usize = 1 << 16;
+
 impl Control {
-    pub(crate) fn new(grain: usize, unit: usize, wake_min: usize) -> Self {
+    /// A call run `grain` items at a time, split on multiples of `unit`,
+    /// waking sleepers for `wake_grains` grains or more; `calibrating` if
+    /// `grain` is an estimate to correct.
+    pub(crate) fn new(grain: usize, unit: usize, wake_grains: usize, calibrating: bool) -> Self {
         Control {
-            grain: grain.max(1),
+            grain: AtomicUsize::new(grain.clamp(1, MAX_GRAIN)),
+            calibrating,
             unit: unit.max(1),
-            wake_min: wake_min.max(2),
+            wake_grains: wake_grains.max(2),
             stop: AtomicBool::new(false),
         }
+    }
+
+    /// A full batch of `grain` items took `ticks`: raises the grain to what
+    /// `probe::GRAIN_NS` of such items is, if that is more. Only raised:
+    /// the probe's estimate errs high (a sample caught by a first touch of
+    /// fresh output pages, or by a preemption, prices 1 ns items at
+    /// hundreds), and a grain of a few items pays a check per item; a
+    /// batch caught the same way only keeps the grain as it was.
+    #[cold]
+    fn calibrate(&self, grain: usize, ticks: u64) {
+        let target = u128::from(clock::ticks(probe::GRAIN_NS));
+        let fitting = (grain as u128 * target / u128::from(ticks.max(1))).min(MAX_GRAIN as u128);
+        self.grain.fetch_max(fitting as usize, Ordering::Relaxed);
     }
 }
 
@@ -266,37 +291,46 @@ where
     // is split down to single units at once: the next `blocking` publishes
     // all of them, and the spares standing in for blocked threads take them.
     let mut eager = eager;
+    // Each piece times its first full batch (`Control::calibrate`).
+    let mut timed = !control.calibrating;
     loop {
         let remaining = len - piece.consumed;
         if remaining == 0 || control.stop.load(Ordering::Relaxed) {
             return piece.finish();
         }
+        let grain = control.grain.load(Ordering::Relaxed);
         // Peers that sleep are not counted by `work_wanted`: when the rest
         // is worth waking one for, split all the same (`join` publishes the
         // half and wakes a sleeper to take it).
         if remaining > control.unit
             && (eager
                 || filch_scheduler::work_wanted()
-                || (remaining >= control.wake_min && filch_scheduler::peer_asleep()))
+                || (remaining / grain >= control.wake_grains && filch_scheduler::peer_asleep()))
         {
             return split(piece, make_leaf, control, eager);
         }
         let leaf = leaf.get_or_insert_with(make_leaf);
         let blocks_before = crate::blocking::blocks_on_this_thread();
         let from = piece.start + piece.consumed;
-        let batch = control.grain.min(remaining);
+        let batch = grain.min(remaining);
         // SAFETY: `from..from + batch` are inputs this piece owns; counted
         // consumed first, so a panic in `leaf` leaves the batch's unrun
         // inputs to `run` (which drops them), not to the guard.
         let run = unsafe { source.take(from..from + batch) };
         piece.consumed += batch;
         let slot = piece.outputs.at(piece.start + piece.written);
+        let timing = !timed && batch == grain;
+        let started = if timing { clock::now() } else { 0 };
         // SAFETY: the batch's slots follow the ones written so far; they
         // are this piece's and unwritten.
         let going = unsafe { leaf.write_run(run, slot, &mut piece.written) };
         if !going {
             control.stop.store(true, Ordering::Relaxed);
             return piece.finish();
+        }
+        if timing {
+            timed = true;
+            control.calibrate(grain, clock::now().wrapping_sub(started));
         }
         eager |= crate::blocking::blocks_on_this_thread() != blocks_before;
     }

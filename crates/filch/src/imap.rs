@@ -437,7 +437,7 @@ where
             return false;
         }
         let rest = self.feed.borrow().input.size_hint().0;
-        let share = probe::Probe::start(false, false).share_at_once(self.site, rest);
+        let share = probe::Probe::start(probe::Rules::Unsized).share_at_once(self.site, rest);
         match self.site.last_first_item() {
             Some(first) if share => {
                 let chunk = auto_chunk(clock::nanos(first));

@@ -39,6 +39,14 @@ pub(crate) const PARALLEL_MIN_NS_IN_WORKER: u64 = 5_000;
 /// (see docs/design.md).
 pub(crate) const ENGINE_MIN_NS: u64 = 250_000;
 
+/// Work (ns) a piece of a call on the engine must still hold to wake a
+/// sleeping peer for half of it: the peer takes 10-50 µs to wake on the
+/// 2-core bench machine, so its half must be well above that to pay.
+pub(crate) const WAKE_MIN_NS: u64 = 200_000;
+
+/// [`WAKE_MIN_NS`] in grains of [`GRAIN_NS`].
+pub(crate) const WAKE_GRAINS: usize = (WAKE_MIN_NS / GRAIN_NS) as usize;
+
 /// A call from outside whose site's last two first items took at least
 /// this long (`history.rs`), and whose rest would then go parallel, shares its
 /// rest before running its own first item, so helpers start while it runs.
@@ -60,6 +68,10 @@ pub(crate) const CHECK_FLOOR_NS: u64 = 4_000;
 /// that is not just the clock's own cost, few enough that a 1,000-item call
 /// of 1 ns items spends almost all of itself in the by-value last batch.
 pub(crate) const SAMPLE_ITEMS: usize = 16;
+
+/// A call with more items left than this is not sent to the pool on a
+/// sample of fewer than [`SAMPLE_ITEMS`] items (see [`decide`]).
+pub(crate) const RESAMPLE_LEFT: usize = 64 * SAMPLE_ITEMS;
 
 /// What an item costs more, in ns, when it runs in a shared call from
 /// outside the pool rather than in the caller's serial loop: the claim
@@ -126,11 +138,21 @@ impl Rule {
     };
 
     /// A call from outside over an input that splits by index, for the
-    /// engine ([`ENGINE_MIN_NS`]), in ns.
-    pub(crate) const OUTSIDE_INDEXED_NS: Rule = Rule {
+    /// engine ([`ENGINE_MIN_NS`]), in ns: items at face value, since the
+    /// engine takes them where they lie.
+    pub(crate) const ENGINE_INDEXED_NS: Rule = Rule {
         threshold: ENGINE_MIN_NS,
         check_floor: CHECK_FLOOR_NS,
         shared_item: 0,
+    };
+
+    /// The same for an input of known length that does not split by index
+    /// (`stream.rs`), in ns: its items are copied into chunk buffers and
+    /// read back, an extra cost per item like a shared call's.
+    pub(crate) const ENGINE_STREAMED_NS: Rule = Rule {
+        threshold: ENGINE_MIN_NS,
+        check_floor: CHECK_FLOOR_NS,
+        shared_item: SHARED_ITEM_NS,
     };
 
     fn in_ticks(self) -> Rule {
@@ -148,8 +170,9 @@ impl Rule {
 #[derive(Clone, Copy, Debug)]
 struct Limits {
     rule: Rule,
-    /// A second rule that may send the call to the pool when the first
-    /// keeps it serial: the engine's, for inputs that split by index.
+    /// A rule asked first, which sends the call to the engine on the pool
+    /// (`Probe::chose_engine`); `rule` then decides between sharing from
+    /// outside and the loop.
     engine: Option<Rule>,
     share_at_once: u64,
 }
@@ -162,9 +185,52 @@ fn limits(rule: Rule, engine: Option<Rule>) -> Limits {
     }
 }
 
-static OUTSIDE: OnceLock<Limits> = OnceLock::new();
-static OUTSIDE_INDEXED: OnceLock<Limits> = OnceLock::new();
-static IN_WORKER: OnceLock<Limits> = OnceLock::new();
+/// Which rules a call is judged by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Rules {
+    /// Unknown length: the outside rule alone.
+    Unsized,
+    /// Known length, not split by index: the streamed engine's rule, then
+    /// the outside rule.
+    Streamed,
+    /// Split by index: the engine's rule at face value, then the outside
+    /// rule.
+    Indexed,
+    /// On a worker with a peer awake and looking for work: the worker's
+    /// low threshold (a split costs no wake-up), for an input split by
+    /// index.
+    PeerLooking,
+    /// The same for an input that is copied into buffers first (pulled in
+    /// chunks or collected), whose items each cost [`SHARED_ITEM_NS`] more.
+    PeerLookingCopied,
+}
+
+impl Rules {
+    /// The rules of a call, from where it runs and what its input is. A
+    /// call on a worker whose peers are all busy or asleep is judged as one
+    /// from outside: waking a peer costs the same whoever asks.
+    pub(crate) fn of(in_worker: bool, exact: bool, indexed: bool) -> Rules {
+        if in_worker && filch_scheduler::work_wanted() {
+            if indexed {
+                Rules::PeerLooking
+            } else {
+                Rules::PeerLookingCopied
+            }
+        } else if indexed {
+            Rules::Indexed
+        } else if exact {
+            Rules::Streamed
+        } else {
+            Rules::Unsized
+        }
+    }
+}
+
+static UNSIZED: OnceLock<Limits> = OnceLock::new();
+static STREAMED: OnceLock<Limits> = OnceLock::new();
+static INDEXED: OnceLock<Limits> = OnceLock::new();
+static PEER_LOOKING: OnceLock<Limits> = OnceLock::new();
+static PEER_LOOKING_COPIED: OnceLock<Limits> = OnceLock::new();
 
 /// The probe's running measurement.
 #[derive(Debug)]
@@ -174,24 +240,45 @@ pub(crate) struct Probe {
     /// Elapsed ticks and items done at the last checkpoint, so the next one
     /// can see what its own batch cost (see [`Recent`]).
     last: Cell<(u64, usize)>,
+    /// Whether the engine's rule sent the call to the pool.
+    chose_engine: Cell<bool>,
 }
 
 impl Probe {
-    /// Starts timing; `in_worker` selects the lower threshold, `indexed`
-    /// (the input splits by index) adds the engine's rule from outside.
+    /// Starts timing a call judged by `rules`.
     #[inline]
-    pub(crate) fn start(in_worker: bool, indexed: bool) -> Self {
-        let limits = match (in_worker, indexed) {
-            (true, _) => *IN_WORKER.get_or_init(|| limits(Rule::IN_WORKER_NS, None)),
-            (false, false) => *OUTSIDE.get_or_init(|| limits(Rule::OUTSIDE_NS, None)),
-            (false, true) => *OUTSIDE_INDEXED
-                .get_or_init(|| limits(Rule::OUTSIDE_NS, Some(Rule::OUTSIDE_INDEXED_NS))),
+    pub(crate) fn start(rules: Rules) -> Self {
+        let limits = match rules {
+            Rules::Unsized => *UNSIZED.get_or_init(|| limits(Rule::OUTSIDE_NS, None)),
+            Rules::Streamed => {
+                *STREAMED.get_or_init(|| limits(Rule::OUTSIDE_NS, Some(Rule::ENGINE_STREAMED_NS)))
+            }
+            Rules::Indexed => {
+                *INDEXED.get_or_init(|| limits(Rule::OUTSIDE_NS, Some(Rule::ENGINE_INDEXED_NS)))
+            }
+            Rules::PeerLooking => *PEER_LOOKING.get_or_init(|| limits(Rule::IN_WORKER_NS, None)),
+            Rules::PeerLookingCopied => *PEER_LOOKING_COPIED.get_or_init(|| {
+                let rule = Rule {
+                    shared_item: SHARED_ITEM_NS,
+                    ..Rule::IN_WORKER_NS
+                };
+                limits(rule, None)
+            }),
         };
         Probe {
             start: clock::now(),
             limits,
             last: Cell::new((0, 0)),
+            chose_engine: Cell::new(false),
         }
+    }
+
+    /// After a `Parallel` verdict: whether the engine's rule gave it (the
+    /// call should go to the engine on the pool rather than be shared from
+    /// outside).
+    #[inline]
+    pub(crate) fn chose_engine(&self) -> bool {
+        self.chose_engine.get()
     }
 
     /// Whether a call of `site` with `rest` items after its first should
@@ -234,15 +321,21 @@ impl Probe {
             ticks: elapsed.wrapping_sub(last_elapsed),
             items: done.saturating_sub(last_done),
         };
+        // The engine's rule first: if both would share the call, the engine
+        // takes it. Until one rule shares it, the shorter serial batch, so
+        // neither rule's "finish serially" runs past the other's next look.
         let mut verdict = decide(elapsed, done, recent, remaining, &self.limits.rule);
-        if let (Verdict::Serial(batch), Some(engine)) = (verdict, &self.limits.engine) {
-            // Either rule may send the call to the pool; until one does,
-            // the shorter batch, so the engine's rule is asked again before
-            // the first rule's "finish serially" takes the whole rest.
-            verdict = match decide(elapsed, done, recent, remaining, engine) {
-                Verdict::Serial(other) => Verdict::Serial(batch.min(other)),
-                parallel => parallel,
-            };
+        if let Some(engine) = &self.limits.engine {
+            match (decide(elapsed, done, recent, remaining, engine), verdict) {
+                (parallel @ Verdict::Parallel { .. }, _) => {
+                    self.chose_engine.set(true);
+                    verdict = parallel;
+                }
+                (Verdict::Serial(other), Verdict::Serial(batch)) => {
+                    verdict = Verdict::Serial(batch.min(other));
+                }
+                (Verdict::Serial(_), Verdict::Parallel { .. }) => {}
+            }
         }
         match verdict {
             Verdict::Parallel { ns_per_item } => Verdict::Parallel {
@@ -321,6 +414,17 @@ pub(crate) fn decide(
         // sharing would have added) is the evidence.
         None => elapsed.saturating_sub(shared_item.saturating_mul(done)) >= threshold,
     };
+    if go
+        && recent_items < SAMPLE_ITEMS as u64
+        && remaining.is_some_and(|left| left > RESAMPLE_LEFT)
+    {
+        // A big call priced by a handful of items: one first touch of a
+        // fresh output page (1-2 µs here) can make 1 ns items read as
+        // hundreds, which sizes the parallel phase for the wrong items. A
+        // sample of `SAMPLE_ITEMS` more costs at most 1/64 of the call at
+        // that price.
+        return Verdict::Serial(SAMPLE_ITEMS);
+    }
     if go {
         return Verdict::Parallel {
             ns_per_item: (recent_ticks / recent_items).max(1),
@@ -375,14 +479,6 @@ pub(crate) const MAX_BATCH_NS: u64 = 200_000;
 #[inline]
 pub(crate) fn max_batch(ns_per_item: u64) -> usize {
     ((MAX_BATCH_NS / ns_per_item.max(1)) as usize).max(1)
-}
-
-/// Items a call on a worker must still have before it wakes a sleeping peer
-/// to share them: the outside path's [`PARALLEL_MIN_NS`], since a peer's
-/// wake-up costs the same whoever asks for it.
-#[inline]
-pub(crate) fn wake_min(ns_per_item: u64) -> usize {
-    (PARALLEL_MIN_NS / ns_per_item.max(1)).max(2) as usize
 }
 
 /// Items to run between idle-peer checks, given the cost of one.
@@ -572,6 +668,48 @@ mod tests {
             panic!("expected serial")
         };
         assert!(next < 9_999, "{next}");
+    }
+
+    #[test]
+    fn a_big_call_is_not_priced_by_a_handful_of_items() {
+        // 10^7 items; the 5 after the first took 86 µs (descheduled, or
+        // first touches). Another sample first, not the pool.
+        let recent = Recent {
+            ticks: 86_000,
+            items: 5,
+        };
+        let rule = &Rule::OUTSIDE_NS;
+        assert_eq!(
+            decide(88_000, 6, recent, Some(9_999_994), rule),
+            Verdict::Serial(SAMPLE_ITEMS)
+        );
+        // A sample of `SAMPLE_ITEMS` is enough.
+        let recent = Recent {
+            ticks: 80,
+            items: SAMPLE_ITEMS,
+        };
+        assert!(matches!(
+            decide(
+                88_100,
+                22,
+                recent,
+                Some(9_999_978),
+                &Rule {
+                    shared_item: 0,
+                    ..*rule
+                }
+            ),
+            Verdict::Parallel { .. }
+        ));
+        // As are a handful of items when few are left.
+        let recent = Recent {
+            ticks: 86_000,
+            items: 5,
+        };
+        assert!(matches!(
+            decide(88_000, 6, recent, Some(RESAMPLE_LEFT), rule),
+            Verdict::Parallel { .. }
+        ));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Inputs the parallel loop (`engine.rs`) can split by index, with no lock,
-//! no shared cursor and no copy: an owned `Vec`'s buffer, and integer
-//! ranges. Every other input is an iterator that only yields in order, and
+//! no shared cursor and no copy: an owned `Vec`'s buffer, integer ranges,
+//! and slices of primitives. Every other input is an iterator that only yields in order, and
 //! goes through the claims of `share.rs` (or, on a worker, is first
 //! collected into a buffer, which is then such a source).
 //!
@@ -218,6 +218,91 @@ where
     unsafe fn discard(&self, _range: Range<usize>) {}
 }
 
+/// A slice's iterator (`slice::Iter<X>`, as `&v` and `v.iter()` give) over
+/// one of the primitive element types below, split by sub-slicing. Stable
+/// Rust cannot ask whether an iterator is a slice's for an element type it
+/// cannot name, so the check is against a fixed list: slices of other
+/// types are pulled in chunks (`stream.rs`).
+pub(crate) struct SliceIter<J> {
+    iter: J,
+    /// Makes the iterator over a sub-range, for the `X` that `J` iterates.
+    sub: unsafe fn(&J, Range<usize>) -> J,
+}
+
+// SAFETY: `J` is `slice::Iter<X>` for a primitive `X` (checked in `new`):
+// shared references to primitives may be read from any thread, and `sub`
+// only reads the iterator's slice.
+unsafe impl<J> Sync for SliceIter<J> {}
+
+/// `iter`'s sub-range `range`, `J` being `slice::Iter<'_, X>`.
+///
+/// # Safety
+/// `J` must be `slice::Iter<'a, X>` for some `'a`, and `range` within it.
+unsafe fn sub_slice<J, X: 'static>(iter: &J, range: Range<usize>) -> J {
+    // SAFETY: `J` is `slice::Iter<'a, X>`; `'static` stands in for `'a`
+    // only until the result is turned back into a `J`, which carries `'a`.
+    let whole: &'static [X] =
+        unsafe { &*(iter as *const J).cast::<std::slice::Iter<'static, X>>() }.as_slice();
+    // SAFETY: `range` is within the slice (the caller's promise).
+    let part = unsafe { whole.get_unchecked(range) }.iter();
+    let part = ManuallyDrop::new(part);
+    // SAFETY: the same type, as above.
+    unsafe { ptr::read((&*part as *const std::slice::Iter<'static, X>).cast::<J>()) }
+}
+
+impl<J: Iterator> SliceIter<J> {
+    /// `Ok` if `iter` is a slice's iterator over a listed primitive type.
+    pub(crate) fn new(iter: J) -> Result<Self, J> {
+        match slice_sub::<J>() {
+            Some(sub) => Ok(SliceIter { iter, sub }),
+            None => Err(iter),
+        }
+    }
+
+    /// Whether `J` is such an iterator.
+    pub(crate) fn is(_iter: &J) -> bool {
+        slice_sub::<J>().is_some()
+    }
+}
+
+/// The sub-ranger for `J` if it is `slice::Iter<'_, X>` for a listed `X`.
+fn slice_sub<J>() -> Option<unsafe fn(&J, Range<usize>) -> J> {
+    macro_rules! of {
+        ($($x:ty),*) => {
+            $(
+                if typeid::of::<J>() == typeid::of::<std::slice::Iter<'static, $x>>() {
+                    return Some(sub_slice::<J, $x>);
+                }
+            )*
+        };
+    }
+    of!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64, bool, char);
+    None
+}
+
+// SAFETY: `take` yields exactly the references of `range`, from a fresh
+// iterator over that sub-slice; references need no dropping.
+unsafe impl<J: Iterator> Source for SliceIter<J>
+where
+    J::Item: Send,
+{
+    type Item = J::Item;
+    type Run<'s>
+        = J
+    where
+        Self: 's;
+
+    #[inline]
+    unsafe fn take(&self, range: Range<usize>) -> J {
+        // SAFETY: `J` is as `sub` expects (`new`); the range is the
+        // caller's, within the slice.
+        unsafe { (self.sub)(&self.iter, range) }
+    }
+
+    #[inline]
+    unsafe fn discard(&self, _range: Range<usize>) {}
+}
+
 /// Where an owned `Vec` input's buffer is, read before it became an
 /// iterator, so that after the probe the rest can be taken in place.
 #[derive(Clone, Copy, Debug)]
@@ -330,6 +415,21 @@ mod tests {
         assert!(Stepped::new((0u32..5).map(|x| x + 1)).is_err());
         assert!(Stepped::new(0u32..=5).is_err());
         assert!(Stepped::new(vec![1u8].into_iter()).is_err());
+    }
+
+    #[test]
+    fn a_slice_of_primitives_splits_into_sub_slices() {
+        let data = [1.5f64, 2.5, 3.5, 4.5];
+        let mut iter = data.iter();
+        iter.next();
+        let source = SliceIter::new(iter).expect("a slice of f64");
+        // SAFETY: disjoint ranges within the 3 items left.
+        let (a, b) = unsafe { (source.take(0..1), source.take(1..3)) };
+        assert_eq!(a.copied().collect::<Vec<_>>(), [2.5]);
+        assert_eq!(b.copied().collect::<Vec<_>>(), [3.5, 4.5]);
+        let names = ["a".to_string()];
+        assert!(SliceIter::new(names.iter()).is_err());
+        assert!(SliceIter::new(data.iter().copied()).is_err());
     }
 
     #[test]

@@ -27,7 +27,7 @@ use crate::engine::{self, Control, Outputs, Written};
 use crate::source::Owned;
 
 /// The largest chunk, in bytes of input or of output, whichever is larger.
-pub(crate) const CHUNK_BYTES: usize = 4 << 20;
+pub(crate) const CHUNK_BYTES: usize = 1 << 20;
 
 /// The first chunk is this fraction of the largest.
 const FIRST_CHUNK_DIVISOR: usize = 16;
