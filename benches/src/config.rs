@@ -42,6 +42,8 @@ pub struct Sections {
     pub forkjoin: bool,
     /// Blocking items sharing a pool with CPU-bound work.
     pub blocking: bool,
+    /// Big inputs: millions of cheap items, from outside the pool and on a worker.
+    pub big: bool,
 }
 
 impl Sections {
@@ -51,6 +53,7 @@ impl Sections {
         seeds: true,
         forkjoin: true,
         blocking: true,
+        big: true,
     };
 
     /// No section (the start of `--only`'s list).
@@ -59,6 +62,7 @@ impl Sections {
         seeds: false,
         forkjoin: false,
         blocking: false,
+        big: false,
     };
 }
 
@@ -89,6 +93,17 @@ impl SweepConfig {
             .filter(|&(n, w)| self.includes(n, w))
             .collect()
     }
+}
+
+/// Sizes of the big-input section (`big.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BigConfig {
+    /// Items of the per-shape comparisons.
+    pub sizes: Vec<usize>,
+    /// Items of the other eager forms.
+    pub forms_items: usize,
+    /// Items of the peak-memory maps.
+    pub peak_items: usize,
 }
 
 /// Sizes of the seed experiments.
@@ -174,6 +189,8 @@ pub struct Config {
     pub forkjoin: ForkJoinConfig,
     /// Blocking-beside-CPU sizes.
     pub blocking: BlockingConfig,
+    /// Big inputs.
+    pub big: BigConfig,
 }
 
 /// Work sizes of the sweep: 1 ns to 1 ms per item, by decades.
@@ -200,6 +217,23 @@ impl Config {
             sleep_items: 10,
             sleep,
             rounds,
+        };
+        let big = match mode {
+            Mode::Smoke => BigConfig {
+                sizes: vec![10_000],
+                forms_items: 10_000,
+                peak_items: 10_000,
+            },
+            Mode::Quick => BigConfig {
+                sizes: vec![1_000_000, 10_000_000],
+                forms_items: 10_000_000,
+                peak_items: 10_000_000,
+            },
+            Mode::Full => BigConfig {
+                sizes: vec![1_000_000, 10_000_000, 100_000_000],
+                forms_items: 10_000_000,
+                peak_items: 10_000_000,
+            },
         };
         let (plan, sweep, seeds, forkjoin) = match mode {
             Mode::Smoke => (
@@ -313,6 +347,7 @@ impl Config {
             seeds,
             forkjoin,
             blocking,
+            big,
         }
     }
 }

@@ -31,6 +31,8 @@
 //! | [`progress`] | the progress bar on stderr |
 //! | [`run`] | the orchestration the binary performs |
 
+pub mod alloc_count;
+pub mod big;
 pub mod blocking;
 pub mod calibrate;
 pub mod cli;

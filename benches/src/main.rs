@@ -5,8 +5,13 @@
 
 use std::process::ExitCode;
 
+use filch_bench::alloc_count::Counting;
 use filch_bench::cli::{self, Command, HELP};
 use filch_bench::run;
+
+/// Counts live bytes, for the big-input section's peak memory.
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

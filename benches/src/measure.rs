@@ -84,6 +84,11 @@ impl<'a, O> Case<'a, O> {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// Runs the case once, untimed.
+    pub fn run_once(&mut self) -> O {
+        (self.run)()
+    }
 }
 
 /// Summary of one case's timed samples (nanoseconds per run).

@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::big::BigResult;
 use crate::blocking::{self, BlockingResult};
 use crate::calibrate::Spin;
 use crate::comparison::Comparison;
@@ -18,6 +19,7 @@ use crate::measure::NOISE_THRESHOLD;
 use crate::plot::{speedup_file_name, BREAK_EVEN_FILE};
 use crate::seeds::SQUARES_TITLE;
 use crate::sweep::SweepResult;
+use crate::table::Table;
 use crate::targets;
 
 /// File name of the sweep's raw data, beside `report.md`.
@@ -41,6 +43,8 @@ pub struct Report {
     pub section_times: Vec<(String, Duration)>,
     /// The threshold sweep, if run.
     pub sweep: Option<SweepResult>,
+    /// Big inputs, if run.
+    pub big: Option<BigResult>,
     /// The seeds (empty if not run).
     pub seeds: Vec<Comparison>,
     /// Fork-join, if run.
@@ -97,6 +101,23 @@ pub fn busy_machine_warning(r: &Report) -> Option<String> {
 /// the report warns too: a vCPU that is not running makes a second thread worth less
 /// than a core, whatever the scheduler does.
 pub const STOLEN_CPU_WARNING: f64 = 0.05;
+
+/// The big-input section's peak memory as a table.
+pub fn big_peak_table(b: &BigResult) -> Table {
+    let output = b.peak_items * std::mem::size_of::<f64>();
+    let mut t = Table::new(["system", "peak bytes", "÷ output"]);
+    for p in &b.peaks {
+        let (bytes, ratio) = match p.bytes {
+            Some(bytes) => (
+                format!("{:.1} MB", bytes as f64 / 1e6),
+                format!("{:.2}", bytes as f64 / output as f64),
+            ),
+            None => ("n/a".to_string(), "n/a".to_string()),
+        };
+        t.push_row([p.name.clone(), bytes, ratio]);
+    }
+    t
+}
 
 /// A comparison as plain text: title, setup, table, note.
 pub fn comparison_text(c: &Comparison) -> String {
@@ -227,7 +248,8 @@ pub fn warnings(r: &Report) -> Vec<String> {
         out.extend(s.warnings().into_iter().map(|w| format!("sweep: {w}")));
     }
     let fj = r.forkjoin.iter().flat_map(|f| f.comparisons.iter());
-    for c in r.seeds.iter().chain(fj) {
+    let big = r.big.iter().flat_map(|b| b.comparisons.iter());
+    for c in r.seeds.iter().chain(big).chain(fj) {
         out.extend(
             c.warnings()
                 .into_iter()
@@ -268,9 +290,9 @@ pub fn render_markdown(r: &Report) -> String {
     md.push_str("## Targets\n\n");
     let _ = writeln!(
         md,
-        "Issue 5's and issue 6's targets (set for a 2-core machine), read off this run's \
-         results below: filch's value, rayon's from the same run where it has an equivalent. \
-         Where this mode uses smaller sizes than the issue, the target says which. {}.\n",
+        "The targets (set for a 2-core machine), read off this run's results below: \
+         filch's value, rayon's from the same run where it has an equivalent. Where this \
+         mode uses smaller sizes than the target's own, the target says which. {}.\n",
         targets::summary(&met)
     );
     md.push_str(&targets::table(&met).to_markdown());
@@ -350,6 +372,9 @@ pub fn render_markdown(r: &Report) -> String {
     if let Some(s) = &r.sweep {
         render_sweep(&mut md, s, r.plots);
     }
+    if let Some(b) = &r.big {
+        render_big(&mut md, b);
+    }
     if !r.seeds.is_empty() {
         md.push_str("## Python seeds in Rust\n\n");
         md.push_str(
@@ -403,6 +428,33 @@ pub fn render_markdown(r: &Report) -> String {
         }
     }
     md
+}
+
+fn render_big(md: &mut String, b: &BigResult) {
+    md.push_str("## Big inputs\n\n");
+    md.push_str(
+        "One cheap function over millions of items: seed 000's polynomial, given as a slice \
+         (`pool.map(&v, f)`), an owned `Vec` (`pool.map(v, f)`, the clone it consumes made \
+         inside every row's timed run, serial's included) and a range (`pool.map(0..n, f)`), \
+         called from outside the pool and on one of its workers (`pool.install(|| \
+         pool.map(..))`, as a map nested in another map's item or in a `join` is). \
+         `std::scope pieces` writes straight into one output from one thread per core, with \
+         no scheduler: where memory caps the machine, that is the limit. Speed-ups are over \
+         the serial loop of the same row set.\n\n",
+    );
+    for c in &b.comparisons {
+        md.push_str(&comparison_markdown(c));
+    }
+    let _ = writeln!(
+        md,
+        "### Peak memory of one map of {} items\n\nThe most bytes live at once during one \
+         call, above what was live before it (input excluded, except the owned `Vec` row, \
+         which consumes its clone); the output alone is {:.1} MB.\n",
+        fmt_count(b.peak_items as u64),
+        (b.peak_items * std::mem::size_of::<f64>()) as f64 / 1e6
+    );
+    md.push_str(&big_peak_table(b).to_markdown());
+    md.push('\n');
 }
 
 fn render_sweep(md: &mut String, s: &SweepResult, plots: bool) {
@@ -471,6 +523,7 @@ mod tests {
             elapsed: Duration::from_secs(3),
             section_times: vec![("seeds".into(), Duration::from_secs(2))],
             sweep: None,
+            big: None,
             seeds: vec![Comparison::new(
                 SQUARES_TITLE,
                 "100 ints",

@@ -1,4 +1,4 @@
-//! Issue 5's and issue 6's targets, checked against this run's own results: one row per
+//! The targets, checked against this run's own results: one row per
 //! target with filch's measured value, rayon's from the same run (where rayon has an
 //! equivalent) and whether the target is met.
 //!
@@ -7,6 +7,7 @@
 //! cannot disagree. A section that did not run (`--only`) leaves its targets "not run".
 //! The thresholds are the issues' own; they were set for the 2-core reference machine.
 
+use crate::big::{self, BigResult};
 use crate::blocking::{self, BlockingResult};
 use crate::comparison::Comparison;
 use crate::forkjoin::{ForkJoinResult, ROUND_TRIP_TITLE};
@@ -16,7 +17,7 @@ use crate::seeds::{
     LOG_LOOP_TITLE, POLY_TITLE, SLEEP_BLOCKING_ROW, SLEEP_TITLE, SQUARES_LARGE_TITLE, SQUARES_TITLE,
 };
 use crate::sweep::SweepResult;
-use crate::systems::SERIAL_PLAIN_ROW;
+use crate::systems::{FILCH_ON_WORKER, SERIAL_PLAIN_ROW};
 use crate::table::{Align, Table};
 use crate::units::{fmt_count, fmt_ns, fmt_ratio, fmt_work};
 
@@ -42,6 +43,15 @@ pub const SWEEP_BIG_SPEEDUP: f64 = 1.8;
 /// its throughput. Issue 6 gives no number; 0.9 allows for the sleepers' own bookkeeping
 /// and the noise of a shared 2-core machine, while a worker lost to a sleeper gives 0.5.
 pub const KEPT_THRESHOLD: f64 = 0.9;
+
+/// Targets on what a pool costs: small work, fork-join, round trips, idle CPU.
+pub const OVERHEAD: &str = "overhead";
+
+/// Targets on blocking items.
+pub const BLOCKING: &str = "blocking";
+
+/// Targets on big inputs: millions of cheap items, from outside and on a worker.
+pub const BIG: &str = "big inputs";
 
 /// Whether a target was met in this run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,8 +89,8 @@ impl Status {
 /// One target and how this run fared.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Target {
-    /// The issue that sets it.
-    pub issue: u32,
+    /// What the target is about: [`OVERHEAD`], [`BLOCKING`] or [`BIG`].
+    pub area: &'static str,
     /// The target, with the sizes this run used where they differ from the issue's.
     pub goal: String,
     /// filch's measured value.
@@ -92,9 +102,9 @@ pub struct Target {
 }
 
 impl Target {
-    fn new(issue: u32, goal: impl Into<String>) -> Target {
+    fn new(area: &'static str, goal: impl Into<String>) -> Target {
         Target {
-            issue,
+            area,
             goal: goal.into(),
             filch: "—".to_string(),
             rayon: "—".to_string(),
@@ -210,6 +220,93 @@ pub fn evaluate(r: &Report) -> Vec<Target> {
     out.extend(round_trip_and_idle(r.forkjoin.as_ref()));
     out.extend(uneven(r.forkjoin.as_ref()));
     out.extend(issue6(r, r.blocking.as_ref()));
+    out.extend(big_targets(r.big.as_ref()));
+    out
+}
+
+/// The speed-up a big input must reach at `n` items: 1.8 from 10^7 on, 1.5 below.
+fn big_bar(n: usize) -> f64 {
+    if n >= 10_000_000 {
+        1.8
+    } else {
+        1.5
+    }
+}
+
+/// Big inputs: per shape and size, filch from outside against the bar (or, where memory
+/// caps the machine, within 5% of the std pieces) and at least rayon's; the same call on a
+/// worker within 10% of it; the other forms; the peak memory.
+fn big_targets(b: Option<&BigResult>) -> Vec<Target> {
+    let Some(b) = b else {
+        return vec![Target::new(BIG, "big inputs (section not run)")];
+    };
+    let mut out = Vec::new();
+    for c in &b.comparisons {
+        let n = c.per.as_ref().map_or(0, |p| p.count as usize);
+        let bar = big_bar(n);
+        let outside = speedup(c, "filch");
+        let rayon = speedup(c, "rayon");
+        let pieces = speedup(c, big::STD_PIECES);
+        let (Some((f, ok)), Some((r, rok))) = (outside, rayon) else {
+            out.push(Target::new(BIG, c.title.clone()).no_data());
+            continue;
+        };
+        let (goal, needed) = match pieces {
+            Some((p, _)) => (
+                format!(
+                    "{}: ≥ {bar}x, or ≥ 0.95 × std pieces where memory caps the machine; ≥ rayon's",
+                    c.title
+                ),
+                bar.min(0.95 * p),
+            ),
+            None => (format!("{}: ≥ {bar}x and ≥ rayon's", c.title), bar),
+        };
+        let filch = match pieces {
+            Some((p, _)) => format!("{}{} (pieces {})", fmt_ratio(f), wrong(ok), fmt_ratio(p)),
+            None => format!("{}{}", fmt_ratio(f), wrong(ok)),
+        };
+        out.push(Target::new(BIG, goal).measured(
+            filch,
+            Some(format!("{}{}", fmt_ratio(r), wrong(rok))),
+            ok && f >= needed && f >= r,
+        ));
+        if let Some((w, wok)) = speedup(c, FILCH_ON_WORKER) {
+            out.push(
+                Target::new(
+                    BIG,
+                    format!(
+                        "{}: on a worker, within 10% of the outside call's speed-up",
+                        c.title
+                    ),
+                )
+                .measured(
+                    format!("{}{} (outside {})", fmt_ratio(w), wrong(wok), fmt_ratio(f)),
+                    None,
+                    wok && w >= 0.9 * f,
+                ),
+            );
+        }
+    }
+    let output = b.peak_items * std::mem::size_of::<f64>();
+    let peak = |name: &str| {
+        b.peaks
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(|p| p.bytes)
+    };
+    let goal = format!(
+        "map of {} items: peak memory the output plus < 1% (no copy of input or results)",
+        fmt_count(b.peak_items as u64)
+    );
+    let mb = |bytes: usize| format!("{:.1} MB", bytes as f64 / 1e6);
+    out.push(match peak("filch") {
+        Some(bytes) => Target::new(BIG, goal).measured(
+            format!("{} (output {})", mb(bytes), mb(output)),
+            peak("rayon").map(mb),
+            bytes as f64 <= output as f64 * 1.01,
+        ),
+        None => Target::new(BIG, goal).no_data(),
+    });
     out
 }
 
@@ -222,7 +319,7 @@ fn seed_overhead(r: &Report) -> Vec<Target> {
         (SQUARES_LARGE_TITLE, cfg.square_items_large, 1.3),
     ] {
         let t = Target::new(
-            5,
+            OVERHEAD,
             format!(
                 "`pool.map` of {} squares from outside the pool: ≤ {limit}x the serial loop's time",
                 fmt_count(items as u64)
@@ -300,14 +397,14 @@ fn sweep_targets(s: Option<&SweepResult>) -> Vec<Target> {
         fmt_work(SWEEP_MAX_W)
     );
     let slow = Target::new(
-        5,
+        OVERHEAD,
         format!(
             "threshold sweep, {range}: no cell slower than {SWEEP_SLOWDOWN}x serial (or serial + {})",
             fmt_ns(SWEEP_SLACK_NS)
         ),
     );
     let big = Target::new(
-        5,
+        OVERHEAD,
         format!(
             "threshold sweep, {range}: every cell with ≥ {} of serial work at ≥ {SWEEP_BIG_SPEEDUP}x",
             fmt_ns(SWEEP_BIG_CELL_NS)
@@ -355,13 +452,16 @@ fn forkjoin_targets(r: &Report, fj: Option<&ForkJoinResult>) -> Vec<Target> {
     );
     let fib = format!("fib({}) via join, no cut-off (issue: fib(30))", cfg.fib_n);
     let targets = [
-        Target::new(5, format!("{tree}: 1 thread ≤ 1.15x serial ns/node")),
+        Target::new(OVERHEAD, format!("{tree}: 1 thread ≤ 1.15x serial ns/node")),
         Target::new(
-            5,
+            OVERHEAD,
             format!("{tree}: {threads} threads ≥ 1.8x faster than serial"),
         ),
-        Target::new(5, format!("{fib}: 1 thread ≤ 1.5x serial")),
-        Target::new(5, format!("{fib}: {threads} threads faster than serial")),
+        Target::new(OVERHEAD, format!("{fib}: 1 thread ≤ 1.5x serial")),
+        Target::new(
+            OVERHEAD,
+            format!("{fib}: {threads} threads faster than serial"),
+        ),
     ];
     let Some(fj) = fj else {
         return targets.to_vec();
@@ -434,10 +534,10 @@ fn seed_throughput(r: &Report) -> Vec<Target> {
     );
     let mut out: Vec<Target> = ["map", "imap", "imap_unordered"]
         .iter()
-        .map(|how| Target::new(5, format!("{log} via {how}")))
+        .map(|how| Target::new(OVERHEAD, format!("{log} via {how}")))
         .collect();
     out.push(Target::new(
-        5,
+        OVERHEAD,
         format!(
             "seed 000 polynomial over {} inputs (issue: 10^7): at least rayon's speed-up",
             fmt_count(cfg.poly_items as u64)
@@ -461,10 +561,10 @@ fn seed_throughput(r: &Report) -> Vec<Target> {
 
 fn round_trip_and_idle(fj: Option<&ForkJoinResult>) -> Vec<Target> {
     let trip = Target::new(
-        5,
+        OVERHEAD,
         "`apply_async` on an idle parked pool, then `get()`: median round trip ≤ 15 µs",
     );
-    let idle = Target::new(5, "idle pool: < 1% of a core");
+    let idle = Target::new(OVERHEAD, "idle pool: < 1% of a core");
     let Some(fj) = fj else {
         return vec![trip, idle];
     };
@@ -503,7 +603,7 @@ fn uneven(fj: Option<&ForkJoinResult>) -> Vec<Target> {
         .iter()
         .map(|title| {
             let t = Target::new(
-                5,
+                OVERHEAD,
                 format!("uneven work, {title}: at least rayon's speed-up"),
             );
             match fj {
@@ -520,7 +620,7 @@ fn issue6(r: &Report, b: Option<&BlockingResult>) -> Vec<Target> {
     let cfg = &r.config.seeds;
     let nap_ns = cfg.sleep.as_nanos() as f64;
     let sleeps = Target::new(
-        6,
+        BLOCKING,
         format!(
             "`pool.map` of {} items in `filch::blocking(sleep {})` on {} threads: ≤ 1.3 sleeps \
              (issue: 200 ms sleeps)",
@@ -546,7 +646,7 @@ fn issue6(r: &Report, b: Option<&BlockingResult>) -> Vec<Target> {
         sleeps
     };
     let kept = Target::new(
-        6,
+        BLOCKING,
         format!(
             "CPU-bound map on the same pool meanwhile keeps its throughput (alone ÷ alongside \
              ≥ {KEPT_THRESHOLD}; sleeping map's wall time in sleeps beside it)"
@@ -578,12 +678,12 @@ fn issue6(r: &Report, b: Option<&BlockingResult>) -> Vec<Target> {
 
 /// The targets as a table: issue, target, filch, rayon, status.
 pub fn table(targets: &[Target]) -> Table {
-    let mut t = Table::new(["issue", "target", "filch", "rayon (same run)", "status"]);
+    let mut t = Table::new(["area", "target", "filch", "rayon (same run)", "status"]);
     // Sentences and mixed values, not numbers to line up: all left-aligned.
     t.align = vec![Align::Left; t.headers.len()];
     for target in targets {
         t.push_row([
-            target.issue.to_string(),
+            target.area.to_string(),
             target.goal.clone(),
             target.filch.clone(),
             target.rayon.clone(),
@@ -629,6 +729,7 @@ mod tests {
             elapsed: Duration::from_secs(1),
             section_times: Vec::new(),
             sweep: None,
+            big: None,
             seeds,
             forkjoin: None,
             blocking: None,

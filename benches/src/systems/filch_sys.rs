@@ -52,6 +52,12 @@ impl Filch {
             .map_err(|e| format!("chunk size {chunk}: {e}"))
     }
 
+    /// The pool itself, for the big-input section, which writes each call as a user
+    /// would.
+    pub fn pool(&self) -> &filch::Pool {
+        &self.pool
+    }
+
     /// `pool.map(items, f)`: ordered, automatic chunking.
     pub fn map_slice<T, R, F>(&self, items: &[T], f: F) -> Vec<R>
     where

@@ -13,7 +13,8 @@
 //! closure types; dispatch is one `match` per whole run, never per item.
 //!
 //! Every call into filch is in [`filch_sys`], so the rest of the crate does not depend on
-//! the details of filch's API.
+//! the details of filch's API; the big-input section (`big.rs`) is the exception, since
+//! what it shows is each form of the call as a user writes it.
 
 pub mod filch_sys;
 pub mod rayon_sys;

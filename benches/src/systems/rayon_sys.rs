@@ -34,6 +34,12 @@ impl Rayon {
         self.pool.current_num_threads()
     }
 
+    /// The pool itself, for the big-input section, which writes each call as a user
+    /// would.
+    pub fn pool(&self) -> &rayon::ThreadPool {
+        &self.pool
+    }
+
     /// `items.par_iter().map(f).collect()` on this pool.
     pub fn map_slice<T, R, F>(&self, items: &[T], f: F) -> Vec<R>
     where

@@ -1,0 +1,400 @@
+//! Big inputs: one cheap function over millions of items, the case a parallel library is
+//! judged on first. Seed 000's polynomial over 10^6 and 10^7 items (10^8 with `--full`),
+//! given as a slice (`&v`), an owned `Vec` and an integer range, each called from outside
+//! the pool and on one of its workers (`pool.install(|| pool.map(..))`, as a map nested in
+//! another map's item, a `join` or a library built on filch makes it), beside rayon and
+//! `std::thread::scope` pieces that write straight into one output (no scheduler, no copy:
+//! what the machine's cores and memory allow a plain loop). Then the other eager forms
+//! (`starmap`, `try_map`, `map_init`, an explicit chunk size) at the largest quick size,
+//! and the peak memory of one map of that size.
+//!
+//! Every row maps the same items to the same `Vec<f64>`, checked against the serial loop.
+//! Rows over an owned `Vec` clone the input inside the timed run, on the calling thread, in
+//! every system including serial (whose `into_iter().map().collect()` then reuses the
+//! clone's buffer, as Rust's in-place collect does): the clone is part of what each row
+//! measures.
+
+use std::hint::black_box;
+
+use rayon::prelude::*;
+
+use crate::alloc_count::peak_during;
+use crate::comparison::Comparison;
+use crate::config::BigConfig;
+use crate::measure::{compare, Case, Plan};
+use crate::progress::Progress;
+use crate::systems::std_threads::fill_pieces;
+use crate::systems::{Pools, FILCH_ON_WORKER};
+use crate::units::fmt_count;
+use crate::workloads::poly;
+
+/// Title prefix of the comparisons over one input shape at one size.
+pub const SHAPE_TITLE: &str = "big input";
+
+/// Title prefix of the comparisons of the other eager forms.
+pub const FORM_TITLE: &str = "big input, form";
+
+/// Label of the std rows.
+pub const STD_PIECES: &str = "std::scope pieces";
+
+/// The explicit chunk size of the chunk-size form.
+pub const CHUNK: usize = 65_536;
+
+/// How an input is handed to the map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `&v`: a slice's iterator.
+    Slice,
+    /// `v`: an owned `Vec`, moved into the call.
+    Vec,
+    /// `0..n`: an integer range.
+    Range,
+}
+
+impl Shape {
+    /// Every shape, in report order.
+    pub const ALL: [Shape; 3] = [Shape::Slice, Shape::Vec, Shape::Range];
+
+    /// The shape's name in titles.
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::Slice => "slice",
+            Shape::Vec => "Vec",
+            Shape::Range => "range",
+        }
+    }
+}
+
+/// The title of the comparison of `shape` at `n` items.
+pub fn shape_title(shape: Shape, n: usize) -> String {
+    format!(
+        "{SHAPE_TITLE}: {}, {} items",
+        shape.name(),
+        fmt_count(n as u64)
+    )
+}
+
+/// The other eager forms, over the slice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// `starmap` over owned pairs.
+    Starmap,
+    /// `try_map` with no error.
+    TryMap,
+    /// `map_init` with a per-piece counter.
+    MapInit,
+    /// `with_chunk_size(CHUNK)?.map`.
+    Chunked,
+}
+
+impl Form {
+    /// Every form, in report order.
+    pub const ALL: [Form; 4] = [Form::Starmap, Form::TryMap, Form::MapInit, Form::Chunked];
+
+    /// The form's name in titles.
+    pub fn name(self) -> &'static str {
+        match self {
+            Form::Starmap => "starmap",
+            Form::TryMap => "try_map",
+            Form::MapInit => "map_init",
+            Form::Chunked => "chunk size 65536",
+        }
+    }
+}
+
+/// The title of the comparison of `form` at `n` items.
+pub fn form_title(form: Form, n: usize) -> String {
+    format!(
+        "{FORM_TITLE}: {}, {} items",
+        form.name(),
+        fmt_count(n as u64)
+    )
+}
+
+/// The most bytes one map held at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Peak {
+    /// The system's label.
+    pub name: String,
+    /// Bytes above what was live before the call (`None`: not counted in this build).
+    pub bytes: Option<usize>,
+}
+
+/// What the section measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BigResult {
+    /// One comparison per shape and size, then one per form.
+    pub comparisons: Vec<Comparison>,
+    /// Items of the peak-memory maps.
+    pub peak_items: usize,
+    /// The peak memory of one map of `peak_items` items over a slice, per system.
+    pub peaks: Vec<Peak>,
+}
+
+/// Steps the section reports to the progress bar.
+pub fn steps(cfg: &BigConfig) -> u64 {
+    (cfg.sizes.len() * Shape::ALL.len() + Form::ALL.len() + 1) as u64
+}
+
+/// The polynomial of item `i`, as every row computes it.
+fn poly_at(i: usize) -> f64 {
+    poly(i as f64)
+}
+
+/// The comparison of `shape` at `n` items.
+fn shape_cases<'a>(
+    shape: Shape,
+    inputs: &'a [f64],
+    n: usize,
+    pools: &'a Pools,
+) -> Vec<Case<'a, Vec<f64>>> {
+    let (filch, rayon, threads) = (pools.filch.pool(), pools.rayon.pool(), pools.threads());
+    let f = |&z: &f64| poly(z);
+    match shape {
+        Shape::Slice => vec![
+            Case::new("serial", move || inputs.iter().map(f).collect()),
+            Case::new("filch", move || filch.map(inputs, f)),
+            Case::new(FILCH_ON_WORKER, move || {
+                filch.install(|| filch.map(inputs, f))
+            }),
+            Case::new("rayon", move || {
+                rayon.install(|| inputs.par_iter().map(f).collect())
+            }),
+            Case::new(STD_PIECES, move || {
+                fill_pieces(threads, inputs.len(), |range, out| {
+                    for (slot, z) in out.iter_mut().zip(&inputs[range]) {
+                        slot.write(poly(*z));
+                    }
+                })
+            }),
+        ],
+        Shape::Vec => vec![
+            Case::new("serial", move || {
+                let owned = inputs.to_vec();
+                owned.into_iter().map(poly).collect()
+            }),
+            Case::new("filch", move || filch.map(inputs.to_vec(), poly)),
+            Case::new(FILCH_ON_WORKER, move || {
+                filch.install(|| filch.map(inputs.to_vec(), poly))
+            }),
+            Case::new("rayon", move || {
+                let owned = inputs.to_vec();
+                rayon.install(|| owned.into_par_iter().map(poly).collect())
+            }),
+            Case::new(STD_PIECES, move || {
+                let owned = inputs.to_vec();
+                fill_pieces(threads, owned.len(), |range, out| {
+                    for (slot, z) in out.iter_mut().zip(&owned[range]) {
+                        slot.write(poly(*z));
+                    }
+                })
+            }),
+        ],
+        Shape::Range => vec![
+            Case::new("serial", move || (0..n).map(poly_at).collect()),
+            Case::new("filch", move || filch.map(0..n, poly_at)),
+            Case::new(FILCH_ON_WORKER, move || {
+                filch.install(|| filch.map(0..n, poly_at))
+            }),
+            Case::new("rayon", move || {
+                rayon.install(|| (0..n).into_par_iter().map(poly_at).collect())
+            }),
+            Case::new(STD_PIECES, move || {
+                fill_pieces(threads, n, |range, out| {
+                    for (slot, i) in out.iter_mut().zip(range) {
+                        slot.write(poly_at(i));
+                    }
+                })
+            }),
+        ],
+    }
+}
+
+/// The comparison of `form` over `inputs`.
+fn form_cases<'a>(
+    form: Form,
+    inputs: &'a [f64],
+    pairs: &'a [(f64, f64)],
+    pools: &'a Pools,
+) -> Vec<Case<'a, Vec<f64>>> {
+    let (filch, rayon) = (pools.filch.pool(), pools.rayon.pool());
+    let f = |&z: &f64| poly(z);
+    let g = |a: f64, b: f64| poly(a) + b;
+    let ok = |&z: &f64| Ok::<f64, ()>(poly(z));
+    let counted = |count: &mut u64, &z: &f64| {
+        *count += 1;
+        poly(z) + black_box(0.0) * *count as f64
+    };
+    let chunked = move || {
+        filch
+            .with_chunk_size(CHUNK)
+            .unwrap_or_else(|e| panic!("chunk size {CHUNK}: {e}"))
+    };
+    match form {
+        Form::Starmap => vec![
+            Case::new("serial", move || {
+                let owned = pairs.to_vec();
+                owned.into_iter().map(|(a, b)| g(a, b)).collect()
+            }),
+            Case::new("filch", move || filch.starmap(pairs.to_vec(), g)),
+            Case::new(FILCH_ON_WORKER, move || {
+                filch.install(|| filch.starmap(pairs.to_vec(), g))
+            }),
+            Case::new("rayon", move || {
+                let owned = pairs.to_vec();
+                rayon.install(|| owned.into_par_iter().map(|(a, b)| g(a, b)).collect())
+            }),
+        ],
+        Form::TryMap => vec![
+            Case::new("serial", move || {
+                inputs.iter().map(ok).collect::<Result<_, _>>().unwrap()
+            }),
+            Case::new("filch", move || filch.try_map(inputs, ok).unwrap()),
+            Case::new(FILCH_ON_WORKER, move || {
+                filch.install(|| filch.try_map(inputs, ok).unwrap())
+            }),
+            Case::new("rayon", move || {
+                rayon
+                    .install(|| inputs.par_iter().map(ok).collect::<Result<_, _>>())
+                    .unwrap()
+            }),
+        ],
+        Form::MapInit => vec![
+            Case::new("serial", move || {
+                let mut count = 0;
+                inputs.iter().map(|z| counted(&mut count, z)).collect()
+            }),
+            Case::new("filch", move || filch.map_init(inputs, || 0, counted)),
+            Case::new(FILCH_ON_WORKER, move || {
+                filch.install(|| filch.map_init(inputs, || 0, counted))
+            }),
+            Case::new("rayon", move || {
+                rayon.install(|| inputs.par_iter().map_init(|| 0, counted).collect())
+            }),
+        ],
+        Form::Chunked => vec![
+            Case::new("serial", move || inputs.iter().map(f).collect()),
+            Case::new("filch", move || chunked().map(inputs, f)),
+            Case::new(FILCH_ON_WORKER, move || {
+                filch.install(|| chunked().map(inputs, f))
+            }),
+            Case::new("rayon", move || {
+                rayon.install(|| inputs.par_iter().with_min_len(CHUNK).map(f).collect())
+            }),
+        ],
+    }
+}
+
+/// Runs the section.
+pub fn run(cfg: &BigConfig, plan: &Plan, pools: &Pools, progress: &mut Progress) -> BigResult {
+    let threads = pools.threads();
+    let mut comparisons = Vec::new();
+    let largest = cfg.sizes.iter().copied().max().unwrap_or(0);
+    let all: Vec<f64> = (0..largest.max(cfg.forms_items).max(cfg.peak_items))
+        .map(|i| i as f64)
+        .collect();
+    for &n in &cfg.sizes {
+        let inputs = &all[..n];
+        for shape in Shape::ALL {
+            progress.step(&shape_title(shape, n));
+            let outcomes = compare(shape_cases(shape, inputs, n, pools), plan);
+            comparisons.push(
+                Comparison::new(
+                    shape_title(shape, n),
+                    format!("seed 000's polynomial, {threads} threads"),
+                    outcomes,
+                )
+                .per(n as f64, "item"),
+            );
+        }
+    }
+    let inputs = &all[..cfg.forms_items];
+    let pairs: Vec<(f64, f64)> = inputs.iter().map(|&z| (z, 1.0)).collect();
+    for form in Form::ALL {
+        progress.step(&form_title(form, cfg.forms_items));
+        let outcomes = compare(form_cases(form, inputs, &pairs, pools), plan);
+        comparisons.push(
+            Comparison::new(
+                form_title(form, cfg.forms_items),
+                format!("seed 000's polynomial over a slice, {threads} threads"),
+                outcomes,
+            )
+            .per(cfg.forms_items as f64, "item"),
+        );
+    }
+    progress.step("big input: peak memory");
+    let peaks = peak_memory(&all[..cfg.peak_items], pools);
+    BigResult {
+        comparisons,
+        peak_items: cfg.peak_items,
+        peaks,
+    }
+}
+
+/// The peak memory of one map over `inputs` per system, each run once after a warm-up
+/// run: every slice row, then filch over an owned `Vec` (whose peak includes the clone
+/// it consumes).
+fn peak_memory(inputs: &[f64], pools: &Pools) -> Vec<Peak> {
+    let n = inputs.len();
+    let slice = shape_cases(Shape::Slice, inputs, n, pools).into_iter();
+    let owned = shape_cases(Shape::Vec, inputs, n, pools)
+        .into_iter()
+        .filter(|case| case.name() == "filch");
+    slice
+        .map(|case| (case.name().to_string(), case))
+        .chain(owned.map(|case| ("filch, owned Vec (with its clone)".to_string(), case)))
+        .map(|(name, mut case)| {
+            drop(case.run_once());
+            let (out, bytes) = peak_during(|| case.run_once());
+            drop(black_box(out));
+            Peak { name, bytes }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every row of every shape and form computes the serial loop's output, and the std
+    /// pieces fill every slot (an odd length leaves a short last piece).
+    #[test]
+    fn every_row_maps_the_same_items_to_the_same_outputs() {
+        let pools = Pools::new(2).expect("pools");
+        let n = 10_001;
+        let inputs: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        let pairs: Vec<(f64, f64)> = inputs.iter().map(|&z| (z, 1.0)).collect();
+        let want: Vec<f64> = inputs.iter().map(|&z| poly(z)).collect();
+        for shape in Shape::ALL {
+            for mut case in shape_cases(shape, &inputs, n, &pools) {
+                assert!(
+                    case.run_once() == want,
+                    "{} over a {}",
+                    case.name(),
+                    shape.name()
+                );
+            }
+        }
+        for form in Form::ALL {
+            let mut cases = form_cases(form, &inputs, &pairs, &pools);
+            let expected = cases[0].run_once();
+            for mut case in cases {
+                assert!(
+                    case.run_once() == expected,
+                    "{}: {}",
+                    form.name(),
+                    case.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn peaks_are_not_counted_without_the_counting_allocator() {
+        let pools = Pools::new(2).expect("pools");
+        let inputs: Vec<f64> = (0..1_000).map(|i| i as f64).collect();
+        let peaks = peak_memory(&inputs, &pools);
+        assert_eq!(peaks.len(), 6);
+        assert!(peaks.iter().all(|p| p.bytes.is_none()), "{peaks:?}");
+    }
+}
