@@ -29,7 +29,7 @@
 //!
 //! | combinator | order of results | laziness | buffering | a panic in `f` |
 //! |---|---|---|---|---|
-//! | [`Pool::map`], [`Pool::starmap`], [`Pool::map_init`], [`map`] | input order | eager: returns when all are done | the output `Vec`; from outside the pool the input is pulled in batches by whichever thread needs work (collected first only if its length is unknown); on a worker it is collected once the call goes parallel | resumed at the call with its payload; items not started are dropped unrun |
+//! | [`Pool::map`], [`Pool::starmap`], [`Pool::map_init`], [`map`] | input order | eager: returns when all are done | the output `Vec`, written in place; an owned `Vec`, an integer range or a slice of a primitive type is split by index where it lies; other inputs of known length are read in batches or chunks of a few MiB; an input of unknown length is collected first once the call goes parallel | resumed at the call with its payload; items not started are dropped unrun |
 //! | [`Pool::try_map`], [`try_map`] | input order (`Ok`) | eager; stops starting items at the first `Err` | as `map` | as `map` |
 //! | [`Pool::imap`] | input order | lazy: input read on demand | at most `4 × threads` chunks ahead of the consumer, plus up to `max_spare_threads` while items are inside `blocking` | resumed at `next()`; the iterator then ends and pending chunks are dropped |
 //! | [`Pool::imap_unordered`] | completion order | lazy | as `imap` | as `imap` |
@@ -44,7 +44,8 @@
 //! # Chunking
 //! By default the call decides: it times the first items on the calling
 //! thread and goes parallel only if the rest is worth it (see
-//! `docs/design.md`), then splits lazily, only when a worker is idle. A
+//! `docs/design.md`), then splits lazily, when a worker is idle or, for
+//! work worth waking one, asleep. A
 //! call from outside the pool also remembers, per calling thread and call
 //! site, how long its last two first items took: when both took 20 µs or
 //! more, the next call shares its rest before running its first item, so
