@@ -443,14 +443,16 @@ impl Splitting {
 
     /// The engine's settings: a chunk size is the grain and the unit of
     /// splits, and two chunks are worth a wake-up (the caller asked for the
-    /// pool); otherwise the probe's estimate sizes the grain, which the
-    /// engine corrects, and `probe::WAKE_MIN_NS` of grains wake a peer.
+    /// pool); otherwise the probe's estimate sizes the grain and the items
+    /// worth a wake-up (`probe::WAKE_MIN_NS`), which the engine corrects.
     fn control(self) -> Control {
         match (self.chunking, self.priced) {
-            (Chunking::Fixed(chunk), _) => Control::new(chunk.get(), chunk.get(), 2, false),
+            (Chunking::Fixed(chunk), _) => {
+                Control::new(chunk.get(), chunk.get(), 2 * chunk.get(), false)
+            }
             (Chunking::Auto, priced) => {
-                let grain = priced.map_or(1, |priced| probe::grain(priced.ns_per_item));
-                Control::new(grain, 1, probe::WAKE_GRAINS, true)
+                let ns = priced.map_or(probe::WAKE_MIN_NS, |priced| priced.ns_per_item);
+                Control::new(probe::grain(ns), 1, probe::wake_items(ns), true)
             }
         }
     }

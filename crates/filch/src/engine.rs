@@ -9,7 +9,7 @@
 //! PPoPP 2010). So a pool with nobody idle never pays for a split, and an
 //! idle worker gets half of someone's remaining work within one batch.
 //! A peer that has gone to sleep is not idle in that sense. While a piece
-//! still holds enough work to pay for a wake-up (`Control::wake_grains`,
+//! still holds enough work to pay for a wake-up (`Control::wake_items`,
 //! `probe::WAKE_MIN_NS`) and no peer is looking but one sleeps
 //! (`peer_asleep`), it splits anyway: `join` publishes the half and wakes
 //! the sleeper, which finds it waiting. A woken peer stops counting as
@@ -48,9 +48,10 @@ pub(crate) struct Control {
     /// chunk size, or 1), so only a piece's last chunk may be short; a
     /// piece of one chunk or less never splits.
     unit: usize,
-    /// A piece with at least this many grains left is worth waking a
-    /// sleeping peer for.
-    wake_grains: usize,
+    /// A piece with at least this many items left is worth waking a
+    /// sleeping peer for (`probe::WAKE_MIN_NS` of work); raised with the
+    /// grain.
+    wake_items: AtomicUsize,
     /// Set by a panic or a `None` from a leaf: start no more items.
     pub(crate) stop: AtomicBool,
 }
@@ -60,14 +61,14 @@ const MAX_GRAIN: usize = 1 << 16;
 
 impl Control {
     /// A call run `grain` items at a time, split on multiples of `unit`,
-    /// waking sleepers for `wake_grains` grains or more; `calibrating` if
-    /// `grain` is an estimate to correct.
-    pub(crate) fn new(grain: usize, unit: usize, wake_grains: usize, calibrating: bool) -> Self {
+    /// waking sleepers for `wake_items` items or more; `calibrating` if
+    /// `grain` and `wake_items` are estimates to correct.
+    pub(crate) fn new(grain: usize, unit: usize, wake_items: usize, calibrating: bool) -> Self {
         Control {
             grain: AtomicUsize::new(grain.clamp(1, MAX_GRAIN)),
             calibrating,
             unit: unit.max(1),
-            wake_grains: wake_grains.max(2),
+            wake_items: AtomicUsize::new(wake_items.max(2)),
             stop: AtomicBool::new(false),
         }
     }
@@ -82,7 +83,11 @@ impl Control {
     fn calibrate(&self, grain: usize, ticks: u64) {
         let target = u128::from(clock::ticks(probe::GRAIN_NS));
         let fitting = (grain as u128 * target / u128::from(ticks.max(1))).min(MAX_GRAIN as u128);
-        self.grain.fetch_max(fitting as usize, Ordering::Relaxed);
+        let raised = self.grain.fetch_max(fitting as usize, Ordering::Relaxed) < fitting as usize;
+        if raised {
+            let wake = (fitting as usize).saturating_mul(probe::WAKE_GRAINS);
+            self.wake_items.fetch_max(wake, Ordering::Relaxed);
+        }
     }
 }
 
@@ -305,7 +310,8 @@ where
         if remaining > control.unit
             && (eager
                 || filch_scheduler::work_wanted()
-                || (remaining / grain >= control.wake_grains && filch_scheduler::peer_asleep()))
+                || (remaining >= control.wake_items.load(Ordering::Relaxed)
+                    && filch_scheduler::peer_asleep()))
         {
             return split(piece, make_leaf, control, eager);
         }

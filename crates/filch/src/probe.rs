@@ -47,6 +47,13 @@ pub(crate) const WAKE_MIN_NS: u64 = 200_000;
 /// [`WAKE_MIN_NS`] in grains of [`GRAIN_NS`].
 pub(crate) const WAKE_GRAINS: usize = (WAKE_MIN_NS / GRAIN_NS) as usize;
 
+/// Items worth [`WAKE_MIN_NS`], given the cost of one (at least 2: a
+/// piece of one item has nothing to give).
+#[inline]
+pub(crate) fn wake_items(ns_per_item: u64) -> usize {
+    ((WAKE_MIN_NS / ns_per_item.max(1)) as usize).max(2)
+}
+
 /// A call from outside whose site's last two first items took at least
 /// this long (`history.rs`), and whose rest would then go parallel, shares its
 /// rest before running its own first item, so helpers start while it runs.
