@@ -24,7 +24,7 @@ OPTIONS:
         --threads N     threads of the filch and rayon pools and of the std::scope split
                         (default: available parallelism)
         --rounds R      timed rounds per comparison, after the warm-up round
-        --only LIST     comma-separated sections to run: sweep,big,seeds,forkjoin,blocking
+        --only LIST     comma-separated sections to run: sweep,big,programs,seeds,forkjoin,blocking
         --cap-ms MS     threshold sweep: skip cells whose serial time would exceed MS ms
         --no-plots      do not write SVG plots
     -h, --help          print this help
@@ -140,18 +140,20 @@ pub fn parse_sections(list: &str) -> Result<Sections, String> {
             "sweep" => sections.sweep = true,
             "seeds" => sections.seeds = true,
             "big" => sections.big = true,
+            "programs" => sections.programs = true,
             "forkjoin" => sections.forkjoin = true,
             "blocking" => sections.blocking = true,
             other => {
                 return Err(format!(
-                "--only: unknown section `{other}` (expected sweep, big, seeds, forkjoin or blocking)"
+                "--only: unknown section `{other}` (expected sweep, big, programs, seeds, forkjoin or blocking)"
             ))
             }
         }
     }
     if sections == Sections::NONE {
         return Err(
-            "--only needs at least one of sweep, big, seeds, forkjoin, blocking".to_string(),
+            "--only needs at least one of sweep, big, programs, seeds, forkjoin, blocking"
+                .to_string(),
         );
     }
     Ok(sections)

@@ -44,6 +44,8 @@ pub struct Sections {
     pub blocking: bool,
     /// Big inputs: millions of cheap items, from outside the pool and on a worker.
     pub big: bool,
+    /// Whole programs (n-body, matrix multiply, life, sieve, Pythagorean triples).
+    pub programs: bool,
 }
 
 impl Sections {
@@ -54,6 +56,7 @@ impl Sections {
         forkjoin: true,
         blocking: true,
         big: true,
+        programs: true,
     };
 
     /// No section (the start of `--only`'s list).
@@ -63,6 +66,7 @@ impl Sections {
         forkjoin: false,
         blocking: false,
         big: false,
+        programs: false,
     };
 }
 
@@ -104,6 +108,25 @@ pub struct BigConfig {
     pub forms_items: usize,
     /// Items of the peak-memory maps.
     pub peak_items: usize,
+}
+
+/// Sizes of the whole programs (`programs.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgramsConfig {
+    /// n-body: bodies.
+    pub bodies: usize,
+    /// n-body: steps.
+    pub steps: usize,
+    /// Matrix multiply: rows and columns.
+    pub matrix: usize,
+    /// Game of life: the side of the torus.
+    pub life: usize,
+    /// Game of life: generations.
+    pub generations: usize,
+    /// Segmented sieve: the limit.
+    pub sieve: usize,
+    /// Pythagorean triples: the largest hypotenuse.
+    pub pythagoras: usize,
 }
 
 /// Sizes of the seed experiments.
@@ -191,6 +214,8 @@ pub struct Config {
     pub blocking: BlockingConfig,
     /// Big inputs.
     pub big: BigConfig,
+    /// Whole programs.
+    pub programs: ProgramsConfig,
 }
 
 /// Work sizes of the sweep: 1 ns to 1 ms per item, by decades.
@@ -233,6 +258,26 @@ impl Config {
                 sizes: vec![1_000_000, 10_000_000, 100_000_000],
                 forms_items: 10_000_000,
                 peak_items: 10_000_000,
+            },
+        };
+        let programs = match mode {
+            Mode::Smoke => ProgramsConfig {
+                bodies: 64,
+                steps: 2,
+                matrix: 32,
+                life: 32,
+                generations: 2,
+                sieve: 100_000,
+                pythagoras: 300,
+            },
+            Mode::Quick | Mode::Full => ProgramsConfig {
+                bodies: 2_000,
+                steps: 5,
+                matrix: 384,
+                life: 512,
+                generations: 20,
+                sieve: 20_000_000,
+                pythagoras: 12_000,
             },
         };
         let (plan, sweep, seeds, forkjoin) = match mode {
@@ -348,6 +393,7 @@ impl Config {
             forkjoin,
             blocking,
             big,
+            programs,
         }
     }
 }

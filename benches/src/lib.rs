@@ -43,6 +43,7 @@ pub mod forkjoin;
 pub mod machine;
 pub mod measure;
 pub mod plot;
+pub mod programs;
 pub mod progress;
 pub mod report;
 pub mod run;

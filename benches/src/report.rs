@@ -45,6 +45,8 @@ pub struct Report {
     pub sweep: Option<SweepResult>,
     /// Big inputs, if run.
     pub big: Option<BigResult>,
+    /// Whole programs (empty if not run).
+    pub programs: Vec<Comparison>,
     /// The seeds (empty if not run).
     pub seeds: Vec<Comparison>,
     /// Fork-join, if run.
@@ -249,7 +251,7 @@ pub fn warnings(r: &Report) -> Vec<String> {
     }
     let fj = r.forkjoin.iter().flat_map(|f| f.comparisons.iter());
     let big = r.big.iter().flat_map(|b| b.comparisons.iter());
-    for c in r.seeds.iter().chain(big).chain(fj) {
+    for c in r.seeds.iter().chain(big).chain(&r.programs).chain(fj) {
         out.extend(
             c.warnings()
                 .into_iter()
@@ -374,6 +376,18 @@ pub fn render_markdown(r: &Report) -> String {
     }
     if let Some(b) = &r.big {
         render_big(&mut md, b);
+    }
+    if !r.programs.is_empty() {
+        md.push_str("## Whole programs\n\n");
+        md.push_str(
+            "Programs in the style of rayon's demos, each written once over a parallel map and \
+             run from outside the pool, inside `pool.install` (the habit rayon users bring) and \
+             with rayon inside its own pool; every result is checked against the serial \
+             program.\n\n",
+        );
+        for c in &r.programs {
+            md.push_str(&comparison_markdown(c));
+        }
     }
     if !r.seeds.is_empty() {
         md.push_str("## Python seeds in Rust\n\n");
@@ -524,6 +538,7 @@ mod tests {
             section_times: vec![("seeds".into(), Duration::from_secs(2))],
             sweep: None,
             big: None,
+            programs: Vec::new(),
             seeds: vec![Comparison::new(
                 SQUARES_TITLE,
                 "100 ints",

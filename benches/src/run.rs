@@ -20,6 +20,7 @@ use crate::cputime::MachineSnapshot;
 use crate::forkjoin::{self, idle_table};
 use crate::machine::Machine;
 use crate::plot::{break_even_chart, speedup_chart, speedup_file_name, BREAK_EVEN_FILE};
+use crate::programs;
 use crate::progress::Progress;
 use crate::report::{
     big_peak_table, busy_machine_warning, comparison_text, render_markdown, sweep_text, warnings,
@@ -62,6 +63,9 @@ fn total_steps(cfg: &Config) -> u64 {
     }
     if cfg.sections.big {
         steps += big::steps(&cfg.big);
+    }
+    if cfg.sections.programs {
+        steps += programs::STEPS;
     }
     if cfg.sections.blocking {
         steps += blocking::STEPS;
@@ -139,6 +143,21 @@ pub fn run(config: &Config, args: &str) -> Result<(Report, PathBuf), String> {
     };
 
     let section_start = Instant::now();
+    let programs = if config.sections.programs {
+        let result = programs::run(&config.programs, &config.plan, &pools, &mut progress);
+        let mut text = String::from("programs\n");
+        for c in &result {
+            text.push('\n');
+            text.push_str(&comparison_text(c));
+        }
+        progress.println(&text);
+        section_times.push(("programs".to_string(), section_start.elapsed()));
+        result
+    } else {
+        Vec::new()
+    };
+
+    let section_start = Instant::now();
     let forkjoin = if config.sections.forkjoin {
         let result = forkjoin::run(&config.forkjoin, &config.plan, &pools, &mut progress)?;
         let mut text = String::from("fork-join\n");
@@ -201,6 +220,7 @@ pub fn run(config: &Config, args: &str) -> Result<(Report, PathBuf), String> {
         section_times,
         sweep,
         big,
+        programs,
         seeds,
         forkjoin,
         blocking,

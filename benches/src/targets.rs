@@ -12,6 +12,7 @@ use crate::blocking::{self, BlockingResult};
 use crate::comparison::Comparison;
 use crate::forkjoin::{ForkJoinResult, ROUND_TRIP_TITLE};
 use crate::measure::paired_speedup;
+use crate::programs;
 use crate::report::Report;
 use crate::seeds::{
     LOG_LOOP_TITLE, POLY_TITLE, SLEEP_BLOCKING_ROW, SLEEP_TITLE, SQUARES_LARGE_TITLE, SQUARES_TITLE,
@@ -221,6 +222,33 @@ pub fn evaluate(r: &Report) -> Vec<Target> {
     out.extend(uneven(r.forkjoin.as_ref()));
     out.extend(issue6(r, r.blocking.as_ref()));
     out.extend(big_targets(r.big.as_ref()));
+    out.extend(program_targets(&r.programs));
+    out
+}
+
+/// Whole programs: filch's time within 10% of rayon's, from outside and inside `install`.
+fn program_targets(programs: &[Comparison]) -> Vec<Target> {
+    let mut out = Vec::new();
+    for c in programs {
+        let Some((r, rok)) = time_ratio(c, "rayon") else {
+            continue;
+        };
+        for (row, how) in [
+            ("filch", "from outside"),
+            (programs::FILCH_INSTALL, "inside install"),
+        ] {
+            let goal = format!("{}, {how}: within 10% of rayon's time", c.title);
+            let t = match time_ratio(c, row) {
+                Some((f, ok)) => Target::new(BIG, goal).measured(
+                    format!("{} serial{}", fmt_ratio(f), wrong(ok)),
+                    Some(format!("{} serial{}", fmt_ratio(r), wrong(rok))),
+                    ok && f <= 1.1 * r,
+                ),
+                None => Target::new(BIG, goal).no_data(),
+            };
+            out.push(t);
+        }
+    }
     out
 }
 
@@ -730,6 +758,7 @@ mod tests {
             section_times: Vec::new(),
             sweep: None,
             big: None,
+            programs: Vec::new(),
             seeds,
             forkjoin: None,
             blocking: None,
