@@ -1,4 +1,4 @@
-//! Blocking items sharing a pool with CPU-bound work (issue 6, second half): does a map
+//! Blocking items sharing a pool with CPU-bound work : does a map
 //! whose items sleep starve a CPU-bound map submitted to the same pool meanwhile?
 //!
 //! Per system, a CPU-bound map (items of calibrated spin) is timed **alone** and

@@ -136,7 +136,7 @@ pub struct SeedsConfig {
     pub poly_items: usize,
     /// Seed 001: random ints to square (the seed uses 100).
     pub square_items: usize,
-    /// Seed 001: the same squares at a size where issue 5 expects the pool to nearly pay
+    /// Seed 001: the same squares at a size where the overhead target expects the pool to nearly pay
     /// (1,000: at most 1.3x the serial loop's time).
     pub square_items_large: usize,
     /// Seed 001: items of the log loop.
@@ -181,9 +181,9 @@ pub struct BlockingConfig {
     pub cpu_items: usize,
     /// Spin per CPU item, ns.
     pub cpu_work_ns: u64,
-    /// Items of the sleeping map (issue 6 uses 10).
+    /// Items of the sleeping map (the target's own: 10).
     pub sleep_items: usize,
-    /// Sleep per item (issue 6 uses 200 ms).
+    /// Sleep per item (the target's own: 200 ms).
     pub sleep: Duration,
     /// Timed rounds after the warm-up round.
     pub rounds: usize,
@@ -231,7 +231,7 @@ impl Config {
             // 100 ms of serial CPU work beside 50 ms sleeps: about a second a round (the
             // unmarked pools sleep in waves), so 3 rounds and the warm-up take ~4 s.
             Mode::Quick => (500, ms(50), 3),
-            // Issue 6's own 200 ms sleeps beside 200 ms of serial CPU work.
+            // The blocking target's own 200 ms sleeps beside 200 ms of serial CPU work.
             Mode::Full => (1_000, ms(200), 7),
         };
         let blocking = BlockingConfig {

@@ -86,7 +86,7 @@ pub struct ForkJoinResult {
 /// are.
 const DEPTH_COUNT_NOTE: &str = "`serial` runs the same source as the schedulers with `join(a, b)` \
      being `(a(), b())` in a call of its own; `serial, plain fn` is the hand-written \
-     recursion, which the compiler cuts differently; the issue-5 targets are judged \
+     recursion, which the compiler cuts differently; the overhead targets are judged \
      against whichever of the two is faster. `serial + depth count` is the plain recursion with one \
      thread-local counter raised before each fork's first half and restored after it: the \
      least per-fork bookkeeping a `join` without an explicit context can do, so the floor \

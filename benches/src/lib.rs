@@ -20,8 +20,8 @@
 //! | [`seeds`] | the four Python multiprocessing seeds, ported |
 //! | [`forkjoin`] | fib, tree sum, empty join, async round trip, idle CPU |
 //! | [`uneven`] | uneven items, nested maps, Mandelbrot rows |
-//! | [`blocking`] | sleeping items sharing a pool with CPU-bound work (issue 6) |
-//! | [`targets`] | issue 5's and 6's targets, read off this run's results |
+//! | [`blocking`] | sleeping items sharing a pool with CPU-bound work |
+//! | [`targets`] | every target, read off this run's results |
 //! | [`cputime`] | per-thread CPU time from `/proc`, for the idle-CPU experiment |
 //! | [`machine`] | what machine the numbers came from |
 //! | [`units`] | formatting nanoseconds, ratios and work sizes |

@@ -403,7 +403,7 @@ pub fn render_markdown(r: &Report) -> String {
     if let Some(b) = &r.blocking {
         md.push_str("## Blocking items beside CPU-bound work\n\n");
         md.push_str(
-            "Issue 6's second half: while a map of sleeping items runs on a pool, does a \
+            "While a map of sleeping items runs on a pool, does a \
              CPU-bound map submitted to the same pool keep its throughput?\n\n",
         );
         let _ = writeln!(md, "{}.\n", b.setup);

@@ -6,7 +6,7 @@
 //! its idle-CPU measurement must run before `filch::map` in seed 001 starts filch's global
 //! pool, and blocking last because it leaves spare threads in the shared filch pool. The
 //! report lists the seeds and blocking before fork-join regardless, and opens with the
-//! issue targets read off all of them, which stdout prints last.
+//! targets read off all of them, which stdout prints last.
 
 use std::fs;
 use std::path::{Path, PathBuf};

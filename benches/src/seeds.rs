@@ -28,7 +28,7 @@ const RANDOM_SEED: u64 = 0x5EED_0001;
 /// Title of the headline comparison (pool overhead on a tiny map), for the report summary.
 pub const SQUARES_TITLE: &str = "seed 001: squares of random ints";
 
-/// Title of the same map at [`SeedsConfig::square_items_large`] items (issue 5's second
+/// Title of the same map at [`SeedsConfig::square_items_large`] items (the overhead target's second
 /// overhead target).
 pub const SQUARES_LARGE_TITLE: &str = "seed 001: more squares of random ints";
 
@@ -41,7 +41,7 @@ pub const POLY_TITLE: &str = "seed 000: polynomial map";
 /// Title of the sleeping-items comparison.
 pub const SLEEP_TITLE: &str = "seed 003: sleeping items";
 
-/// Label of the seed 003 row whose items are each wrapped in `filch::blocking` (issue 6).
+/// Label of the seed 003 row whose items are each wrapped in `filch::blocking`.
 pub const SLEEP_BLOCKING_ROW: &str = "filch + blocking";
 
 /// Number of progress steps [`run`] reports for `cfg`.
@@ -182,7 +182,7 @@ fn seed001_squares(cfg: &SeedsConfig, items: usize, plan: &Plan, pools: &Pools) 
          including starting 12 processes. The 'new pool ×12' rows are the Rust equivalent \
          of that (threads instead of processes); the warm-pool rows are the per-call cost."
     } else {
-        "Ten times the seed's size, still far too little work to split: issue 5 asks that \
+        "Ten times the seed's size, still far too little work to split: the overhead target asks that \
          a map called from outside the pool cost at most 1.3x the serial loop here (3x at \
          the seed's 100 items), i.e. that a pool notice when splitting cannot pay."
     })
@@ -394,7 +394,7 @@ fn seed003_sleep(items: usize, nap: Duration, plan: &Plan, pools: &Pools) -> Com
          workers needs at least {waves} sleeps ({}) — more if its chunks are uneven. With \
          `filch::blocking` around the sleep (the `+ blocking` rows: map, chunk size 1, imap, \
          imap_unordered), spare threads stand in for sleeping workers, so a pool can come \
-         close to one sleep too; issue 6 asks for at most 1.3 sleeps.",
+         close to one sleep too; the blocking target asks for at most 1.3 sleeps.",
         fmt_ns(nap.as_nanos() as f64),
         fmt_ns((nap * waves as u32).as_nanos() as f64),
     ))

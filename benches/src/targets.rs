@@ -5,7 +5,7 @@
 //! Nothing here measures anything: every value is picked by title and row label from the
 //! comparisons the other sections already produced, so the table and the sections below it
 //! cannot disagree. A section that did not run (`--only`) leaves its targets "not run".
-//! The thresholds are the issues' own; they were set for the 2-core reference machine.
+//! The thresholds are the targets' own; they were set for the 2-core reference machine.
 
 use crate::big::{self, BigResult};
 use crate::blocking::{self, BlockingResult};
@@ -22,26 +22,26 @@ use crate::systems::{FILCH_ON_WORKER, SERIAL_PLAIN_ROW};
 use crate::table::{Align, Table};
 use crate::units::{fmt_count, fmt_ns, fmt_ratio, fmt_work};
 
-/// Largest N of the sweep range issue 5 sets targets for.
+/// Largest N of the sweep range the overhead targets cover.
 pub const SWEEP_MAX_N: usize = 100_000;
 
 /// Largest work per item (ns) of that range.
 pub const SWEEP_MAX_W: u64 = 100_000;
 
-/// Issue 5: no sweep cell slower than this many times the serial loop…
+/// Overhead: no sweep cell slower than this many times the serial loop…
 pub const SWEEP_SLOWDOWN: f64 = 1.1;
 
 /// …or than the serial loop plus this many ns, whichever allows more (tiny cells).
 pub const SWEEP_SLACK_NS: f64 = 100.0;
 
-/// Issue 5: cells with at least this much serial work (ns)…
+/// Overhead: cells with at least this much serial work (ns)…
 pub const SWEEP_BIG_CELL_NS: f64 = 1_000_000.0;
 
 /// …reach at least this speed-up.
 pub const SWEEP_BIG_SPEEDUP: f64 = 1.8;
 
 /// Throughput kept (alone ÷ alongside) at or above which the CPU map counts as keeping
-/// its throughput. Issue 6 gives no number; 0.9 allows for the sleepers' own bookkeeping
+/// its throughput. The target gives no number; 0.9 allows for the sleepers' own bookkeeping
 /// and the noise of a shared 2-core machine, while a worker lost to a sleeper gives 0.5.
 pub const KEPT_THRESHOLD: f64 = 0.9;
 
@@ -92,7 +92,7 @@ impl Status {
 pub struct Target {
     /// What the target is about: [`OVERHEAD`], [`BLOCKING`] or [`BIG`].
     pub area: &'static str,
-    /// The target, with the sizes this run used where they differ from the issue's.
+    /// The target, with the sizes this run used where they differ from the target's own.
     pub goal: String,
     /// filch's measured value.
     pub filch: String,
@@ -211,7 +211,7 @@ fn speedup_at_least(
     )
 }
 
-/// Every target, in the issues' order.
+/// Every target, area by area.
 pub fn evaluate(r: &Report) -> Vec<Target> {
     let mut out = Vec::new();
     out.extend(seed_overhead(r));
@@ -220,7 +220,7 @@ pub fn evaluate(r: &Report) -> Vec<Target> {
     out.extend(seed_throughput(r));
     out.extend(round_trip_and_idle(r.forkjoin.as_ref()));
     out.extend(uneven(r.forkjoin.as_ref()));
-    out.extend(issue6(r, r.blocking.as_ref()));
+    out.extend(blocking_targets(r, r.blocking.as_ref()));
     out.extend(big_targets(r.big.as_ref()));
     out.extend(program_targets(&r.programs));
     out
@@ -362,7 +362,7 @@ fn seed_overhead(r: &Report) -> Vec<Target> {
     out
 }
 
-/// The worst cell of `system` in the issue's range by the "no slower than serial" rule:
+/// The worst cell of `system` in the targets' range by the "no slower than serial" rule:
 /// (n, w, time ratio, excess ns, cells over, cells in range).
 fn sweep_worst(s: &SweepResult, system: &str) -> Option<(usize, u64, f64, f64, usize, usize)> {
     // (time ÷ allowance, n, w, time ratio, excess over serial): the worst cell is the one
@@ -475,10 +475,10 @@ fn forkjoin_targets(r: &Report, fj: Option<&ForkJoinResult>) -> Vec<Target> {
     let cfg = &r.config.forkjoin;
     let threads = r.config.threads;
     let tree = format!(
-        "binary-tree sum, 2^{} − 1 nodes (issue: 2^23)",
+        "binary-tree sum, 2^{} − 1 nodes (target: 2^23)",
         cfg.tree_levels
     );
-    let fib = format!("fib({}) via join, no cut-off (issue: fib(30))", cfg.fib_n);
+    let fib = format!("fib({}) via join, no cut-off (target: fib(30))", cfg.fib_n);
     let targets = [
         Target::new(OVERHEAD, format!("{tree}: 1 thread ≤ 1.15x serial ns/node")),
         Target::new(
@@ -567,7 +567,7 @@ fn seed_throughput(r: &Report) -> Vec<Target> {
     out.push(Target::new(
         OVERHEAD,
         format!(
-            "seed 000 polynomial over {} inputs (issue: 10^7): at least rayon's speed-up",
+            "seed 000 polynomial over {} inputs (target: 10^7): at least rayon's speed-up",
             fmt_count(cfg.poly_items as u64)
         ),
     ));
@@ -644,14 +644,14 @@ fn uneven(fj: Option<&ForkJoinResult>) -> Vec<Target> {
         .collect()
 }
 
-fn issue6(r: &Report, b: Option<&BlockingResult>) -> Vec<Target> {
+fn blocking_targets(r: &Report, b: Option<&BlockingResult>) -> Vec<Target> {
     let cfg = &r.config.seeds;
     let nap_ns = cfg.sleep.as_nanos() as f64;
     let sleeps = Target::new(
         BLOCKING,
         format!(
             "`pool.map` of {} items in `filch::blocking(sleep {})` on {} threads: ≤ 1.3 sleeps \
-             (issue: 200 ms sleeps)",
+             (target: 200 ms sleeps)",
             cfg.sleep_items,
             fmt_ns(nap_ns),
             r.config.threads
@@ -704,7 +704,7 @@ fn issue6(r: &Report, b: Option<&BlockingResult>) -> Vec<Target> {
     vec![sleeps, kept]
 }
 
-/// The targets as a table: issue, target, filch, rayon, status.
+/// The targets as a table: area, target, filch, rayon, status.
 pub fn table(targets: &[Target]) -> Table {
     let mut t = Table::new(["area", "target", "filch", "rayon (same run)", "status"]);
     // Sentences and mixed values, not numbers to line up: all left-aligned.
@@ -778,7 +778,7 @@ mod tests {
     }
 
     #[test]
-    fn values_come_from_the_named_rows_and_are_judged_by_the_issue_thresholds() {
+    fn values_come_from_the_named_rows_and_are_judged_by_the_target_thresholds() {
         let squares = |title: &str, filch: f64| {
             Comparison::new(
                 title,

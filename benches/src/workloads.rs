@@ -46,7 +46,7 @@ pub fn square(x: i64) -> i64 {
 /// overwrites `ret` every time) are still computed, as they are in Python.
 ///
 /// Never inlined, so that every system runs the same machine code. Inlined, each system's
-/// instantiation got its own register allocation, and on session 4's machine the serial
+/// instantiation got its own register allocation, and on a 2-vCPU EPYC VM the serial
 /// loop's kept `fixed` in a stack slot it stored and reloaded twice per iteration: ~1.75x
 /// slower per `ln` than filch's copy, which made uneven items measure 3.4x on two cores.
 /// A call costs nothing beside a loop of `ln`s.

@@ -1,6 +1,6 @@
 //! Every relative link and image in the README and `docs/` names a file that
-//! exists. The reference report is copied into `docs/results.md` by hand each
-//! session, with its plots beside it in `docs/results/`; one such copy once
+//! exists. The reference report is copied into `docs/results.md` by hand from
+//! time to time, with its plots beside it in `docs/results/`; one such copy once
 //! left every plot link pointing at `docs/` itself, and nothing noticed.
 
 use std::fs;

@@ -5,7 +5,7 @@
 //! Why: the probe decides nothing before the first item returns. An item
 //! that sleeps 200 ms would hold the whole call for 200 ms before any helper
 //! is asked, so ten such items on two threads took two sleeps, not one
-//! (issue 6).
+//! (see `docs/design.md`, section 6).
 //!
 //! # How
 //! While the first item runs, `blocking`'s hook (`blocking.rs`) points at

@@ -6,7 +6,7 @@
 //!
 //! Why: the probe decides nothing before the first item returns, so ten
 //! 100 µs items on two threads took at least six item-times (the first
-//! alone, then nine on two threads): at most 1.67x, against issue 5's 1.8x
+//! alone, then nine on two threads): at most 1.67x, against the 1.8x target
 //! for any call of 1 ms or more. Asking the helpers first lets them start
 //! while the first item runs. The cost of a wrong guess is one helper
 //! wake-up (a few µs) on a call whose site last had a first item of at

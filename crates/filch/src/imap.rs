@@ -37,7 +37,7 @@
 //!   window widens by the pool's spare cap, and a call still in its serial
 //!   phase goes parallel at once, one item per chunk.
 //!
-//! So ten blocking items on two threads all wait at once (issue 6), and the
+//! So ten blocking items on two threads all wait at once, and the
 //! read-ahead stays bounded: at most `4 × threads + max_spare_threads`
 //! chunks.
 //!

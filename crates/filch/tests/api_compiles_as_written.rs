@@ -1,4 +1,4 @@
-//! The calls the combinator issue promises "compile in user code as written",
+//! The calls the combinators promise "compile in user code as written",
 //! verbatim, each checked against its expected result.
 
 use filch::{partial, partial_last, Pool};
@@ -16,7 +16,7 @@ fn f3(a: i32, b: i32, c: i32) -> i32 {
 }
 
 #[test]
-// `|x| Ok(x)` is the issue's text, kept verbatim on purpose.
+// `|x| Ok(x)` is how a user writes it, kept verbatim on purpose.
 #[allow(clippy::redundant_closure)]
 fn the_promised_calls_compile_and_give_the_python_results() -> Result<(), filch::BuildError> {
     let pool = Pool::new();

@@ -1,4 +1,4 @@
-//! A first item that blocks shares the rest of its call at once (issue 6):
+//! A first item that blocks shares the rest of its call at once:
 //! the serial probe of `map`, `starmap`, `try_map` and `map_init` runs the
 //! first item alone, *armed*, and if that item enters `filch::blocking` the
 //! rest of a known-length input is handed to the pool while it waits.
@@ -6,7 +6,7 @@
 //! Covered here, through the public API only, every test under the
 //! watchdog, and every wait for other items bounded (a wait that runs out
 //! fails an assertion, it never hangs):
-//! - the issue's shape, structurally: ten blocking items on a 2-thread pool
+//! - the motivating shape, structurally: ten blocking items on a 2-thread pool
 //!   are seen running at once, from outside the pool and from a worker;
 //! - results in input order and every input and output dropped exactly
 //!   once, for random lengths, thread counts, callers and patterns of
@@ -120,7 +120,7 @@ fn blocking_still_plain() {
 }
 
 // ---------------------------------------------------------------------------
-// 1. Issue 6, structurally.
+// 1. Ten blocking items on two threads, structurally.
 
 /// How many of the ten items must be seen inside their `blocking` at once.
 /// The old probe ran the first item alone, so it could only ever see one.
@@ -159,21 +159,21 @@ fn ten_items_gather(pool: &Pool, from_worker: bool) {
     blocking_still_plain();
 }
 
-/// Issue 6 from outside the pool: while the first item blocks, the other
+/// Ten blocking items from outside the pool: while the first item blocks, the other
 /// nine run on the pool (its 2 workers and the spares standing in for
 /// them), so at least [`CROWD`] are inside `blocking` at once.
 #[test]
 fn ten_blocking_items_on_two_threads_run_at_once() {
-    watchdog("issue 6, outside", || {
+    watchdog("blocking items, outside", || {
         let pool = fresh_pool(2, None);
         ten_items_gather(&pool, false);
     });
 }
 
-/// Issue 6 from a worker (`filch::map` inside `install`).
+/// Ten blocking items from a worker (`filch::map` inside `install`).
 #[test]
 fn ten_blocking_items_on_two_threads_run_at_once_from_a_worker() {
-    watchdog("issue 6, worker", || {
+    watchdog("blocking items, worker", || {
         let pool = fresh_pool(2, None);
         ten_items_gather(&pool, true);
     });
@@ -717,7 +717,7 @@ fn inner_call(
 /// waiting for their rest: they run on pool threads while the owner of a
 /// call made on a worker may be waiting for its helpers on a condvar,
 /// neither counted as blocked nor running jobs, so their blocking may get
-/// no stand-in (a known issue, not what this file tests).
+/// no stand-in (a known limit, not what this file tests).
 #[test]
 fn nested_calls_with_blocking_first_items() {
     watchdog("nested", || {

@@ -1,6 +1,6 @@
 //! A call from outside the pool whose call site's last two first items were
 //! long shares the rest of its input *before* running its first item, so
-//! helpers start while that item runs (issue 5: ten 100 µs items on two
+//! helpers start while that item runs (ten 100 µs items on two
 //! threads could not reach 1.8x while the first item ran alone). The same
 //! holds for `map`, `imap` and `imap_unordered`, each its own call site.
 //!

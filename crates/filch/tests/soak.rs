@@ -3,7 +3,7 @@
 //! result is exact, and memory stays flat once warmed up.
 //!
 //! The default run does the full 10^7 jobs: in a debug-profile `cargo test`
-//! on the 2-core CI machine that took 1.2 s (measured; the issue allowed up
+//! on the 2-core CI machine that took 1.2 s (measured; the target allowed up
 //! to a minute, so no scaling down was needed). `FILCH_SOAK_JOBS` sets
 //! another count, e.g. a longer soak:
 //!
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use filch::Pool;
 
-/// Jobs in the default run: the issue's 10^7.
+/// Jobs in the default run: the target's 10^7.
 const DEFAULT_JOBS: u64 = 10_000_000;
 
 /// Outside threads submitting to the one pool.
