@@ -358,12 +358,8 @@ where
         if let Some(n) = exact_remaining(&iter) {
             return stream_phase(target, iter, n, out, make_leaf, splitting);
         }
-        let rest: Vec<T> = iter.collect();
-        let buffer = VecBuffer::of::<Vec<T>, T>(&rest).expect("a Vec is a Vec");
-        return match buffer.take_rest(rest.into_iter()) {
-            Ok(rest) => engine_over_buffer(target, rest, out, make_leaf, splitting),
-            Err(rest) => serial_rest(rest, out, make_leaf),
-        };
+        let rest = OwnedBuffer::from_vec(iter.collect());
+        return engine_over_buffer(target, rest, out, make_leaf, splitting);
     }
     match exact_remaining(&iter) {
         Some(n) => shared_phase(
@@ -387,19 +383,6 @@ where
                 splitting.batching::<T>(),
             )
         }
-    }
-}
-
-/// Maps the rest of `iter` on this thread.
-fn serial_rest<J, T, R, M, L>(iter: J, mut out: Vec<R>, make_leaf: &M) -> Result<Vec<R>, Stopped>
-where
-    J: Iterator<Item = T>,
-    M: Fn() -> L,
-    L: Leaf<T, Out = R>,
-{
-    match make_leaf().serial_rest(iter, &mut out) {
-        true => Ok(out),
-        false => Err(Stopped),
     }
 }
 

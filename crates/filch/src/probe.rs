@@ -23,16 +23,16 @@ use crate::history::Site;
 /// Tuned with the threshold sweep of `filch-bench` (see docs/design.md).
 pub(crate) const PARALLEL_MIN_NS: u64 = 50_000;
 
-/// The same threshold for a call made on a worker: no injection or caller
-/// wake-up, and splitting is lazy (it happens only if a peer is idle), so a
-/// much lower bar.
+/// The same threshold for a call made on a worker while a peer is awake and
+/// looking for work (`Rules::PeerLooking`): no injection, no wake-up, and a
+/// split is taken within a grain, so a much lower bar.
 pub(crate) const PARALLEL_MIN_NS_IN_WORKER: u64 = 5_000;
 
-/// Work (ns) a call from outside must still have ahead of it to hand an
-/// input that splits by index (a `Vec`, an integer range: `source.rs`) to
-/// the pool's engine and wait, rather than share it through claims. The
-/// engine costs no more per item than the loop (no claims, no copies), so
-/// items are weighed at face value: however cheap, enough of them pay. The
+/// Work (ns) a call from outside must still have ahead of it to hand its
+/// rest to the pool's engine and wait, rather than share it through claims.
+/// For an input that splits by index (`source.rs`) the engine costs no more
+/// per item than the loop, so items are weighed at face value: however
+/// cheap, enough of them pay; other inputs pay [`SHARED_ITEM_NS`]. The
 /// caller waits for a worker to wake (10-50 µs on the 2-core bench machine)
 /// and then for the last piece: a quarter of a millisecond keeps that a
 /// small part of the call. Tuned with the big-input sweep of `filch-bench`

@@ -49,10 +49,7 @@ pub(crate) unsafe trait Source: Sync {
     ///
     /// # Safety
     /// As [`take`](Self::take).
-    unsafe fn discard(&self, range: Range<usize>) {
-        // SAFETY: per the contract.
-        drop(unsafe { self.take(range) });
-    }
+    unsafe fn discard(&self, range: Range<usize>);
 }
 
 /// The initialised items of a buffer whose owner no longer drops them.
@@ -370,6 +367,22 @@ pub(crate) struct OwnedBuffer<T> {
 }
 
 impl<T> OwnedBuffer<T> {
+    /// Takes over all of `vec`'s items and its buffer.
+    pub(crate) fn from_vec(vec: Vec<T>) -> Self {
+        let mut vec = ManuallyDrop::new(vec);
+        let len = vec.len();
+        // The `Vec` is forgotten: its items now belong to this value, and
+        // its buffer is freed by this value's `Drop`.
+        OwnedBuffer {
+            buffer: VecBuffer {
+                ptr: vec.as_mut_ptr() as usize,
+                capacity: vec.capacity(),
+            },
+            rest: vec.as_mut_ptr(),
+            len,
+        }
+    }
+
     /// How many items are left.
     pub(crate) fn len(&self) -> usize {
         self.len
