@@ -259,13 +259,25 @@ where
             // This driver's code, the user's function inlined, names the
             // call site (`history.rs`).
             let site = Site::new(drive::<I, T, R, M, L> as *const () as usize);
+            // Pulled before the leaf is made: an empty input never runs
+            // `map_init`'s `init`.
+            let Some(first_input) = iter.next() else {
+                return Ok(out);
+            };
             let mut leaf = make_leaf();
             let first = FirstItem {
                 probe: &probe,
                 site,
                 in_worker,
             };
-            match first.run(target, &mut iter, &mut out, make_leaf, &mut leaf) {
+            match first.run(
+                target,
+                first_input,
+                &mut iter,
+                &mut out,
+                make_leaf,
+                &mut leaf,
+            ) {
                 AfterFirst::Probe => {}
                 AfterFirst::Finished => return Ok(out),
                 AfterFirst::Stopped => return Err(Stopped),
@@ -490,6 +502,7 @@ impl FirstItem<'_> {
     fn run<I, T, R, M, L>(
         self,
         target: Target<'_>,
+        first: T,
         iter: &mut I,
         out: &mut Vec<R>,
         make_leaf: &M,
@@ -503,9 +516,6 @@ impl FirstItem<'_> {
         L: Leaf<T, Out = R>,
     {
         debug_assert!(out.is_empty());
-        let Some(first) = iter.next() else {
-            return AfterFirst::Finished;
-        };
         let n = match exact_remaining(iter) {
             Some(n) if n > 0 => n,
             // Nothing left to share, or no way to size its outputs.

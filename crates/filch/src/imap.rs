@@ -20,11 +20,30 @@
 //! # Claim or wait
 //! Each window slot moves `Pending → Running → Done` under the window's
 //! mutex. Whoever claims a `Pending` slot first runs it: a worker, or the
-//! consumer itself when it needs that chunk next (ordered) or has nothing
-//! finished to yield (unordered). So the consumer never waits for a job that
-//! nobody has started, and a consumer on a 1-thread pool's own worker cannot
-//! deadlock. A consumer only blocks while some other thread is running
-//! the chunk it needs.
+//! consumer itself when it needs that chunk next (ordered `next`) or, on one
+//! of the pool's own workers, has nothing finished to yield. So an ordered
+//! consumer never waits for a job that nobody has started, and a consumer on
+//! a 1-thread pool's own worker cannot deadlock. Otherwise the consumer
+//! waits on the window's condition variable, which every finished chunk
+//! notifies; every pending chunk has its job queued, so some worker runs it.
+//!
+//! # Completion order
+//! `imap_unordered` from outside the pool never computes on its consumer:
+//! a chunk it ran could hold back results the workers finish meanwhile
+//! (a 600 ms item on the consumer hides 20 ms ones). With automatic
+//! chunking it skips the serial probe too, unless the site's last first
+//! items were short (`history.rs`): chunks start at one item and grow to
+//! [`CHUNK_TARGET_NS`] by what the workers measure (`Window::timed`).
+//! `next_timeout` computes nothing on its consumer either, so that it can
+//! keep its deadline. A consumer on one of the pool's workers still helps:
+//! its pool may have no other thread.
+//!
+//! # Failures
+//! A panic of `f` keeps the chunk's results before it (`Computed`); a panic
+//! of the input iterator keeps the items read before it, which form a last
+//! chunk, and takes the next slot itself (`Slot::Failed`), taken only once
+//! every slot before it is. Either way the consumer yields every result
+//! before the failure, then resumes the panic, then is over.
 //!
 //! # Blocking items
 //! Chunks whose items enter [`blocking`](crate::blocking) widen the window,
@@ -53,6 +72,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::sync::{Condvar, Mutex};
 use filch_scheduler::ThreadPool;
@@ -92,10 +112,20 @@ const IN_FLIGHT_PER_THREAD: usize = 4;
 
 type Payload = Box<dyn Any + Send>;
 
+/// A chunk's outputs: every result computed before a panic of `f`, then
+/// that panic, if any (the chunk's later inputs are dropped unrun).
+struct Computed<R> {
+    values: Vec<R>,
+    panic: Option<Payload>,
+}
+
 enum Slot<T, R> {
     Pending(Vec<T>),
     Running,
-    Done(Result<Vec<R>, Payload>),
+    Done(Computed<R>),
+    /// The input iterator panicked here: always the window's last slot,
+    /// taken only once every slot before it has been.
+    Failed(Payload),
 }
 
 /// In-flight chunks; `slots[0]` has id `base`. `None` marks a chunk taken
@@ -105,9 +135,24 @@ struct Window<T, R> {
     slots: VecDeque<Option<Slot<T, R>>>,
     /// Chunks running on workers that have entered `blocking`.
     blocked: usize,
+    /// Clock ticks and items of every chunk a worker finished, for sizing
+    /// the chunks of a call that never timed items on its consumer.
+    timed: (u64, u64),
+    /// The most ticks per item of any such chunk, for the site's history.
+    longest: u64,
 }
 
 impl<T, R> Window<T, R> {
+    fn new() -> Self {
+        Window {
+            base: 0,
+            slots: VecDeque::new(),
+            blocked: 0,
+            timed: (0, 0),
+            longest: 0,
+        }
+    }
+
     fn get_mut(&mut self, id: u64) -> Option<&mut Slot<T, R>> {
         let index = id.checked_sub(self.base)? as usize;
         self.slots.get_mut(index)?.as_mut()
@@ -139,10 +184,12 @@ fn run_chunk<T, R, F: Fn(T) -> R>(shared: &Shared<T, R>, f: &F, id: u64) {
             _ => return, // claimed by the consumer, or cancelled
         }
     };
+    let count = items.len() as u64;
     let blocked = ChunkBlocked {
         shared,
         counted: Cell::new(false),
     };
+    let start = clock::now();
     let result = {
         // SAFETY: `blocked` outlives the guard; the hook gets its types.
         let _on_block = unsafe {
@@ -153,10 +200,14 @@ fn run_chunk<T, R, F: Fn(T) -> R>(shared: &Shared<T, R>, f: &F, id: u64) {
         };
         compute(f, items)
     };
+    let ticks = clock::now().wrapping_sub(start);
     let mut window = shared.window.lock();
     if blocked.counted.get() {
         window.blocked -= 1;
     }
+    window.timed.0 = window.timed.0.saturating_add(ticks);
+    window.timed.1 += count;
+    window.longest = window.longest.max(ticks / count.max(1));
     let leftover = match window.get_mut(id) {
         Some(slot) => {
             *slot = Slot::Done(result);
@@ -189,30 +240,58 @@ impl<T, R> ChunkBlocked<'_, T, R> {
     }
 }
 
-fn compute<T, R, F: Fn(T) -> R>(f: &F, items: Vec<T>) -> Result<Vec<R>, Payload> {
-    panic::catch_unwind(AssertUnwindSafe(|| items.into_iter().map(f).collect()))
+/// Maps `items` in order, keeping what was computed before a panic.
+fn compute<T, R, F: Fn(T) -> R>(f: &F, items: Vec<T>) -> Computed<R> {
+    let mut values = Vec::with_capacity(items.len());
+    // `extend` keeps the values pushed before an unwinding `f`.
+    let panic =
+        panic::catch_unwind(AssertUnwindSafe(|| values.extend(items.into_iter().map(f)))).err();
+    Computed { values, panic }
+}
+
+/// Reads up to `n` items, keeping those read before a panic of the input
+/// iterator, and that panic.
+fn pull<I: Iterator>(input: &mut I, n: usize) -> (Vec<I::Item>, Option<Payload>) {
+    let mut items = Vec::with_capacity(input.size_hint().0.min(n));
+    let panic = panic::catch_unwind(AssertUnwindSafe(|| {
+        items.extend(input.by_ref().take(n));
+    }))
+    .err();
+    (items, panic)
 }
 
 /// What the consumer got from the window.
 enum Taken<R> {
     /// A finished chunk.
-    Chunk(Result<Vec<R>, Payload>),
+    Chunk(Computed<R>),
+    /// The input's panic, after every chunk read before it.
+    Failed(Payload),
     /// The window is empty.
     Empty,
     /// Blocked chunks made room: top the window up, then ask again.
     Refill,
+    /// The deadline passed first.
+    TimedOut,
+}
+
+/// How the consumer waits for a chunk it needs.
+enum Wait<C> {
+    /// Runs a pending chunk itself (with this function) rather than wait
+    /// for nobody.
+    Help(C),
+    /// Waits for the pool, at most until the deadline if one is given.
+    Pool(Option<Instant>),
 }
 
 /// The consumer's side of the window: the next finished chunk, the oldest
-/// (ordered) or any (unordered), running a pending one itself (with
-/// `compute_here`) rather than waiting for nobody. With `refill_below`
-/// (the window's normal size, while the input has more), a wait ends with
-/// `Refill` once blocked chunks leave room.
-fn take_chunk<T, R>(
+/// (ordered) or any (unordered), running a pending one itself if `wait`
+/// says so. With `refill_below` (the window's normal size, while the input
+/// has more), a wait ends with `Refill` once blocked chunks leave room.
+fn take_chunk<T, R, C: FnMut(Vec<T>) -> Computed<R>>(
     shared: &Shared<T, R>,
     ordered: bool,
     refill_below: Option<usize>,
-    mut compute_here: impl FnMut(Vec<T>) -> Result<Vec<R>, Payload>,
+    mut wait: Wait<C>,
 ) -> Taken<R> {
     let mut window = shared.window.lock();
     loop {
@@ -235,21 +314,37 @@ fn take_chunk<T, R>(
             window.trim();
             return Taken::Chunk(result);
         }
-        if let Some(index) = position(&window, |s| matches!(s, Slot::Pending(_))) {
-            let Some(Slot::Pending(items)) = window.slots[index].replace(Slot::Running) else {
-                unreachable!("picked a Pending slot")
+        if let Some(Some(Slot::Failed(_))) = window.slots.front() {
+            let Some(Some(Slot::Failed(payload))) = window.slots.pop_front() else {
+                unreachable!("the front is Failed")
             };
-            drop(window);
-            let result = compute_here(items);
-            let mut window = shared.window.lock();
-            window.slots[index] = None; // still ours: only the consumer removes slots
-            window.trim();
-            return Taken::Chunk(result);
+            window.base += 1;
+            return Taken::Failed(payload);
+        }
+        if let Wait::Help(compute_here) = &mut wait {
+            if let Some(index) = position(&window, |s| matches!(s, Slot::Pending(_))) {
+                let Some(Slot::Pending(items)) = window.slots[index].replace(Slot::Running) else {
+                    unreachable!("picked a Pending slot")
+                };
+                drop(window);
+                let result = compute_here(items);
+                let mut window = shared.window.lock();
+                window.slots[index] = None; // still ours: only the consumer removes slots
+                window.trim();
+                return Taken::Chunk(result);
+            }
         }
         if refill_below.is_some_and(|size| window.slots.len() < size + window.blocked) {
             return Taken::Refill;
         }
-        shared.done.wait(&mut window);
+        match wait {
+            Wait::Pool(Some(deadline)) => {
+                if shared.done.wait_until(&mut window, deadline).timed_out() {
+                    return Taken::TimedOut;
+                }
+            }
+            _ => shared.done.wait(&mut window),
+        }
     }
 }
 
@@ -261,8 +356,9 @@ enum Phase {
         done: usize,
         compute_ns: u64,
     },
-    /// Chunks of this size go to the pool.
-    Parallel { chunk: usize },
+    /// Chunks of this size go to the pool. With `adapt`, the size follows
+    /// what the workers measured (the call never timed items itself).
+    Parallel { chunk: usize, adapt: bool },
 }
 
 /// The input side, touched only by the consumer (also from its `blocking`
@@ -271,6 +367,8 @@ struct Feed<I> {
     input: I,
     input_done: bool,
     next_id: u64,
+    /// The input's panic during a serial batch, raised after that batch.
+    failed: Option<Payload>,
 }
 
 /// The machinery shared by [`Imap`] and [`ImapUnordered`].
@@ -280,8 +378,13 @@ struct Core<'p, I: Iterator, F, R> {
     f: Arc<F>,
     shared: Arc<Shared<I::Item, R>>,
     ready: std::vec::IntoIter<R>,
+    /// A panic to resume once `ready` is drained; the call is over.
+    held: Option<Payload>,
     phase: Cell<Phase>,
     max_in_flight: usize,
+    /// The consumer is one of the pool's workers: it must run pending
+    /// chunks itself when it waits (its pool may have no other thread).
+    on_worker: bool,
     /// The consumer is inside `blocking`: the window may widen by the
     /// pool's spare cap (see "Blocking items").
     consumer_blocked: Cell<bool>,
@@ -297,14 +400,29 @@ where
     F: Fn(I::Item) -> R + Send + Sync + 'static,
     R: Send + 'static,
 {
-    fn new(pool: &'p ThreadPool, input: I, f: F, chunking: Chunking) -> Self {
+    fn new(pool: &'p ThreadPool, input: I, f: F, chunking: Chunking, ordered: bool) -> Self {
+        // `run_chunk` has the user's function inlined: an address unique
+        // to the call site's code, as `drive` is for `map`.
+        let site =
+            Site::new(run_chunk::<I::Item, R, F> as fn(&Shared<I::Item, R>, &F, u64) as usize);
+        let on_worker = pool.current_thread_index().is_some();
         let phase = match chunking {
+            Chunking::Fixed(chunk) => Phase::Parallel {
+                chunk: chunk.get(),
+                adapt: false,
+            },
+            // Completion order from outside: the consumer computes nothing
+            // it could be stuck in, not even a probe batch, unless this
+            // site's last first items were short (see "Completion order").
+            Chunking::Auto if !ordered && !on_worker && !known_short(site) => Phase::Parallel {
+                chunk: 1,
+                adapt: true,
+            },
             Chunking::Auto => Phase::Serial {
                 batch: 1,
                 done: 0,
                 compute_ns: 0,
             },
-            Chunking::Fixed(chunk) => Phase::Parallel { chunk: chunk.get() },
         };
         Core {
             pool,
@@ -312,63 +430,109 @@ where
                 input,
                 input_done: false,
                 next_id: 0,
+                failed: None,
             }),
             f: Arc::new(f),
             shared: Arc::new(Shared {
-                window: Mutex::new(Window {
-                    base: 0,
-                    slots: VecDeque::new(),
-                    blocked: 0,
-                }),
+                window: Mutex::new(Window::new()),
                 done: Condvar::new(),
             }),
             ready: Vec::new().into_iter(),
+            held: None,
             phase: Cell::new(phase),
             max_in_flight: IN_FLIGHT_PER_THREAD * pool.num_threads(),
+            on_worker,
             consumer_blocked: Cell::new(false),
             finished: false,
-            // `run_chunk` has the user's function inlined: an address
-            // unique to the call site's code, as `drive` is for `map`.
-            site: Site::new(
-                run_chunk::<I::Item, R, F> as fn(&Shared<I::Item, R>, &F, u64) as usize,
-            ),
+            site,
         }
     }
 
-    fn next(&mut self, ordered: bool) -> Option<R> {
+    /// The next result. `ordered`: the oldest; else any finished one. With
+    /// a `deadline`, the consumer computes nothing and gives up at it
+    /// (`Err(TimedOut)`); a consumer on a worker ignores the deadline.
+    fn next(&mut self, ordered: bool, deadline: Option<Instant>) -> Result<Option<R>, TimedOut> {
+        let deadline = deadline.filter(|_| !self.on_worker);
+        if deadline.is_some() {
+            self.leave_serial_phase();
+        }
+        // The consumer may compute what it waits for when it needs that
+        // very chunk (ordered), or when it is a worker (its pool may have
+        // no other thread); else it waits, so that no finished result
+        // waits behind a chunk it runs.
+        let helps = deadline.is_none() && (ordered || self.on_worker);
         loop {
             if let Some(item) = self.ready.next() {
-                return Some(item);
+                return Ok(Some(item));
+            }
+            if let Some(payload) = self.held.take() {
+                panic::resume_unwind(payload);
             }
             if self.finished {
-                return None;
+                return Ok(None);
             }
             let taken = match self.phase.get() {
                 Phase::Serial { .. } => match self.serial_batch() {
                     Some(result) => Taken::Chunk(result),
                     None => Taken::Empty,
                 },
-                Phase::Parallel { chunk } => {
-                    self.fill(chunk);
-                    self.next_chunk(ordered)
+                Phase::Parallel { .. } => {
+                    self.fill();
+                    self.next_chunk(ordered, helps, deadline)
                 }
             };
             match taken {
-                Taken::Chunk(Ok(values)) => self.ready = values.into_iter(),
-                Taken::Chunk(Err(payload)) => {
-                    self.cancel();
-                    panic::resume_unwind(payload);
+                Taken::Chunk(Computed { values, panic }) => {
+                    self.ready = values.into_iter();
+                    let input_failed = self.feed.get_mut().failed.take();
+                    if let Some(payload) = panic.or(input_failed) {
+                        self.fail(payload);
+                    }
                 }
+                Taken::Failed(payload) => self.fail(payload),
                 Taken::Refill => {}
                 Taken::Empty => self.finished = true,
+                Taken::TimedOut => return Err(TimedOut),
             }
+        }
+    }
+
+    /// Ends the call on a panic: nothing more is computed or read; what
+    /// `ready` holds (every result before the panic) is still yielded,
+    /// then the panic is resumed, then the iterator is over.
+    fn fail(&mut self, payload: Payload) {
+        self.held = Some(payload);
+        self.finished = true;
+        self.feed.get_mut().input_done = true;
+        let slots = std::mem::take(&mut self.shared.window.lock().slots);
+        drop(slots);
+    }
+
+    /// Moves a call still probing on its consumer to the pool, its chunks
+    /// sized by what the probe measured (or by the workers if nothing was).
+    fn leave_serial_phase(&self) {
+        if let Phase::Serial {
+            done, compute_ns, ..
+        } = self.phase.get()
+        {
+            let phase = match done {
+                0 => Phase::Parallel {
+                    chunk: 1,
+                    adapt: true,
+                },
+                done => Phase::Parallel {
+                    chunk: auto_chunk(compute_ns / done as u64),
+                    adapt: false,
+                },
+            };
+            self.phase.set(phase);
         }
     }
 
     /// Serial phase: computes a batch on the consumer, then consults the
     /// probe (unless the batch blocked, which made the call parallel).
     /// `None` once the input is exhausted.
-    fn serial_batch(&self) -> Option<Result<Vec<R>, Payload>> {
+    fn serial_batch(&self) -> Option<Computed<R>> {
         let Phase::Serial {
             batch,
             done,
@@ -377,9 +541,20 @@ where
         else {
             unreachable!("serial_batch outside the serial phase")
         };
-        let items: Vec<I::Item> = self.feed.borrow_mut().input.by_ref().take(batch).collect();
+        let items = {
+            let mut feed = self.feed.borrow_mut();
+            let (items, panic) = pull(&mut feed.input, batch);
+            if panic.is_some() {
+                feed.input_done = true;
+                feed.failed = panic;
+            }
+            items
+        };
         if items.is_empty() {
-            return None;
+            return self.feed.borrow().failed.is_some().then(|| Computed {
+                values: Vec::new(),
+                panic: None,
+            });
         }
         let count = items.len();
         let first_item = done == 0 && count == 1;
@@ -394,7 +569,10 @@ where
             // Shared on the history's word: size the chunks still to come
             // by what this call's own first item took.
             let chunk = auto_chunk(clock::nanos(ticks));
-            self.phase.set(Phase::Parallel { chunk });
+            self.phase.set(Phase::Parallel {
+                chunk,
+                adapt: false,
+            });
         }
         if !matches!(self.phase.get(), Phase::Serial { .. }) {
             return Some(result); // shared at once, or it blocked: parallel already
@@ -419,6 +597,7 @@ where
             },
             Verdict::Parallel { ns_per_item } => Phase::Parallel {
                 chunk: auto_chunk(ns_per_item),
+                adapt: false,
             },
         };
         self.phase.set(phase);
@@ -433,7 +612,7 @@ where
     /// `map`, a wrong guess costs one window of chunks spawned, and this
     /// call's own record corrects it.
     fn share_at_once(&self) -> bool {
-        if self.pool.num_threads() < 2 || self.pool.current_thread_index().is_some() {
+        if self.pool.num_threads() < 2 || self.on_worker {
             return false;
         }
         let rest = self.feed.borrow().input.size_hint().0;
@@ -441,8 +620,11 @@ where
         match self.site.last_first_item() {
             Some(first) if share => {
                 let chunk = auto_chunk(clock::nanos(first));
-                self.phase.set(Phase::Parallel { chunk });
-                self.fill(chunk);
+                self.phase.set(Phase::Parallel {
+                    chunk,
+                    adapt: false,
+                });
+                self.fill();
                 true
             }
             _ => false,
@@ -451,7 +633,7 @@ where
 
     /// Computes `items` on the consumer, with the consumer's `blocking`
     /// hook installed.
-    fn compute_here(&self, items: Vec<I::Item>) -> Result<Vec<R>, Payload> {
+    fn compute_here(&self, items: Vec<I::Item>) -> Computed<R> {
         let result = {
             // SAFETY: `self` outlives the guard; the hook gets its types.
             let _on_block = unsafe {
@@ -474,19 +656,30 @@ where
         if this.consumer_blocked.replace(true) {
             return;
         }
-        let chunk = match this.phase.get() {
-            Phase::Serial { .. } => {
-                this.phase.set(Phase::Parallel { chunk: 1 });
-                1
-            }
-            Phase::Parallel { chunk } => chunk,
-        };
-        this.fill(chunk);
+        if let Phase::Serial { .. } = this.phase.get() {
+            this.phase.set(Phase::Parallel {
+                chunk: 1,
+                adapt: false,
+            });
+        }
+        this.fill();
     }
 
     /// Tops the window up (see "Blocking items" for its size), spawning a
-    /// job per chunk.
-    fn fill(&self, chunk: usize) {
+    /// job per chunk. An input that panics ends the input: the items read
+    /// before the panic form a last chunk, and the panic takes the slot
+    /// after it.
+    fn fill(&self) {
+        let Phase::Parallel { mut chunk, adapt } = self.phase.get() else {
+            return;
+        };
+        if adapt {
+            let (ticks, items) = self.shared.window.lock().timed;
+            if let Some(per_item) = ticks.checked_div(items) {
+                chunk = auto_chunk(clock::nanos(per_item));
+                self.phase.set(Phase::Parallel { chunk, adapt });
+            }
+        }
         // Busy only if the input's own `next` blocked inside a fill.
         let Ok(mut feed) = self.feed.try_borrow_mut() else {
             return;
@@ -503,54 +696,90 @@ where
                     break;
                 }
             }
-            let items: Vec<I::Item> = feed.input.by_ref().take(chunk).collect();
+            let (items, panic) = pull(&mut feed.input, chunk);
             if items.len() < chunk {
                 feed.input_done = true;
             }
-            if items.is_empty() {
-                break;
+            if !items.is_empty() {
+                let id = feed.next_id;
+                feed.next_id += 1;
+                self.shared
+                    .window
+                    .lock()
+                    .slots
+                    .push_back(Some(Slot::Pending(items)));
+                let (shared, f) = (Arc::clone(&self.shared), Arc::clone(&self.f));
+                self.pool.spawn(move || run_chunk(&shared, &*f, id));
             }
-            let id = feed.next_id;
-            feed.next_id += 1;
-            self.shared
-                .window
-                .lock()
-                .slots
-                .push_back(Some(Slot::Pending(items)));
-            let (shared, f) = (Arc::clone(&self.shared), Arc::clone(&self.f));
-            self.pool.spawn(move || run_chunk(&shared, &*f, id));
+            if let Some(payload) = panic {
+                feed.next_id += 1;
+                self.shared
+                    .window
+                    .lock()
+                    .slots
+                    .push_back(Some(Slot::Failed(payload)));
+                self.shared.done.notify_all();
+            }
         }
     }
 
     /// The next finished chunk: the oldest (ordered) or any (unordered).
-    /// Runs a pending chunk itself rather than wait for nobody.
-    fn next_chunk(&self, ordered: bool) -> Taken<R> {
+    /// With `helps`, runs a pending chunk itself rather than wait.
+    fn next_chunk(&self, ordered: bool, helps: bool, deadline: Option<Instant>) -> Taken<R> {
         let refill_below = (!self.feed.borrow().input_done).then_some(self.max_in_flight);
-        take_chunk(&self.shared, ordered, refill_below, |items| {
-            self.compute_here(items)
-        })
+        let compute_here = |items| self.compute_here(items);
+        let wait = if helps {
+            Wait::Help(compute_here)
+        } else {
+            Wait::Pool(deadline)
+        };
+        take_chunk(&self.shared, ordered, refill_below, wait)
     }
+}
 
-    /// Drops everything not yet yielded; running chunks finish unobserved.
-    fn cancel(&mut self) {
-        self.finished = true;
-        self.feed.get_mut().input_done = true;
-        let slots = std::mem::take(&mut self.shared.window.lock().slots);
-        drop(slots);
-        self.ready = Vec::new().into_iter();
-    }
+/// Whether this site's last first items on this thread were short enough
+/// that a probe batch on the consumer cannot hold a result back for long.
+fn known_short(site: Site) -> bool {
+    site.last_first_item()
+        .is_some_and(|ticks| ticks < clock::ticks(probe::SHARE_AT_ONCE_FIRST_NS))
 }
 
 impl<I: Iterator, F, R> Drop for Core<'_, I, F, R> {
+    /// Cancels what is left; a call sized by its workers records the most
+    /// any item took on average in a chunk as its site's first item, so a
+    /// site whose items are sometimes long keeps its consumer out of the
+    /// work (the consumer's history is its own thread's).
     fn drop(&mut self) {
-        let slots = {
+        let (slots, longest) = {
             let mut window = self.shared.window.lock();
             window.base += window.slots.len() as u64;
-            std::mem::take(&mut window.slots)
+            (std::mem::take(&mut window.slots), window.longest)
         };
+        if longest > 0 && matches!(self.phase.get(), Phase::Parallel { adapt: true, .. }) {
+            self.site.record_first_item(longest);
+        }
         drop(slots);
     }
 }
+
+/// What [`Imap::next_timeout`] and [`ImapUnordered::next_timeout`] return
+/// when no result is ready in time. The iterator stays usable: the work
+/// goes on, and a later call may return the result.
+///
+/// ```
+/// let err = filch::TimedOut;
+/// assert_eq!(err.to_string(), "no result within the timeout");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimedOut;
+
+impl fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no result within the timeout")
+    }
+}
+
+impl std::error::Error for TimedOut {}
 
 /// The lazy, ordered iterator of [`Pool::imap`](crate::Pool::imap).
 ///
@@ -588,8 +817,41 @@ macro_rules! imap_iterator {
         {
             pub(crate) fn new(pool: &'p ThreadPool, input: I, f: F, chunking: Chunking) -> Self {
                 $name {
-                    core: Core::new(pool, input, f, chunking),
+                    core: Core::new(pool, input, f, chunking, $ordered),
                 }
+            }
+
+            /// The next result, waiting at most `timeout` for it, like
+            /// Python's `IMapIterator.next(timeout)`: `Ok(None)` at the end,
+            /// `Err(TimedOut)` if no result was ready in time, after which
+            /// the iterator goes on as before. Until a result is ready the
+            /// calling thread computes nothing (so it can keep the
+            /// deadline): a call still probing on it moves its work to the
+            /// pool. On one of the pool's own workers, which may have to
+            /// run the work itself, the timeout is not kept and this is
+            /// `Ok(self.next())`.
+            ///
+            /// ```
+            /// use std::time::Duration;
+            ///
+            /// let pool = filch::Pool::new();
+            /// let mut it = pool.imap(0..3u64, |x| x + 1);
+            /// let mut got = Vec::new();
+            /// while let Some(x) = it.next_timeout(Duration::from_secs(10))? {
+            ///     got.push(x);
+            /// }
+            /// assert_eq!(got, [1, 2, 3]);
+            /// # Ok::<(), filch::TimedOut>(())
+            /// ```
+            ///
+            /// # Errors
+            /// [`TimedOut`] when no result was ready within `timeout`.
+            ///
+            /// # Panics
+            /// As [`next`](Iterator::next).
+            pub fn next_timeout(&mut self, timeout: Duration) -> Result<Option<R>, TimedOut> {
+                let _span = call_span!("imap.next_timeout");
+                self.core.next($ordered, Some(Instant::now() + timeout))
             }
         }
 
@@ -602,12 +864,18 @@ macro_rules! imap_iterator {
         {
             type Item = R;
 
-            /// The next result. Resumes, with its original payload, a panic
-            /// of the user's function on an item this result depends on
-            /// (any item, unordered); the iterator is finished after that.
+            /// The next result. After a panic of the user's function, or of
+            /// the input iterator, every result before it is yielded first
+            /// (ordered: every earlier item's; unordered: every result
+            /// finished before the panic was reached), then the panic is
+            /// resumed with its original payload, then the iterator is
+            /// over: `None` from then on.
             fn next(&mut self) -> Option<R> {
                 let _span = call_span!("imap.next");
-                self.core.next($ordered)
+                match self.core.next($ordered, None) {
+                    Ok(next) => next,
+                    Err(TimedOut) => unreachable!("no deadline, no time-out"),
+                }
             }
 
             fn size_hint(&self) -> (usize, Option<usize>) {
@@ -652,9 +920,8 @@ mod loom_models {
     fn window_of<T, R>(chunks: Vec<Vec<T>>) -> Arc<Shared<T, R>> {
         Arc::new(Shared {
             window: Mutex::new(Window {
-                base: 0,
                 slots: chunks.into_iter().map(|c| Some(Slot::Pending(c))).collect(),
-                blocked: 0,
+                ..Window::new()
             }),
             done: Condvar::new(),
         })
@@ -683,11 +950,15 @@ mod loom_models {
                 c3.fetch_add(1, Ordering::SeqCst);
                 x * 10
             };
-            let take = || match take_chunk(&shared, true, None, |items| compute(&f, items)) {
-                Taken::Chunk(result) => Some(result.ok().unwrap()),
-                Taken::Empty => None,
-                Taken::Refill => unreachable!("no refill without `refill_below`"),
-            };
+            let take =
+                || match take_chunk(&shared, true, None, Wait::Help(|items| compute(&f, items))) {
+                    Taken::Chunk(Computed {
+                        values,
+                        panic: None,
+                    }) => Some(values),
+                    Taken::Empty => None,
+                    _ => unreachable!("no panic, no refill without `refill_below`, no deadline"),
+                };
             let first = take();
             let second = take();
             assert_eq!((first, second), (Some(vec![10]), Some(vec![20])));
@@ -737,15 +1008,17 @@ mod loom_models {
             drop(at);
             let mut got = None;
             while got.is_none() {
-                match take_chunk(&shared, true, Some(1), |_| unreachable!("claimed")) {
-                    Taken::Chunk(result) => got = Some(result.ok().unwrap()),
+                let wait: Wait<fn(Vec<u32>) -> Computed<u32>> =
+                    Wait::Help(|_| unreachable!("claimed"));
+                match take_chunk(&shared, true, Some(1), wait) {
+                    Taken::Chunk(result) => got = Some(result.values),
                     Taken::Refill => {
                         // A real consumer pushes a chunk here; stand in for it.
                         shared.window.lock().slots.push_back(None);
                         *lock.lock() = 2;
                         cond.notify_all();
                     }
-                    Taken::Empty => unreachable!("the chunk is still in the window"),
+                    _ => unreachable!("the chunk is still in the window, with no deadline"),
                 }
             }
             worker.join().unwrap();

@@ -108,7 +108,7 @@ pub use async_result::AsyncResult;
 pub use blocking::blocking;
 pub use chunked::{ChunkSizeError, Chunked};
 pub use global::{map, try_map};
-pub use imap::{Imap, ImapUnordered};
+pub use imap::{Imap, ImapUnordered, TimedOut};
 pub use pool::{Pool, PoolBuilder};
 
 pub use filch_scheduler::{

@@ -28,8 +28,9 @@ struct Seen {
 /// Property: iterating `imap` (or `imap_unordered`) whose function panics at
 /// some items yields only correct results, then resumes a panic whose
 /// payload is an injected one: for `imap` exactly the first panicking item
-/// in input order, after exactly the results before it chunk-wise (a prefix
-/// of the serial results); then `next()` returns `None`.
+/// in input order, after every result before it (all of the serial results
+/// before that item, none thrown away with its chunk); then `next()`
+/// returns `None`.
 #[test]
 fn a_panic_in_f_is_resumed_at_next_with_its_payload() {
     quiet_injected_panics();
@@ -112,7 +113,11 @@ fn a_panic_in_f_is_resumed_at_next_with_its_payload() {
                     if ordered {
                         let first = *panics.first().expect("a panic happened") as usize;
                         prop_assert_eq!(index, first, "imap resumed a later item's panic");
-                        prop_assert!(seen.yielded.len() <= first);
+                        prop_assert_eq!(
+                            seen.yielded.len(),
+                            first,
+                            "imap held back a result computed before the panic"
+                        );
                         let prefix: Vec<u64> =
                             (0..seen.yielded.len() as u64).map(serial_f).collect();
                         prop_assert_eq!(&seen.yielded, &prefix);

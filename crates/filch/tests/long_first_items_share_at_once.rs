@@ -2,7 +2,10 @@
 //! long shares the rest of its input *before* running its first item, so
 //! helpers start while that item runs (ten 100 µs items on two
 //! threads could not reach 1.8x while the first item ran alone). The same
-//! holds for `map`, `imap` and `imap_unordered`, each its own call site.
+//! holds for `map` and `imap`, each its own call site. (`imap_unordered`
+//! from outside runs no item on its consumer unless its site's items were
+//! short, so its first item never runs alone there: see
+//! `imap_keeps_python_pool_promises.rs`.)
 //!
 //! Observed structurally, not by timing: the first item waits (bounded) for
 //! another item of its own call to start. Alone, it gives up; shared at
@@ -39,27 +42,19 @@ fn another_started(started: &AtomicUsize, wait: Duration) -> bool {
 enum Api {
     Map,
     Imap,
-    ImapUnordered,
 }
 
-const APIS: [Api; 3] = [Api::Map, Api::Imap, Api::ImapUnordered];
+const APIS: [Api; 2] = [Api::Map, Api::Imap];
 
 /// Item 0 reports whether another item of the call started while it ran
 /// (waiting at most `wait`); item `i > 0` counts itself and returns
 /// `10 * i`. One call site per API for every call of a test. The values
-/// come back in input order (`imap_unordered`'s sorted, which puts them in
-/// input order too).
+/// come back in input order.
 fn call(pool: &Pool, api: Api, started: &Arc<AtomicUsize>, wait: Duration) -> Vec<u64> {
     started.store(0, SeqCst);
     match api {
         Api::Map => pool.map(0..6u64, item::<0>(started, wait)),
         Api::Imap => pool.imap(0..6u64, item::<1>(started, wait)).collect(),
-        Api::ImapUnordered => {
-            let items = pool.imap_unordered(0..6u64, item::<2>(started, wait));
-            let mut values: Vec<u64> = items.collect();
-            values.sort_unstable();
-            values
-        }
     }
 }
 
@@ -212,10 +207,6 @@ fn call_that_may_panic(
             Api::Imap => {
                 let f = tracked_item::<11>(started, panic_now, &outputs, wait);
                 pool.imap(input, f).collect()
-            }
-            Api::ImapUnordered => {
-                let f = tracked_item::<12>(started, panic_now, &outputs, wait);
-                pool.imap_unordered(input, f).collect()
             }
         };
         let mut values: Vec<u64> = values.into_iter().map(|t| t.value).collect();
