@@ -4,6 +4,7 @@ use std::fmt;
 use std::num::NonZeroUsize;
 
 use crate::args::Unpack;
+use crate::async_result::AsyncResult;
 use crate::driver::{Chunking, Target};
 use crate::imap::{Imap, ImapUnordered};
 use crate::ops;
@@ -102,6 +103,44 @@ impl<'p> Chunked<'p> {
         R: Send,
     {
         ops::starmap(self.target(), self.chunking(), items, f)
+    }
+
+    /// [`Pool::map_async`] with this chunk size.
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// let handle = pool.with_chunk_size(4)?.map_async(0..10u64, |x| x + 1);
+    /// assert_eq!(handle.get()[9], 10);
+    /// # Ok::<(), filch::ChunkSizeError>(())
+    /// ```
+    pub fn map_async<I, F, R>(&self, items: I, f: F) -> AsyncResult<Vec<R>>
+    where
+        I: IntoIterator + Send + 'static,
+        I::Item: Send,
+        I::IntoIter: Send,
+        F: Fn(I::Item) -> R + Sync + Send + 'static,
+        R: Send + 'static,
+    {
+        self.pool.map_async_with(self.chunking(), items, f)
+    }
+
+    /// [`Pool::starmap_async`] with this chunk size.
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// let handle = pool.with_chunk_size(1)?.starmap_async(vec![(2, 3)], |a: i32, b: i32| a * b);
+    /// assert_eq!(handle.get(), [6]);
+    /// # Ok::<(), filch::ChunkSizeError>(())
+    /// ```
+    pub fn starmap_async<I, F, R>(&self, items: I, f: F) -> AsyncResult<Vec<R>>
+    where
+        I: IntoIterator + Send + 'static,
+        I::Item: Unpack<F, Output = R> + Send,
+        I::IntoIter: Send,
+        F: Sync + Send + 'static,
+        R: Send + 'static,
+    {
+        self.pool.starmap_async_with(self.chunking(), items, f)
     }
 
     /// [`Pool::try_map`] with this chunk size.

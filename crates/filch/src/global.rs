@@ -1,9 +1,12 @@
-//! Free functions: the combinators on "the current pool", the calling
-//! worker's own inside a pool and the global pool (built on first use)
-//! outside.
+//! Free functions: the combinators, `join`, `scope` and `spawn` on "the
+//! current pool": the calling worker's own inside a pool, the pool whose
+//! call a non-worker thread is working on, and the global pool (built on
+//! first use) elsewhere.
+
+use filch_scheduler::{Scope, ThreadPool};
 
 use crate::clock;
-use crate::driver::{Chunking, Target};
+use crate::driver::{caller_pool, Chunking, Target};
 use crate::ops;
 
 /// [`Pool::map`](crate::Pool::map) on the current pool.
@@ -50,4 +53,96 @@ where
 {
     clock::calibrate();
     ops::try_map(Target::Current, Chunking::Auto, items, f)
+}
+
+/// The pool a free function called here uses when the thread is no worker
+/// but is working on a pool's call (a map's caller, or an `AsyncResult`
+/// run by `get`): that pool, so nested work stays on it. `None` on a worker
+/// (the scheduler uses the worker's own pool) and on a plain thread (the
+/// global pool).
+#[inline]
+fn caller_pool_off_worker() -> Option<&'static ThreadPool> {
+    caller_pool().filter(|_| filch_scheduler::current_thread_index().is_none())
+}
+
+/// Runs `a` and `b`, potentially in parallel, and returns `(a(), b())`.
+///
+/// On a worker it uses that worker's pool; on a thread working on a pool's
+/// call (the caller of a `map`, or `get` running an `AsyncResult`'s job)
+/// that pool; elsewhere the global pool. Forks are cheap when the pool is
+/// busy: recursing with `join` down to single items is fine.
+///
+/// ```
+/// fn fib(n: u64) -> u64 {
+///     if n < 2 { return n; }
+///     let (a, b) = filch::join(|| fib(n - 1), || fib(n - 2));
+///     a + b
+/// }
+/// assert_eq!(fib(20), 6765);
+/// ```
+///
+/// # Panics
+/// Resumes a panic of `a` or `b` with its original payload; if both panic,
+/// `a`'s. The other closure has either finished or never started by then.
+#[inline]
+pub fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    match caller_pool_off_worker() {
+        Some(pool) => pool.join(a, b),
+        None => filch_scheduler::join(a, b),
+    }
+}
+
+/// Runs `op` with a [`Scope`] on the current pool (chosen as for
+/// [`join`]) and returns its result once every job spawned on the scope
+/// has finished.
+///
+/// ```
+/// let data = vec![1, 2, 3];
+/// let mut doubled = vec![0; 3];
+/// filch::scope(|s| {
+///     for (out, x) in doubled.iter_mut().zip(&data) {
+///         s.spawn(move |_| *out = x * 2);
+///     }
+/// });
+/// assert_eq!(doubled, [2, 4, 6]);
+/// ```
+///
+/// # Panics
+/// Resumes the first panic of `op` or of a spawned job, once all have
+/// finished.
+pub fn scope<'scope, OP, R>(op: OP) -> R
+where
+    OP: FnOnce(&Scope<'scope>) -> R + Send,
+    R: Send,
+{
+    match caller_pool_off_worker() {
+        Some(pool) => pool.scope(op),
+        None => filch_scheduler::scope(op),
+    }
+}
+
+/// Runs `job` in the background on the current pool (chosen as for
+/// [`join`]). A panic in it goes to the pool's panic handler.
+///
+/// ```
+/// use std::sync::mpsc;
+///
+/// let (tx, rx) = mpsc::channel();
+/// filch::spawn(move || tx.send(6 * 7).unwrap());
+/// assert_eq!(rx.recv().unwrap(), 42);
+/// ```
+pub fn spawn<F>(job: F)
+where
+    F: FnOnce() + Send + 'static,
+{
+    match caller_pool_off_worker() {
+        Some(pool) => pool.spawn(job),
+        None => filch_scheduler::spawn(job),
+    }
 }

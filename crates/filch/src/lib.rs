@@ -107,13 +107,13 @@ pub use args::{partial, partial_last, BindFirst, BindLast, Unpack};
 pub use async_result::AsyncResult;
 pub use blocking::blocking;
 pub use chunked::{ChunkSizeError, Chunked};
-pub use global::{map, try_map};
+pub use global::{join, map, scope, spawn, try_map};
 pub use imap::{Imap, ImapUnordered, TimedOut};
 pub use pool::{Pool, PoolBuilder};
 
 pub use filch_scheduler::{
-    current_num_threads, current_thread_index, join, scope, spawn, with_join_context, BuildError,
-    JoinContext, Pinning, PoolStats, Scope, WorkerStats,
+    current_num_threads, current_thread_index, with_join_context, BuildError, JoinContext, Pinning,
+    PoolStats, Scope, WorkerStats,
 };
 
 /// The scheduler crate, for its lower-level API (`ThreadPool`, `work_wanted`).

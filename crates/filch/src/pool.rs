@@ -2,6 +2,8 @@
 //! `multiprocessing.Pool`.
 
 use std::any::Any;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use filch_scheduler::{
     BuildError, JoinContext, Pinning, PoolStats, Scope, ThreadPool, ThreadPoolBuilder,
@@ -31,7 +33,11 @@ use crate::ops;
 /// ```
 #[derive(Debug)]
 pub struct Pool {
-    inner: ThreadPool,
+    /// Shared with `AsyncResult`s, weakly: see `async_result.rs`.
+    inner: Arc<ThreadPool>,
+    /// Set by [`Pool::terminate`]: queued jobs of this handle's
+    /// `apply_async`, `map_async` and `spawn` are dropped unrun.
+    terminated: Arc<AtomicBool>,
 }
 
 impl Default for Pool {
@@ -249,7 +255,112 @@ impl Pool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        AsyncResult::spawn(&self.inner, f)
+        AsyncResult::spawn(&self.inner, &self.terminated, f)
+    }
+
+    /// `Pool.map_async`: the whole [`map`](Self::map) runs in the
+    /// background on this pool (its items spread over the workers like any
+    /// map made on a worker); the handle collects the `Vec`. Dropping the
+    /// handle before the map starts cancels it.
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// let squares = pool.map_async(0..100u64, |x| x * x);
+    /// // ... other work ...
+    /// assert_eq!(squares.get()[9], 81);
+    /// ```
+    pub fn map_async<I, F, R>(&self, items: I, f: F) -> AsyncResult<Vec<R>>
+    where
+        I: IntoIterator + Send + 'static,
+        I::Item: Send,
+        I::IntoIter: Send,
+        F: Fn(I::Item) -> R + Sync + Send + 'static,
+        R: Send + 'static,
+    {
+        self.map_async_with(Chunking::Auto, items, f)
+    }
+
+    /// `Pool.starmap_async`: [`starmap`](Self::starmap) in the background,
+    /// as [`map_async`](Self::map_async).
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// let sums = pool.starmap_async(vec![(1, 2), (3, 4)], |a: i32, b: i32| a + b);
+    /// assert_eq!(sums.get(), [3, 7]);
+    /// ```
+    pub fn starmap_async<I, F, R>(&self, items: I, f: F) -> AsyncResult<Vec<R>>
+    where
+        I: IntoIterator + Send + 'static,
+        I::Item: Unpack<F, Output = R> + Send,
+        I::IntoIter: Send,
+        F: Sync + Send + 'static,
+        R: Send + 'static,
+    {
+        self.starmap_async_with(Chunking::Auto, items, f)
+    }
+
+    pub(crate) fn map_async_with<I, F, R>(
+        &self,
+        chunking: Chunking,
+        items: I,
+        f: F,
+    ) -> AsyncResult<Vec<R>>
+    where
+        I: IntoIterator + Send + 'static,
+        I::Item: Send,
+        I::IntoIter: Send,
+        F: Fn(I::Item) -> R + Sync + Send + 'static,
+        R: Send + 'static,
+    {
+        // `Current`: the job's pool, whether a worker runs it or a caller
+        // claims it (see `async_result.rs`).
+        self.apply_async(move || ops::map(Target::Current, chunking, items, f))
+    }
+
+    pub(crate) fn starmap_async_with<I, F, R>(
+        &self,
+        chunking: Chunking,
+        items: I,
+        f: F,
+    ) -> AsyncResult<Vec<R>>
+    where
+        I: IntoIterator + Send + 'static,
+        I::Item: Unpack<F, Output = R> + Send,
+        I::IntoIter: Send,
+        F: Sync + Send + 'static,
+        R: Send + 'static,
+    {
+        self.apply_async(move || ops::starmap(Target::Current, chunking, items, f))
+    }
+
+    /// Shuts the pool down without running the jobs still queued by this
+    /// pool's [`apply_async`](Self::apply_async),
+    /// [`map_async`](Self::map_async), [`starmap_async`](Self::starmap_async)
+    /// and [`spawn`](Self::spawn), like Python's `Pool.terminate()`: each is
+    /// dropped unrun (a handle's `get` then panics, saying so). Jobs already
+    /// running finish first, and the call waits for the workers to exit, as
+    /// dropping the pool does. Dropping the pool instead runs every queued
+    /// job first.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    ///
+    /// let pool = filch::Pool::builder().threads(1).build()?;
+    /// // Holds the only worker while the jobs below queue up.
+    /// pool.spawn(|| std::thread::sleep(Duration::from_millis(100)));
+    /// let ran = Arc::new(AtomicUsize::new(0));
+    /// for _ in 0..10 {
+    ///     let ran = Arc::clone(&ran);
+    ///     pool.spawn(move || { ran.fetch_add(1, Ordering::SeqCst); });
+    /// }
+    /// pool.terminate();
+    /// assert_eq!(ran.load(Ordering::SeqCst), 0);
+    /// # Ok::<(), filch::BuildError>(())
+    /// ```
+    pub fn terminate(self) {
+        self.terminated.store(true, Ordering::Release);
     }
 
     /// A view of this pool whose combinators use a fixed chunk size, like
@@ -371,7 +482,12 @@ impl Pool {
     where
         F: FnOnce() + Send + 'static,
     {
-        self.inner.spawn(job);
+        let terminated = Arc::clone(&self.terminated);
+        self.inner.spawn(move || {
+            if !terminated.load(Ordering::Acquire) {
+                job();
+            }
+        });
     }
 
     /// A snapshot of each worker's counters; prints as a table.
@@ -526,7 +642,8 @@ impl PoolBuilder {
     pub fn build(self) -> Result<Pool, BuildError> {
         clock::calibrate();
         Ok(Pool {
-            inner: self.inner.build()?,
+            inner: Arc::new(self.inner.build()?),
+            terminated: Arc::new(AtomicBool::new(false)),
         })
     }
 }
