@@ -1044,4 +1044,60 @@ mod loom_models {
             assert_eq!(drops.load(Ordering::SeqCst), 1);
         });
     }
+
+    /// An unordered consumer outside the pool does not help: it waits on
+    /// the window while a worker runs both chunks, and each finished chunk
+    /// wakes it (loom reports a deadlock on a lost wake-up).
+    #[test]
+    fn a_waiting_unordered_consumer_is_woken_by_each_finished_chunk() {
+        loom::model(|| {
+            let shared = window_of::<u32, u32>(vec![vec![1], vec![2]]);
+            let s2 = Arc::clone(&shared);
+            let worker = thread::spawn(move || {
+                run_chunk(&s2, &|x: u32| x * 10, 0);
+                run_chunk(&s2, &|x: u32| x * 10, 1);
+            });
+            let mut got = Vec::new();
+            loop {
+                let wait: Wait<fn(Vec<u32>) -> Computed<u32>> = Wait::Pool(None);
+                match take_chunk(&shared, false, None, wait) {
+                    Taken::Chunk(result) => got.extend(result.values),
+                    Taken::Empty => break,
+                    _ => unreachable!("no panic, no refill, no deadline"),
+                }
+            }
+            worker.join().unwrap();
+            got.sort_unstable();
+            assert_eq!(got, [10, 20]);
+        });
+    }
+
+    /// The input's panic sits after the chunk read before it: an unordered
+    /// consumer takes that chunk first, whenever the worker finishes it.
+    #[test]
+    fn an_input_panic_is_taken_after_the_chunk_before_it() {
+        loom::model(|| {
+            let shared = window_of::<u32, u32>(vec![vec![1]]);
+            let payload: Payload = Box::new("input failed");
+            shared
+                .window
+                .lock()
+                .slots
+                .push_back(Some(Slot::Failed(payload)));
+            let s2 = Arc::clone(&shared);
+            let worker = thread::spawn(move || run_chunk(&s2, &|x: u32| x * 10, 0));
+            let mut taken = Vec::new();
+            loop {
+                let wait: Wait<fn(Vec<u32>) -> Computed<u32>> = Wait::Pool(None);
+                match take_chunk(&shared, false, None, wait) {
+                    Taken::Chunk(result) => taken.push(format!("{:?}", result.values)),
+                    Taken::Failed(_) => taken.push("failed".to_string()),
+                    Taken::Empty => break,
+                    _ => unreachable!("no refill, no deadline"),
+                }
+            }
+            worker.join().unwrap();
+            assert_eq!(taken, ["[10]", "failed"]);
+        });
+    }
 }
