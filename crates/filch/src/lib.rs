@@ -31,9 +31,9 @@
 //! |---|---|---|---|---|
 //! | [`Pool::map`], [`Pool::starmap`], [`Pool::map_init`], [`map`] | input order | eager: returns when all are done | the output `Vec`, written in place; an owned `Vec`, an integer range or a slice of a primitive type is split by index where it lies; other inputs of known length are read in batches or chunks of a few MiB; an input of unknown length is collected first once the call goes parallel | resumed at the call with its payload; items not started are dropped unrun |
 //! | [`Pool::try_map`], [`try_map`] | input order (`Ok`) | eager; stops starting items at the first `Err` | as `map` | as `map` |
-//! | [`Pool::imap`] | input order | lazy: input read on demand | at most `4 × threads` chunks ahead of the consumer, plus up to `max_spare_threads` while items are inside `blocking` | resumed at `next()`; the iterator then ends and pending chunks are dropped |
-//! | [`Pool::imap_unordered`] | completion order | lazy | as `imap` | as `imap` |
-//! | [`Pool::apply_async`] | — | starts at once | one result | resumed at [`AsyncResult::get`] |
+//! | [`Pool::imap`] | input order | lazy: input read on demand | at most `4 × threads` chunks ahead of the consumer, plus up to `max_spare_threads` while items are inside `blocking` | every earlier item's result first, then the panic at `next()` (also for a panic of the input iterator); the iterator then ends and pending chunks are dropped |
+//! | [`Pool::imap_unordered`] | completion order (from outside the pool the iterating thread runs no item, so none hides a finished result) | lazy | as `imap` | results finished before it first, then as `imap` |
+//! | [`Pool::apply_async`], [`Pool::map_async`], [`Pool::starmap_async`] | — | starts at once; dropping the handle (or [`AsyncResult::cancel`], [`Pool::terminate`]) before it starts cancels it | one result | resumed at [`AsyncResult::get`] |
 //! | [`join`], [`JoinContext::join`], [`scope`], [`Pool::install`] | — | runs at once | — | resumed at the call once the other half / all spawned jobs are done |
 //! | [`spawn`], [`Pool::spawn`] | — | fire and forget | — | handed to the pool's panic handler |
 //!
@@ -49,8 +49,8 @@
 //! call from outside the pool also remembers, per calling thread and call
 //! site, how long its last two first items took: when both took 20 µs or
 //! more, the next call shares its rest before running its first item, so
-//! a few long items do not wait for the first one (`imap` and
-//! `imap_unordered` too, on the thread that iterates). To fix
+//! a few long items do not wait for the first one (`imap` too, on the
+//! thread that iterates). To fix
 //! the unit of work like `Pool.map(..., chunksize=n)`, use
 //! [`Pool::with_chunk_size`]; a chunk size of 0 is an error.
 //!

@@ -224,7 +224,11 @@ impl Pool {
     }
 
     /// Like [`imap`](Self::imap), yielding results as they complete, like
-    /// `Pool.imap_unordered`.
+    /// `Pool.imap_unordered`. Called from outside the pool, the iterating
+    /// thread runs no item itself (unless this call site's items were short
+    /// on its last calls, when it times the first ones as `map` does), so a
+    /// slow item cannot hold back finished results; on one of the pool's
+    /// workers it runs chunks too, and a result may wait behind one.
     ///
     /// ```
     /// let pool = filch::Pool::new();
