@@ -180,8 +180,7 @@ fn main() {
     println!(
         "- partial binds positionally (partial: the first argument, partial_last: the last), \
          so the keyword clash of partial(sub, a=2) cannot happen; a closure such as \
-         |b| sub(2, b) says the same thing and inlines better (partial boxes the function \
-         and makes one indirect call per item)."
+         |b| sub(2, b) says the same thing, and partial compiles to that very closure."
     );
     println!(
         "- g is a single add, so every row above is bound by memory, not by the cores: \

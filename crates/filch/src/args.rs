@@ -1,10 +1,13 @@
 //! Calling functions of several arguments: tuple unpacking for `starmap`
 //! (Python's `Pool.starmap`) and argument binding (`functools.partial`).
 //!
-//! In Rust a closure already is partial application (`|b| g(2, b)`), and it
-//! inlines better; [`partial`] and [`partial_last`] exist for code that reads
-//! like the Python it replaces. They box the bound function (one allocation
-//! per `partial` call, one indirect call per item).
+//! In Rust a closure already is partial application (`|b| g(2, b)`);
+//! [`partial`] and [`partial_last`] exist for code that reads like the
+//! Python it replaces, and cost what that closure costs: each returns a
+//! plain closure (no allocation, no indirect call per item). Stable Rust
+//! cannot name a closure of a varying number of parameters, so a bound
+//! function of three or more arguments takes the rest as one tuple, which
+//! is what `map` passes for tuple items.
 
 /// A tuple that can be spread into the arguments of `F`: `(a, b)` calls
 /// `f(a, b)`. Implemented for tuples of 1 to 6 elements.
@@ -51,79 +54,104 @@ unpack_impl!(A a, B b, C c, D d);
 unpack_impl!(A a, B b, C c, D d, E e);
 unpack_impl!(A a, B b, C c, D d, E e, G g);
 
-/// A function whose first argument can be bound, leaving a function of the
-/// rest: what [`partial`] needs. `Args` is the full argument tuple; it only
-/// tells the arities apart. Implemented for functions of 2 to 6 arguments.
-pub trait BindFirst<'a, X, Args> {
-    /// The function of the remaining arguments.
-    type Bound;
+/// A function that can be called with one argument bound first and the
+/// rest as one value: what [`partial`] needs. `Rest` is the second argument
+/// of a 2-argument function, or the tuple of the remaining arguments of a 3-
+/// to 6-argument one; `Args` (the full argument tuple) tells the arities
+/// apart.
+pub trait BindFirst<X, Rest, Args> {
+    /// What the function returns.
+    type Output;
 
-    /// Binds the first argument to `x`.
+    /// Calls the function with `x` first, then the rest.
     ///
     /// ```
     /// use filch::BindFirst;
-    /// let add = |a: i32, b: i32| a + b;
-    /// let add2 = BindFirst::<'_, i32, (i32, i32)>::bind_first(add, 2);
-    /// assert_eq!(add2(5), 7);
+    /// let f3 = |a: i32, b: i32, c: i32| a * 100 + b * 10 + c;
+    /// assert_eq!(BindFirst::<_, _, (i32, i32, i32)>::call_bound(&f3, 9, (1, 2)), 912);
     /// ```
-    fn bind_first(self, x: X) -> Self::Bound;
+    fn call_bound(&self, x: X, rest: Rest) -> Self::Output;
 }
 
-/// A function whose last argument can be bound, leaving a function of the
-/// rest: what [`partial_last`] needs. Implemented for 2 to 6 arguments.
-pub trait BindLast<'a, X, Args> {
-    /// The function of the remaining arguments.
-    type Bound;
+/// A function that can be called with the rest of its arguments as one
+/// value and one argument bound last: what [`partial_last`] needs; as
+/// [`BindFirst`] otherwise.
+pub trait BindLast<X, Rest, Args> {
+    /// What the function returns.
+    type Output;
 
-    /// Binds the last argument to `x`.
+    /// Calls the function with the rest, then `x`.
     ///
     /// ```
     /// use filch::BindLast;
     /// let sub = |a: i32, b: i32| a - b;
-    /// let minus3 = BindLast::<'_, i32, (i32, i32)>::bind_last(sub, 3);
-    /// assert_eq!(minus3(5), 2);
+    /// assert_eq!(BindLast::<_, _, (i32, i32)>::call_bound(&sub, 3, 5), 2);
     /// ```
-    fn bind_last(self, x: X) -> Self::Bound;
+    fn call_bound(&self, x: X, rest: Rest) -> Self::Output;
+}
+
+impl<F, X, B, R> BindFirst<X, B, (X, B)> for F
+where
+    F: Fn(X, B) -> R,
+{
+    type Output = R;
+
+    #[inline]
+    fn call_bound(&self, x: X, b: B) -> R {
+        self(x, b)
+    }
+}
+
+impl<F, X, A, R> BindLast<X, A, (A, X)> for F
+where
+    F: Fn(A, X) -> R,
+{
+    type Output = R;
+
+    #[inline]
+    fn call_bound(&self, x: X, a: A) -> R {
+        self(a, x)
+    }
 }
 
 macro_rules! bind_impl {
     ($($t:ident $v:ident),+) => {
-        impl<'a, F, X, R, $($t),+> BindFirst<'a, X, (X, $($t),+)> for F
+        impl<F, X, R, $($t),+> BindFirst<X, ($($t,)+), (X, $($t),+)> for F
         where
-            F: Fn(X, $($t),+) -> R + Send + Sync + 'a,
-            X: Clone + Send + Sync + 'a,
+            F: Fn(X, $($t),+) -> R,
         {
-            type Bound = Box<dyn Fn($($t),+) -> R + Send + Sync + 'a>;
+            type Output = R;
 
-            fn bind_first(self, x: X) -> Self::Bound {
-                Box::new(move |$($v),+| self(x.clone(), $($v),+))
+            #[inline]
+            fn call_bound(&self, x: X, ($($v,)+): ($($t,)+)) -> R {
+                self(x, $($v),+)
             }
         }
 
-        impl<'a, F, X, R, $($t),+> BindLast<'a, X, ($($t,)+ X)> for F
+        impl<F, X, R, $($t),+> BindLast<X, ($($t,)+), ($($t,)+ X)> for F
         where
-            F: Fn($($t,)+ X) -> R + Send + Sync + 'a,
-            X: Clone + Send + Sync + 'a,
+            F: Fn($($t,)+ X) -> R,
         {
-            type Bound = Box<dyn Fn($($t),+) -> R + Send + Sync + 'a>;
+            type Output = R;
 
-            fn bind_last(self, x: X) -> Self::Bound {
-                Box::new(move |$($v),+| self($($v,)+ x.clone()))
+            #[inline]
+            fn call_bound(&self, x: X, ($($v,)+): ($($t,)+)) -> R {
+                self($($v,)+ x)
             }
         }
     };
 }
 
-bind_impl!(B b);
 bind_impl!(B b, C c);
 bind_impl!(B b, C c, D d);
 bind_impl!(B b, C c, D d, E e);
 bind_impl!(B b, C c, D d, E e, G g);
 
-/// Binds the first argument of `f`, like Python's `functools.partial(f, x)`.
-/// For a 2-argument `f` the result maps single items; for 3 to 6 arguments
-/// it takes the rest, which `starmap` spreads from tuples. The bound value is
-/// cloned for every call.
+/// Binds the first argument of `f`, like Python's `functools.partial(f, x)`,
+/// and returns a plain closure. For a 2-argument `f` the closure takes the
+/// second argument; for 3 to 6 arguments it takes the rest as one tuple, so
+/// `pool.map` over tuples calls it (Python's `pool.starmap(partial(f, x),
+/// pairs)`). The bound value is cloned for every call.
 ///
 /// ```
 /// use filch::{partial, Pool};
@@ -134,32 +162,47 @@ bind_impl!(B b, C c, D d, E e, G g);
 /// let pool = Pool::new();
 /// let r: Vec<i32> = pool.map(0..3, partial(g, 2));
 /// assert_eq!(r, [2, 3, 4]);
-/// let r: Vec<i32> = pool.starmap(vec![(1, 2), (3, 4)], partial(f3, 9));
+/// let r: Vec<i32> = pool.map(vec![(1, 2), (3, 4)], partial(f3, 9));
 /// assert_eq!(r, [912, 934]);
-/// // The closure a Rust user would write instead:
+/// // The closure a Rust user would write instead, at the same cost:
 /// let r: Vec<i32> = pool.map(0..3, |b| g(2, b));
 /// assert_eq!(r, [2, 3, 4]);
 /// ```
-pub fn partial<'a, F, X, Args>(f: F, x: X) -> F::Bound
+#[inline]
+pub fn partial<F, X, Rest, Args>(
+    f: F,
+    x: X,
+) -> impl Fn(Rest) -> <F as BindFirst<X, Rest, Args>>::Output + Clone + Send + Sync
 where
-    F: BindFirst<'a, X, Args>,
+    F: BindFirst<X, Rest, Args> + Clone + Send + Sync,
+    X: Clone + Send + Sync,
 {
-    f.bind_first(x)
+    move |rest| f.call_bound(x.clone(), rest)
 }
 
 /// Binds the last argument of `f`, like `functools.partial(f, b=x)` for
-/// its last parameter.
+/// its last parameter; the rest as for [`partial`].
 ///
 /// ```
 /// use filch::{partial_last, Pool};
 ///
 /// fn sub(a: i32, b: i32) -> i32 { a - b }
-/// let r: Vec<i32> = Pool::new().map(0..3, partial_last(sub, 3));
+/// fn f3(a: i32, b: i32, c: i32) -> i32 { a * 100 + b * 10 + c }
+///
+/// let pool = Pool::new();
+/// let r: Vec<i32> = pool.map(0..3, partial_last(sub, 3));
 /// assert_eq!(r, [-3, -2, -1]);
+/// let r: Vec<i32> = pool.map(vec![(1, 2)], partial_last(f3, 9));
+/// assert_eq!(r, [129]);
 /// ```
-pub fn partial_last<'a, F, X, Args>(f: F, x: X) -> F::Bound
+#[inline]
+pub fn partial_last<F, X, Rest, Args>(
+    f: F,
+    x: X,
+) -> impl Fn(Rest) -> <F as BindLast<X, Rest, Args>>::Output + Clone + Send + Sync
 where
-    F: BindLast<'a, X, Args>,
+    F: BindLast<X, Rest, Args> + Clone + Send + Sync,
+    X: Clone + Send + Sync,
 {
-    f.bind_last(x)
+    move |rest| f.call_bound(x.clone(), rest)
 }

@@ -30,7 +30,7 @@ fn the_promised_calls_compile_and_give_the_python_results() -> Result<(), filch:
     assert_eq!(r, [2, 3, 4]);
     let r: Vec<i32> = pool.map(0..3, partial_last(sub, 3));
     assert_eq!(r, [-3, -2, -1]);
-    let r: Vec<i32> = pool.starmap(vec![(1, 2), (3, 4)], partial(f3, 9));
+    let r: Vec<i32> = pool.map(vec![(1, 2), (3, 4)], partial(f3, 9));
     assert_eq!(r, [912, 934]);
     let first: Vec<u64> = pool.imap(0u64.., |x| x * 2).take(10).collect();
     assert_eq!(first, (0..10).map(|x| x * 2).collect::<Vec<u64>>());

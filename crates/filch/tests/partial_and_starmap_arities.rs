@@ -1,7 +1,8 @@
 //! `partial` and `partial_last` bind the first or last argument of 2- to
-//! 6-argument functions, and the bound functions work in `map` (2
-//! arguments) and `starmap` (3 to 6); `starmap` spreads tuples of 1 to 6
-//! elements, with automatic and explicit chunking.
+//! 6-argument functions, and the bound functions work in `map` (over single
+//! items for 2 arguments, over tuples of the rest for 3 to 6); `starmap`
+//! spreads tuples of 1 to 6 elements, with automatic and explicit
+//! chunking.
 
 mod common;
 
@@ -46,8 +47,8 @@ fn partial_binds_the_first_argument_of_2_to_6_argument_functions() {
         let t2: Vec<(i64, i64)> = xs().map(|i| (digit(i), digit(i + 1))).collect();
         let want: Vec<i64> = t2.iter().map(|&(b, c)| f3(9, b, c)).collect();
         let got: Vec<i64> = match chunked {
-            None => pool.starmap(t2.clone(), partial(f3, 9)),
-            Some(n) => p(n).starmap(t2.clone(), partial(f3, 9)),
+            None => pool.map(t2.clone(), partial(f3, 9)),
+            Some(n) => p(n).map(t2.clone(), partial(f3, 9)),
         };
         assert_eq!(got, want, "f3");
 
@@ -56,8 +57,8 @@ fn partial_binds_the_first_argument_of_2_to_6_argument_functions() {
             .collect();
         let want: Vec<i64> = t3.iter().map(|&(b, c, d)| f4(9, b, c, d)).collect();
         let got: Vec<i64> = match chunked {
-            None => pool.starmap(t3.clone(), partial(f4, 9)),
-            Some(n) => p(n).starmap(t3.clone(), partial(f4, 9)),
+            None => pool.map(t3.clone(), partial(f4, 9)),
+            Some(n) => p(n).map(t3.clone(), partial(f4, 9)),
         };
         assert_eq!(got, want, "f4");
 
@@ -66,8 +67,8 @@ fn partial_binds_the_first_argument_of_2_to_6_argument_functions() {
             .collect();
         let want: Vec<i64> = t4.iter().map(|&(b, c, d, e)| f5(9, b, c, d, e)).collect();
         let got: Vec<i64> = match chunked {
-            None => pool.starmap(t4.clone(), partial(f5, 9)),
-            Some(n) => p(n).starmap(t4.clone(), partial(f5, 9)),
+            None => pool.map(t4.clone(), partial(f5, 9)),
+            Some(n) => p(n).map(t4.clone(), partial(f5, 9)),
         };
         assert_eq!(got, want, "f5");
 
@@ -87,8 +88,8 @@ fn partial_binds_the_first_argument_of_2_to_6_argument_functions() {
             .map(|&(b, c, d, e, g)| f6(9, b, c, d, e, g))
             .collect();
         let got: Vec<i64> = match chunked {
-            None => pool.starmap(t5.clone(), partial(f6, 9)),
-            Some(n) => p(n).starmap(t5.clone(), partial(f6, 9)),
+            None => pool.map(t5.clone(), partial(f6, 9)),
+            Some(n) => p(n).map(t5.clone(), partial(f6, 9)),
         };
         assert_eq!(got, want, "f6");
     }
@@ -105,7 +106,7 @@ fn partial_last_binds_the_last_argument_of_2_to_6_argument_functions() {
     let got: Vec<i64> = pool
         .with_chunk_size(5)
         .unwrap()
-        .starmap(t2.clone(), partial_last(f3, 9));
+        .map(t2.clone(), partial_last(f3, 9));
     assert_eq!(
         got,
         t2.iter().map(|&(a, b)| f3(a, b, 9)).collect::<Vec<_>>(),
@@ -115,7 +116,7 @@ fn partial_last_binds_the_last_argument_of_2_to_6_argument_functions() {
     let t3: Vec<(i64, i64, i64)> = xs()
         .map(|i| (digit(i), digit(i + 1), digit(i + 2)))
         .collect();
-    let got: Vec<i64> = pool.starmap(t3.clone(), partial_last(f4, 9));
+    let got: Vec<i64> = pool.map(t3.clone(), partial_last(f4, 9));
     assert_eq!(
         got,
         t3.iter()
@@ -130,7 +131,7 @@ fn partial_last_binds_the_last_argument_of_2_to_6_argument_functions() {
     let got: Vec<i64> = pool
         .with_chunk_size(1)
         .unwrap()
-        .starmap(t4.clone(), partial_last(f5, 9));
+        .map(t4.clone(), partial_last(f5, 9));
     assert_eq!(
         got,
         t4.iter()
@@ -150,7 +151,7 @@ fn partial_last_binds_the_last_argument_of_2_to_6_argument_functions() {
             )
         })
         .collect();
-    let got: Vec<i64> = pool.starmap(t5.clone(), partial_last(f6, 9));
+    let got: Vec<i64> = pool.map(t5.clone(), partial_last(f6, 9));
     assert_eq!(
         got,
         t5.iter()
