@@ -6,7 +6,9 @@
 //! `std::thread::scope` pieces that write straight into one output (no scheduler, no copy:
 //! what the machine's cores and memory allow a plain loop). Then the other eager forms
 //! (`starmap`, `try_map`, `map_init`, an explicit chunk size) at the largest quick size,
-//! and the peak memory of one map of that size.
+//! the two shapes big-array users reach for next (`for_each` in place over `&mut [f64]`,
+//! `map_reduce` summing without a mapped vector), and the peak memory of one map of that
+//! size.
 //!
 //! Every row maps the same items to the same `Vec<f64>`, checked against the serial loop.
 //! Rows over an owned `Vec` clone the input inside the timed run, on the calling thread, in
@@ -139,9 +141,73 @@ pub struct BigResult {
     pub peaks: Vec<Peak>,
 }
 
+/// Title of the in-place comparison.
+pub const IN_PLACE_TITLE: &str = "big input, in place: for_each over &mut [f64]";
+
+/// Title of the reducing comparison.
+pub const REDUCE_TITLE: &str = "big input, reducing: map_reduce (a sum over &[u64])";
+
 /// Steps the section reports to the progress bar.
 pub fn steps(cfg: &BigConfig) -> u64 {
-    (cfg.sizes.len() * Shape::ALL.len() + Form::ALL.len() + 1) as u64
+    (cfg.sizes.len() * Shape::ALL.len() + Form::ALL.len() + 3) as u64
+}
+
+/// The in-place update every `for_each` row makes: cheap, and bounded under repetition.
+#[inline]
+fn update(x: &mut f64) {
+    *x = (*x * 0.5 + 1.0).fract();
+}
+
+/// `for_each` over a buffer of `inputs`' values, updated in place on every run: serial
+/// `iter_mut`, filch from outside and on a worker, rayon's `par_iter_mut`. Each case
+/// owns its buffer; the rows' outputs are their first run's, checked in the tests.
+pub fn in_place_cases<'a>(inputs: &[f64], pools: &'a Pools) -> Vec<Case<'a, Vec<f64>>> {
+    let (filch, rayon) = (pools.filch.pool(), pools.rayon.pool());
+    let mut bufs = (0..4).map(|_| inputs.to_vec());
+    let mut next = move || bufs.next().expect("four buffers");
+    let (mut s, mut f, mut w, mut r) = (next(), next(), next(), next());
+    // A run returns nothing: its output is the buffer, seen through `first_runs`.
+    vec![
+        Case::new("serial", move || {
+            s.iter_mut().for_each(update);
+            black_box(&mut s);
+            Vec::new()
+        }),
+        Case::new("filch", move || {
+            filch.for_each(&mut f, update);
+            black_box(&mut f);
+            Vec::new()
+        }),
+        Case::new(FILCH_ON_WORKER, move || {
+            filch.install(|| filch.for_each(&mut w, update));
+            black_box(&mut w);
+            Vec::new()
+        }),
+        Case::new("rayon", move || {
+            rayon.install(|| r.par_iter_mut().for_each(update));
+            black_box(&mut r);
+            Vec::new()
+        }),
+    ]
+}
+
+/// A cheap integer hash summed over `inputs` with no mapped vector: a serial
+/// `map().fold()`, filch's `map_reduce` from outside and on a worker, rayon's
+/// `map().reduce()`. Integers, so every order of combining gives the same sum.
+pub fn reduce_cases<'a>(inputs: &'a [u64], pools: &'a Pools) -> Vec<Case<'a, u64>> {
+    let (filch, rayon) = (pools.filch.pool(), pools.rayon.pool());
+    let f = |&x: &u64| x.wrapping_mul(x) ^ (x >> 3);
+    let add = u64::wrapping_add;
+    vec![
+        Case::new("serial", move || inputs.iter().map(f).fold(0, add)),
+        Case::new("filch", move || filch.map_reduce(inputs, f, || 0, add)),
+        Case::new(FILCH_ON_WORKER, move || {
+            filch.install(|| filch.map_reduce(inputs, f, || 0, add))
+        }),
+        Case::new("rayon", move || {
+            rayon.install(|| inputs.par_iter().map(f).reduce(|| 0, add))
+        }),
+    ]
 }
 
 /// The polynomial of item `i`, as every row computes it.
@@ -332,6 +398,27 @@ pub fn run(cfg: &BigConfig, plan: &Plan, pools: &Pools, progress: &mut Progress)
             .per(cfg.forms_items as f64, "item"),
         );
     }
+    progress.step(IN_PLACE_TITLE);
+    let outcomes = compare(in_place_cases(inputs, pools), plan);
+    comparisons.push(
+        Comparison::new(
+            format!("{IN_PLACE_TITLE}, {} items", fmt_count(inputs.len() as u64)),
+            format!("x = fract(x / 2 + 1) in place, {threads} threads"),
+            outcomes,
+        )
+        .per(inputs.len() as f64, "item"),
+    );
+    progress.step(REDUCE_TITLE);
+    let ints: Vec<u64> = (0..inputs.len() as u64).collect();
+    let outcomes = compare(reduce_cases(&ints, pools), plan);
+    comparisons.push(
+        Comparison::new(
+            format!("{REDUCE_TITLE}, {} items", fmt_count(inputs.len() as u64)),
+            format!("x² xor x/8 summed, {threads} threads"),
+            outcomes,
+        )
+        .per(inputs.len() as f64, "item"),
+    );
     progress.step("big input: peak memory");
     let peaks = peak_memory(&all[..cfg.peak_items], pools);
     BigResult {
@@ -396,6 +483,32 @@ mod tests {
                     case.name()
                 );
             }
+        }
+    }
+
+    /// Every in-place row updates its buffer as the serial loop does, and every
+    /// reducing row returns the serial sum.
+    #[test]
+    fn in_place_and_reducing_rows_agree_with_serial() {
+        let pools = Pools::new(2).expect("pools");
+        let inputs: Vec<f64> = (0..10_001).map(|i| i as f64 * 0.37).collect();
+        let mut want = inputs.clone();
+        want.iter_mut().for_each(update);
+        let filch = pools.filch.pool();
+        let mut buf = inputs.clone();
+        filch.for_each(&mut buf, update);
+        assert!(buf == want, "filch's for_each");
+        let mut buf = inputs.clone();
+        filch.install(|| filch.for_each(&mut buf, update));
+        assert!(buf == want, "filch's for_each on a worker");
+        for mut case in in_place_cases(&inputs, &pools) {
+            assert!(case.run_once().is_empty(), "{}", case.name());
+        }
+        let ints: Vec<u64> = (0..10_001).collect();
+        let mut cases = reduce_cases(&ints, &pools);
+        let expected = cases[0].run_once();
+        for mut case in cases {
+            assert_eq!(case.run_once(), expected, "{}", case.name());
         }
     }
 

@@ -105,6 +105,45 @@ impl<'p> Chunked<'p> {
         ops::starmap(self.target(), self.chunking(), items, f)
     }
 
+    /// [`Pool::for_each`] with this chunk size.
+    ///
+    /// ```
+    /// let mut v = vec![1u64; 100];
+    /// filch::Pool::new().with_chunk_size(16)?.for_each(&mut v, |x| *x += 1);
+    /// assert!(v.iter().all(|&x| x == 2));
+    /// # Ok::<(), filch::ChunkSizeError>(())
+    /// ```
+    pub fn for_each<I, F>(&self, items: I, f: F)
+    where
+        I: IntoIterator,
+        I::Item: Send,
+        I::IntoIter: Send,
+        F: Fn(I::Item) + Sync + Send,
+    {
+        ops::for_each(self.target(), self.chunking(), items, f);
+    }
+
+    /// [`Pool::map_reduce`] with this chunk size.
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// let sum = pool.with_chunk_size(100)?.map_reduce(0..1000u64, |x| x, || 0, |a, b| a + b);
+    /// assert_eq!(sum, 499_500);
+    /// # Ok::<(), filch::ChunkSizeError>(())
+    /// ```
+    pub fn map_reduce<I, F, R, ID, C>(&self, items: I, f: F, identity: ID, combine: C) -> R
+    where
+        I: IntoIterator,
+        I::Item: Send,
+        I::IntoIter: Send,
+        F: Fn(I::Item) -> R + Sync + Send,
+        ID: Fn() -> R + Sync + Send,
+        C: Fn(R, R) -> R + Sync + Send,
+        R: Send,
+    {
+        ops::map_reduce(self.target(), self.chunking(), items, f, identity, combine)
+    }
+
     /// [`Pool::map_async`] with this chunk size.
     ///
     /// ```

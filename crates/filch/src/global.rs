@@ -55,6 +55,50 @@ where
     ops::try_map(Target::Current, Chunking::Auto, items, f)
 }
 
+/// [`Pool::for_each`](crate::Pool::for_each) on the current pool.
+///
+/// ```
+/// let mut v = vec![1u32, 2, 3];
+/// filch::for_each(&mut v, |x| *x *= 10);
+/// assert_eq!(v, [10, 20, 30]);
+/// ```
+///
+/// # Panics
+/// As [`Pool::map`](crate::Pool::map).
+pub fn for_each<I, F>(items: I, f: F)
+where
+    I: IntoIterator,
+    I::Item: Send,
+    I::IntoIter: Send,
+    F: Fn(I::Item) + Sync + Send,
+{
+    clock::calibrate();
+    ops::for_each(Target::Current, Chunking::Auto, items, f);
+}
+
+/// [`Pool::map_reduce`](crate::Pool::map_reduce) on the current pool.
+///
+/// ```
+/// let total = filch::map_reduce(1..=100u64, |x| x, || 0, |a, b| a + b);
+/// assert_eq!(total, 5050);
+/// ```
+///
+/// # Panics
+/// As [`Pool::map`](crate::Pool::map).
+pub fn map_reduce<I, F, R, ID, C>(items: I, f: F, identity: ID, combine: C) -> R
+where
+    I: IntoIterator,
+    I::Item: Send,
+    I::IntoIter: Send,
+    F: Fn(I::Item) -> R + Sync + Send,
+    ID: Fn() -> R + Sync + Send,
+    C: Fn(R, R) -> R + Sync + Send,
+    R: Send,
+{
+    clock::calibrate();
+    ops::map_reduce(Target::Current, Chunking::Auto, items, f, identity, combine)
+}
+
 /// The pool a free function called here uses when the thread is no worker
 /// but is working on a pool's call (a map's caller, or an `AsyncResult`
 /// run by `get`): that pool, so nested work stays on it. `None` on a worker

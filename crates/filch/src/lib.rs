@@ -31,6 +31,8 @@
 //! |---|---|---|---|---|
 //! | [`Pool::map`], [`Pool::starmap`], [`Pool::map_init`], [`map`] | input order | eager: returns when all are done | the output `Vec`, written in place; an owned `Vec`, an integer range or a slice of a primitive type is split by index where it lies; other inputs of known length are read in batches or chunks of a few MiB; an input of unknown length is collected first once the call goes parallel | resumed at the call with its payload; items not started are dropped unrun |
 //! | [`Pool::try_map`], [`try_map`] | input order (`Ok`) | eager; stops starting items at the first `Err` | as `map` | as `map` |
+//! | [`Pool::for_each`], [`for_each`] | — (no order among the calls) | eager | none: no output (in place over `&mut` slices, split by index for primitive elements) | as `map` |
+//! | [`Pool::map_reduce`], [`map_reduce`] | one value; `combine` associative and commutative, pieces combined in no particular order | eager | one accumulator per piece of work, no mapped vector | as `map`; every accumulator made is dropped |
 //! | [`Pool::imap`] | input order | lazy: input read on demand | at most `4 × threads` chunks ahead of the consumer, plus up to `max_spare_threads` while items are inside `blocking` | every earlier item's result first, then the panic at `next()` (also for a panic of the input iterator); the iterator then ends and pending chunks are dropped |
 //! | [`Pool::imap_unordered`] | completion order (from outside the pool the iterating thread runs no item, so none hides a finished result) | lazy | as `imap` | results finished before it first, then as `imap` |
 //! | [`Pool::apply_async`], [`Pool::map_async`], [`Pool::starmap_async`] | — | starts at once; dropping the handle (or [`AsyncResult::cancel`], [`Pool::terminate`]) before it starts cancels it | one result | resumed at [`AsyncResult::get`] |
@@ -107,7 +109,7 @@ pub use args::{partial, partial_last, BindFirst, BindLast, Unpack};
 pub use async_result::AsyncResult;
 pub use blocking::blocking;
 pub use chunked::{ChunkSizeError, Chunked};
-pub use global::{join, map, scope, spawn, try_map};
+pub use global::{for_each, join, map, map_reduce, scope, spawn, try_map};
 pub use imap::{Imap, ImapUnordered, TimedOut};
 pub use pool::{Pool, PoolBuilder};
 

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use crate::args::Unpack;
 use crate::driver::{drive, Chunking, MapLeaf, Target};
 use crate::events::call_span;
-use crate::leaves::{InitLeaf, TryLeaf};
+use crate::leaves::{FoldLeaf, InitLeaf, TryLeaf};
 
 /// Ordered `map`.
 pub(crate) fn map<I, F, R>(target: Target<'_>, chunking: Chunking, items: I, f: F) -> Vec<R>
@@ -93,4 +93,55 @@ where
         Ok(out) => out,
         Err(_) => unreachable!("map_init's leaf never stops a call"),
     }
+}
+
+/// `for_each`: `map` to `()`, whose output takes no memory.
+pub(crate) fn for_each<I, F>(target: Target<'_>, chunking: Chunking, items: I, f: F)
+where
+    I: IntoIterator,
+    I::Item: Send,
+    I::IntoIter: Send,
+    F: Fn(I::Item) + Sync + Send,
+{
+    let _span = call_span!("for_each");
+    match drive(target, chunking, items, &|| MapLeaf(&f)) {
+        Ok(units) => drop::<Vec<()>>(units),
+        Err(_) => unreachable!("for_each's leaf never stops a call"),
+    }
+}
+
+/// `map_reduce`: each piece of work folds its items into its own
+/// accumulator (`FoldLeaf`); the accumulators are combined at the end.
+pub(crate) fn map_reduce<I, F, R, ID, C>(
+    target: Target<'_>,
+    chunking: Chunking,
+    items: I,
+    f: F,
+    identity: ID,
+    combine: C,
+) -> R
+where
+    I: IntoIterator,
+    I::Item: Send,
+    I::IntoIter: Send,
+    F: Fn(I::Item) -> R + Sync + Send,
+    ID: Fn() -> R + Sync + Send,
+    C: Fn(R, R) -> R + Sync + Send,
+    R: Send,
+{
+    let _span = call_span!("map_reduce");
+    let done = crate::sync::Mutex::new(Vec::new());
+    let make_leaf = || FoldLeaf {
+        acc: Some(identity()),
+        f: &f,
+        combine: &combine,
+        done: &done,
+    };
+    match drive(target, chunking, items, &make_leaf) {
+        Ok(units) => drop::<Vec<()>>(units),
+        Err(_) => unreachable!("map_reduce's leaf never stops a call"),
+    }
+    // Every leaf has been dropped: the driver returns only after every
+    // piece of work, its own included, has ended.
+    done.into_inner().into_iter().fold(identity(), &combine)
 }

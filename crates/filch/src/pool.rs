@@ -201,6 +201,81 @@ impl Pool {
         ops::map_init(self.target(), Chunking::Auto, items, init, f)
     }
 
+    /// Calls `f` on every item, for its effect: [`map`](Self::map) without
+    /// an output (nothing is allocated for the results). The same
+    /// serial-first decision and splitting as `map`; items of an owned `Vec`,
+    /// a range, or a slice of a primitive type (by reference or by `&mut`)
+    /// are split by index where they lie. No order among the calls; a
+    /// panic is resumed here with its payload once the other pieces of work
+    /// have stopped, and items not started are dropped unrun.
+    ///
+    /// In place, over `&mut [T]` or `&mut Vec<T>`, and row by row with
+    /// `chunks_mut` (rayon's `par_iter_mut().for_each` and
+    /// `par_chunks_mut`):
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// let mut v: Vec<f64> = (0..1000).map(f64::from).collect();
+    /// pool.for_each(&mut v, |x| *x = *x * 2.0 + 1.0);
+    /// assert_eq!(v[10], 21.0);
+    ///
+    /// let width = 8;
+    /// let mut grid = vec![0u32; width * 4];
+    /// pool.for_each(grid.chunks_mut(width).enumerate(), |(y, row)| {
+    ///     for (x, cell) in row.iter_mut().enumerate() {
+    ///         *cell = (y * width + x) as u32;
+    ///     }
+    /// });
+    /// assert_eq!(grid[width + 1], 9);
+    /// ```
+    ///
+    /// # Panics
+    /// As [`map`](Self::map).
+    pub fn for_each<I, F>(&self, items: I, f: F)
+    where
+        I: IntoIterator,
+        I::Item: Send,
+        I::IntoIter: Send,
+        F: Fn(I::Item) + Sync + Send,
+    {
+        ops::for_each(self.target(), Chunking::Auto, items, f);
+    }
+
+    /// Maps every item with `f` and combines the results with `combine`,
+    /// starting from `identity()`, without storing the mapped values
+    /// (rayon's `map(f).reduce(identity, combine)`): a sum, a minimum, a
+    /// histogram merge. Each piece of work folds its own items into an
+    /// accumulator made by `identity`; the accumulators are combined at the
+    /// end. `combine` must be associative and commutative, and `identity()`
+    /// neutral for it: the pieces are combined in no particular order. The
+    /// same serial-first decision and splitting as `map`; a panic is
+    /// resumed here with its payload, and every accumulator made is dropped.
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// let sum_of_squares = pool.map_reduce(0..1000u64, |x| x * x, || 0, |a, b| a + b);
+    /// assert_eq!(sum_of_squares, 332_833_500);
+    ///
+    /// let words = vec!["a", "bb", "a", "ccc"];
+    /// let longest = pool.map_reduce(&words, |w| w.len(), || 0, usize::max);
+    /// assert_eq!(longest, 3);
+    /// ```
+    ///
+    /// # Panics
+    /// As [`map`](Self::map).
+    pub fn map_reduce<I, F, R, ID, C>(&self, items: I, f: F, identity: ID, combine: C) -> R
+    where
+        I: IntoIterator,
+        I::Item: Send,
+        I::IntoIter: Send,
+        F: Fn(I::Item) -> R + Sync + Send,
+        ID: Fn() -> R + Sync + Send,
+        C: Fn(R, R) -> R + Sync + Send,
+        R: Send,
+    {
+        ops::map_reduce(self.target(), Chunking::Auto, items, f, identity, combine)
+    }
+
     /// A lazy, ordered iterator of `f` over `items`, like `Pool.imap`: the
     /// input is read only a bounded distance ahead of what has been yielded
     /// (an infinite input is fine): at most `4 × threads` chunks, widened

@@ -215,60 +215,117 @@ where
     unsafe fn discard(&self, _range: Range<usize>) {}
 }
 
-/// A slice's iterator (`slice::Iter<X>`, as `&v` and `v.iter()` give) over
-/// one of the primitive element types below, split by sub-slicing. Stable
-/// Rust cannot ask whether an iterator is a slice's for an element type it
-/// cannot name, so the check is against a fixed list: slices of other
-/// types are pulled in chunks (`stream.rs`).
+/// A slice's iterator over one of the primitive element types below, by
+/// reference (`slice::Iter<X>`, as `&v` and `v.iter()` give) or by mutable
+/// reference (`slice::IterMut<X>`, as `&mut v` and `v.iter_mut()` give),
+/// split by sub-slicing. Stable Rust cannot ask whether an iterator is a
+/// slice's for an element type it cannot name, so the check is against a
+/// fixed list: slices of other types are pulled in chunks (`stream.rs`).
 pub(crate) struct SliceIter<J> {
-    iter: J,
-    /// Makes the iterator over a sub-range, for the `X` that `J` iterates.
-    sub: unsafe fn(&J, Range<usize>) -> J,
+    /// The slice's first element; for `IterMut`, a pointer that may write
+    /// (taken from the iterator's own `&mut` slice).
+    base: *mut (),
+    /// Makes the iterator over a sub-range of the slice at `base`.
+    sub: unsafe fn(*mut (), Range<usize>) -> J,
 }
 
-// SAFETY: `J` is `slice::Iter<X>` for a primitive `X` (checked in `new`):
-// shared references to primitives may be read from any thread, and `sub`
-// only reads the iterator's slice.
+// SAFETY: `J` iterates a slice of a primitive `X` (checked in `new`):
+// shared references to primitives may be read from any thread, and each
+// index's `&mut` goes to one thread only (`Source::take`'s contract).
 unsafe impl<J> Sync for SliceIter<J> {}
 
-/// `iter`'s sub-range `range`, `J` being `slice::Iter<'_, X>`.
+/// How to take `J`, a slice iterator over `X`, apart and make its pieces.
+struct SliceKind<J> {
+    /// The slice's start, consuming the iterator.
+    base: unsafe fn(J) -> *mut (),
+    sub: unsafe fn(*mut (), Range<usize>) -> J,
+}
+
+/// Reads `value`, of type `J`, as a `K`.
 ///
 /// # Safety
-/// `J` must be `slice::Iter<'a, X>` for some `'a`, and `range` within it.
-unsafe fn sub_slice<J, X: 'static>(iter: &J, range: Range<usize>) -> J {
-    // SAFETY: `J` is `slice::Iter<'a, X>`; `'static` stands in for `'a`
-    // only until the result is turned back into a `J`, which carries `'a`.
-    let whole: &'static [X] =
-        unsafe { &*(iter as *const J).cast::<std::slice::Iter<'static, X>>() }.as_slice();
-    // SAFETY: `range` is within the slice (the caller's promise).
-    let part = unsafe { whole.get_unchecked(range) }.iter();
-    let part = ManuallyDrop::new(part);
-    // SAFETY: the same type, as above.
-    unsafe { ptr::read((&*part as *const std::slice::Iter<'static, X>).cast::<J>()) }
+/// `J` and `K` must be the same type up to lifetimes.
+unsafe fn same<J, K>(value: J) -> K {
+    let value = ManuallyDrop::new(value);
+    // SAFETY: the same type (the caller's promise), read once.
+    unsafe { ptr::read((&*value as *const J).cast::<K>()) }
+}
+
+/// # Safety
+/// `J` must be `slice::Iter<'a, X>` for some `'a`.
+unsafe fn iter_base<J, X: 'static>(iter: J) -> *mut () {
+    // SAFETY: per the contract.
+    let iter: std::slice::Iter<'static, X> = unsafe { same(iter) };
+    // Only ever read through (`Iter` yields shared references).
+    iter.as_slice().as_ptr().cast_mut().cast()
+}
+
+/// # Safety
+/// `base` must come from [`iter_base`] for this `J` and `X`, and `range` be
+/// within its slice, whose lifetime `'a` the resulting `J` carries.
+unsafe fn iter_sub<J, X: 'static>(base: *mut (), range: Range<usize>) -> J {
+    // SAFETY: `range` is within the slice at `base` (the caller's promise).
+    let part: &'static [X] = unsafe {
+        std::slice::from_raw_parts(base.cast::<X>().cast_const().add(range.start), range.len())
+    };
+    // SAFETY: `J` is `slice::Iter<'a, X>`; `'static` stood in for `'a`.
+    unsafe { same(part.iter()) }
+}
+
+/// # Safety
+/// `J` must be `slice::IterMut<'a, X>` for some `'a`.
+unsafe fn iter_mut_base<J, X: 'static>(iter: J) -> *mut () {
+    // SAFETY: per the contract.
+    let iter: std::slice::IterMut<'static, X> = unsafe { same(iter) };
+    // The iterator's own `&mut` slice: a pointer that may write.
+    iter.into_slice().as_mut_ptr().cast()
+}
+
+/// # Safety
+/// As [`iter_sub`], for `slice::IterMut<'a, X>`; besides, no two live
+/// pieces may overlap (each index is handed out once).
+unsafe fn iter_mut_sub<J, X: 'static>(base: *mut (), range: Range<usize>) -> J {
+    // SAFETY: within the slice, and disjoint from every other piece (the
+    // caller's promise), so this `&mut` is unique.
+    let part: &'static mut [X] =
+        unsafe { std::slice::from_raw_parts_mut(base.cast::<X>().add(range.start), range.len()) };
+    // SAFETY: `J` is `slice::IterMut<'a, X>`; `'static` stood in for `'a`.
+    unsafe { same(part.iter_mut()) }
 }
 
 impl<J: Iterator> SliceIter<J> {
     /// `Ok` if `iter` is a slice's iterator over a listed primitive type.
     pub(crate) fn new(iter: J) -> Result<Self, J> {
-        match slice_sub::<J>() {
-            Some(sub) => Ok(SliceIter { iter, sub }),
+        match slice_kind::<J>() {
+            Some(kind) => Ok(SliceIter {
+                // SAFETY: `kind` is for `J` (`slice_kind`).
+                base: unsafe { (kind.base)(iter) },
+                sub: kind.sub,
+            }),
             None => Err(iter),
         }
     }
 
     /// Whether `J` is such an iterator.
     pub(crate) fn is(_iter: &J) -> bool {
-        slice_sub::<J>().is_some()
+        slice_kind::<J>().is_some()
     }
 }
 
-/// The sub-ranger for `J` if it is `slice::Iter<'_, X>` for a listed `X`.
-fn slice_sub<J>() -> Option<unsafe fn(&J, Range<usize>) -> J> {
+/// How to split `J` if it is `slice::Iter<'_, X>` or `slice::IterMut<'_, X>`
+/// for a listed `X`.
+fn slice_kind<J>() -> Option<SliceKind<J>> {
     macro_rules! of {
         ($($x:ty),*) => {
             $(
                 if typeid::of::<J>() == typeid::of::<std::slice::Iter<'static, $x>>() {
-                    return Some(sub_slice::<J, $x>);
+                    return Some(SliceKind { base: iter_base::<J, $x>, sub: iter_sub::<J, $x> });
+                }
+                if typeid::of::<J>() == typeid::of::<std::slice::IterMut<'static, $x>>() {
+                    return Some(SliceKind {
+                        base: iter_mut_base::<J, $x>,
+                        sub: iter_mut_sub::<J, $x>,
+                    });
                 }
             )*
         };
@@ -291,9 +348,9 @@ where
 
     #[inline]
     unsafe fn take(&self, range: Range<usize>) -> J {
-        // SAFETY: `J` is as `sub` expects (`new`); the range is the
-        // caller's, within the slice.
-        unsafe { (self.sub)(&self.iter, range) }
+        // SAFETY: `sub` is for `J` and `base` (`new`); the range is the
+        // caller's, within the slice, and taken once.
+        unsafe { (self.sub)(self.base, range) }
     }
 
     #[inline]
@@ -443,6 +500,19 @@ mod tests {
         let names = ["a".to_string()];
         assert!(SliceIter::new(names.iter()).is_err());
         assert!(SliceIter::new(data.iter().copied()).is_err());
+    }
+
+    #[test]
+    fn a_mut_slice_splits_into_disjoint_writable_pieces() {
+        let mut data = [1u32, 2, 3, 4, 5];
+        let source = SliceIter::new(data.iter_mut()).expect("a mut slice of u32");
+        // SAFETY: disjoint ranges within the 5 items, each taken once.
+        let (a, b) = unsafe { (source.take(0..2), source.take(2..5)) };
+        b.for_each(|x| *x *= 10);
+        a.for_each(|x| *x += 100);
+        assert_eq!(data, [101, 102, 30, 40, 50]);
+        let mut names = [String::new()];
+        assert!(SliceIter::new(names.iter_mut()).is_err());
     }
 
     #[test]
