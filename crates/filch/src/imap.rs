@@ -497,6 +497,17 @@ where
         }
     }
 
+    /// `next` once the chunk at hand is used up (kept out of line, so the
+    /// per-item path stays a slice read).
+    #[inline(never)]
+    fn next_slow(&mut self, ordered: bool) -> Option<R> {
+        let _span = call_span!("imap.next_chunk");
+        match self.next(ordered, None) {
+            Ok(next) => next,
+            Err(TimedOut) => unreachable!("no deadline, no time-out"),
+        }
+    }
+
     /// Ends the call on a panic: nothing more is computed or read; what
     /// `ready` holds (every result before the panic) is still yielded,
     /// then the panic is resumed, then the iterator is over.
@@ -870,11 +881,13 @@ macro_rules! imap_iterator {
             /// finished before the panic was reached), then the panic is
             /// resumed with its original payload, then the iterator is
             /// over: `None` from then on.
+            #[inline]
             fn next(&mut self) -> Option<R> {
-                let _span = call_span!("imap.next");
-                match self.core.next($ordered, None) {
-                    Ok(next) => next,
-                    Err(TimedOut) => unreachable!("no deadline, no time-out"),
+                // Most calls take a result of the chunk at hand: that path
+                // is inlined into the consumer's loop, the rest is not.
+                match self.core.ready.next() {
+                    Some(item) => Some(item),
+                    None => self.core.next_slow($ordered),
                 }
             }
 
