@@ -7,6 +7,7 @@ use crate::args::Unpack;
 use crate::async_result::AsyncResult;
 use crate::driver::{Chunking, Target};
 use crate::imap::{Imap, ImapUnordered};
+use crate::imap_scope::ImapScope;
 use crate::ops;
 use crate::pool::Pool;
 
@@ -142,6 +143,23 @@ impl<'p> Chunked<'p> {
         R: Send,
     {
         ops::map_reduce(self.target(), self.chunking(), items, f, identity, combine)
+    }
+
+    /// [`Pool::imap_scope`] with this chunk size for its iterators.
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// let data = vec![1u64, 2, 3, 4];
+    /// let v: Vec<u64> = pool.with_chunk_size(2)?.imap_scope(|s| s.imap(&data, |&x| x + 1).collect());
+    /// assert_eq!(v, [2, 3, 4, 5]);
+    /// # Ok::<(), filch::ChunkSizeError>(())
+    /// ```
+    pub fn imap_scope<'s, OP, T>(&self, op: OP) -> T
+    where
+        OP: for<'a> FnOnce(&ImapScope<'a, 's>) -> T + Send,
+        T: Send,
+    {
+        self.pool.scope_imaps(self.chunking(), op)
     }
 
     /// [`Pool::map_async`] with this chunk size.

@@ -82,6 +82,7 @@ use crate::clock;
 use crate::driver::Chunking;
 use crate::events::call_span;
 use crate::history::Site;
+use crate::imap_scope::{Jobs, PoolJobs};
 use crate::probe::{self, Verdict};
 
 /// What a parallel chunk aims to cost: big enough that the per-chunk
@@ -371,9 +372,11 @@ struct Feed<I> {
     failed: Option<Payload>,
 }
 
-/// The machinery shared by [`Imap`] and [`ImapUnordered`].
-struct Core<'p, I: Iterator, F, R> {
+/// The machinery shared by [`Imap`] and [`ImapUnordered`]; `J` queues the
+/// chunk jobs (`imap_scope.rs`).
+struct Core<'p, J, I: Iterator, F, R> {
     pool: &'p ThreadPool,
+    jobs: J,
     feed: RefCell<Feed<I>>,
     f: Arc<F>,
     shared: Arc<Shared<I::Item, R>>,
@@ -393,14 +396,22 @@ struct Core<'p, I: Iterator, F, R> {
     site: Site,
 }
 
-impl<'p, I, F, R> Core<'p, I, F, R>
+impl<'p, 's, J, I, F, R> Core<'p, J, I, F, R>
 where
+    J: Jobs<'s>,
     I: Iterator,
-    I::Item: Send + 'static,
-    F: Fn(I::Item) -> R + Send + Sync + 'static,
-    R: Send + 'static,
+    I::Item: Send + 's,
+    F: Fn(I::Item) -> R + Send + Sync + 's,
+    R: Send + 's,
 {
-    fn new(pool: &'p ThreadPool, input: I, f: F, chunking: Chunking, ordered: bool) -> Self {
+    fn new(
+        pool: &'p ThreadPool,
+        jobs: J,
+        input: I,
+        f: F,
+        chunking: Chunking,
+        ordered: bool,
+    ) -> Self {
         // `run_chunk` has the user's function inlined: an address unique
         // to the call site's code, as `drive` is for `map`.
         let site =
@@ -426,6 +437,7 @@ where
         };
         Core {
             pool,
+            jobs,
             feed: RefCell::new(Feed {
                 input,
                 input_done: false,
@@ -720,7 +732,7 @@ where
                     .slots
                     .push_back(Some(Slot::Pending(items)));
                 let (shared, f) = (Arc::clone(&self.shared), Arc::clone(&self.f));
-                self.pool.spawn(move || run_chunk(&shared, &*f, id));
+                self.jobs.queue(move || run_chunk(&shared, &*f, id));
             }
             if let Some(payload) = panic {
                 feed.next_id += 1;
@@ -755,7 +767,7 @@ fn known_short(site: Site) -> bool {
         .is_some_and(|ticks| ticks < clock::ticks(probe::SHARE_AT_ONCE_FIRST_NS))
 }
 
-impl<I: Iterator, F, R> Drop for Core<'_, I, F, R> {
+impl<J, I: Iterator, F, R> Drop for Core<'_, J, I, F, R> {
     /// Cancels what is left; a call sized by its workers records the most
     /// any item took on average in a chunk as its site's first item, so a
     /// site whose items are sometimes long keeps its consumer out of the
@@ -800,8 +812,15 @@ impl std::error::Error for TimedOut {}
 /// assert_eq!(it.next(), Some(0));
 /// assert_eq!(it.take(3).collect::<Vec<_>>(), [2, 4, 6]);
 /// ```
-pub struct Imap<'p, I: Iterator, F, R> {
-    core: Core<'p, I, F, R>,
+///
+/// `J` says where its chunk jobs run: detached on the pool
+/// ([`PoolJobs`], for `'static` data), or on a scope made by
+/// [`Pool::imap_scope`](crate::Pool::imap_scope) ([`ScopeJobs`], for
+/// borrowed data).
+///
+/// [`ScopeJobs`]: crate::ScopeJobs
+pub struct Imap<'p, I: Iterator, F, R, J = PoolJobs<'p>> {
+    core: Core<'p, J, I, F, R>,
 }
 
 /// The lazy iterator of [`Pool::imap_unordered`](crate::Pool::imap_unordered):
@@ -813,8 +832,10 @@ pub struct Imap<'p, I: Iterator, F, R> {
 /// v.sort();
 /// assert_eq!(v, (0..100).collect::<Vec<_>>());
 /// ```
-pub struct ImapUnordered<'p, I: Iterator, F, R> {
-    core: Core<'p, I, F, R>,
+///
+/// `J` as for [`Imap`].
+pub struct ImapUnordered<'p, I: Iterator, F, R, J = PoolJobs<'p>> {
+    core: Core<'p, J, I, F, R>,
 }
 
 macro_rules! imap_iterator {
@@ -827,8 +848,27 @@ macro_rules! imap_iterator {
             R: Send + 'static,
         {
             pub(crate) fn new(pool: &'p ThreadPool, input: I, f: F, chunking: Chunking) -> Self {
+                Self::with_jobs(pool, PoolJobs(pool), input, f, chunking)
+            }
+        }
+
+        impl<'p, 's, I, F, R, J> $name<'p, I, F, R, J>
+        where
+            J: Jobs<'s>,
+            I: Iterator,
+            I::Item: Send + 's,
+            F: Fn(I::Item) -> R + Send + Sync + 's,
+            R: Send + 's,
+        {
+            pub(crate) fn with_jobs(
+                pool: &'p ThreadPool,
+                jobs: J,
+                input: I,
+                f: F,
+                chunking: Chunking,
+            ) -> Self {
                 $name {
-                    core: Core::new(pool, input, f, chunking, $ordered),
+                    core: Core::new(pool, jobs, input, f, chunking, $ordered),
                 }
             }
 
@@ -866,12 +906,13 @@ macro_rules! imap_iterator {
             }
         }
 
-        impl<I, F, R> Iterator for $name<'_, I, F, R>
+        impl<'s, I, F, R, J> Iterator for $name<'_, I, F, R, J>
         where
+            J: Jobs<'s>,
             I: Iterator,
-            I::Item: Send + 'static,
-            F: Fn(I::Item) -> R + Send + Sync + 'static,
-            R: Send + 'static,
+            I::Item: Send + 's,
+            F: Fn(I::Item) -> R + Send + Sync + 's,
+            R: Send + 's,
         {
             type Item = R;
 
@@ -896,7 +937,7 @@ macro_rules! imap_iterator {
             }
         }
 
-        impl<I: Iterator, F, R> fmt::Debug for $name<'_, I, F, R> {
+        impl<I: Iterator, F, R, J> fmt::Debug for $name<'_, I, F, R, J> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.debug_struct(stringify!($name))
                     .field(

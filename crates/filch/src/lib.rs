@@ -34,6 +34,7 @@
 //! | [`Pool::for_each`], [`for_each`] | — (no order among the calls) | eager | none: no output (in place over `&mut` slices, split by index for primitive elements) | as `map` |
 //! | [`Pool::map_reduce`], [`map_reduce`] | one value; `combine` associative and commutative, pieces combined in no particular order | eager | one accumulator per piece of work, no mapped vector | as `map`; every accumulator made is dropped |
 //! | [`Pool::imap`] | input order | lazy: input read on demand | at most `4 × threads` chunks ahead of the consumer, plus up to `max_spare_threads` while items are inside `blocking` | every earlier item's result first, then the panic at `next()` (also for a panic of the input iterator); the iterator then ends and pending chunks are dropped |
+//! | [`Pool::imap_scope`] | as `imap` / `imap_unordered`, over borrowed data | as `imap` | as `imap`; the scope returns only once every chunk job has finished | as `imap` |
 //! | [`Pool::imap_unordered`] | completion order (from outside the pool the iterating thread runs no item, so none hides a finished result) | lazy | as `imap` | results finished before it first, then as `imap` |
 //! | [`Pool::apply_async`], [`Pool::map_async`], [`Pool::starmap_async`] | — | starts at once; dropping the handle (or [`AsyncResult::cancel`], [`Pool::terminate`]) before it starts cancels it | one result | resumed at [`AsyncResult::get`] |
 //! | [`join`], [`JoinContext::join`], [`scope`], [`Pool::install`] | — | runs at once | — | resumed at the call once the other half / all spawned jobs are done |
@@ -94,6 +95,7 @@ mod first_item;
 mod global;
 mod history;
 mod imap;
+mod imap_scope;
 mod leaves;
 mod ops;
 mod pool;
@@ -111,6 +113,7 @@ pub use blocking::blocking;
 pub use chunked::{ChunkSizeError, Chunked};
 pub use global::{for_each, join, map, map_reduce, scope, spawn, try_map};
 pub use imap::{Imap, ImapUnordered, TimedOut};
+pub use imap_scope::{ImapScope, Jobs, PoolJobs, ScopeJobs};
 pub use pool::{Pool, PoolBuilder};
 
 pub use filch_scheduler::{

@@ -15,6 +15,7 @@ use crate::chunked::{ChunkSizeError, Chunked};
 use crate::clock;
 use crate::driver::{Chunking, Target};
 use crate::imap::{Imap, ImapUnordered};
+use crate::imap_scope::ImapScope;
 use crate::ops;
 
 /// A pool of worker threads that maps functions over inputs.
@@ -296,6 +297,48 @@ impl Pool {
         R: Send + 'static,
     {
         Imap::new(&self.inner, items.into_iter(), f, Chunking::Auto)
+    }
+
+    /// Runs `op` with an [`ImapScope`], whose `imap` and `imap_unordered`
+    /// may borrow: their items (`&data`, `data.iter()`), their function
+    /// and what it returns need only outlive the call, not be `'static`.
+    /// Returns once `op` has returned and every chunk job its iterators
+    /// started has finished, so nothing borrowed is touched after, even if
+    /// an iterator was leaked with [`std::mem::forget`] (its unfinished
+    /// chunks then run to their end before this returns). `op` runs on one
+    /// of the pool's workers, as [`install`](Self::install) does.
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// let data: Vec<u64> = (1..=100).collect();
+    /// let total: u64 = pool.imap_scope(|s| s.imap(&data, |&x| x * 2).sum());
+    /// assert_eq!(total, 10_100);
+    /// ```
+    ///
+    /// # Panics
+    /// Resumes a panic of `op`, or of a chunk job, once every job has
+    /// finished.
+    pub fn imap_scope<'s, OP, T>(&self, op: OP) -> T
+    where
+        OP: for<'p> FnOnce(&ImapScope<'p, 's>) -> T + Send,
+        T: Send,
+    {
+        self.scope_imaps(Chunking::Auto, op)
+    }
+
+    pub(crate) fn scope_imaps<'s, OP, T>(&self, chunking: Chunking, op: OP) -> T
+    where
+        OP: for<'p> FnOnce(&ImapScope<'p, 's>) -> T + Send,
+        T: Send,
+    {
+        let pool: &ThreadPool = &self.inner;
+        pool.scope(|scope| {
+            op(&ImapScope {
+                pool,
+                scope,
+                chunking,
+            })
+        })
     }
 
     /// Like [`imap`](Self::imap), yielding results as they complete, like
