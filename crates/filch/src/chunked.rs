@@ -52,7 +52,11 @@ pub struct Chunked<'p> {
 impl<'p> Chunked<'p> {
     pub(crate) fn new(pool: &'p Pool, chunk_size: usize) -> Result<Self, ChunkSizeError> {
         let chunk = NonZeroUsize::new(chunk_size).ok_or(ChunkSizeError)?;
-        Ok(Chunked { pool, chunk })
+        Ok(Chunked::of(pool, chunk))
+    }
+
+    pub(crate) fn of(pool: &'p Pool, chunk: NonZeroUsize) -> Self {
+        Chunked { pool, chunk }
     }
 
     /// The chunk size.

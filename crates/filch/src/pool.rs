@@ -2,6 +2,7 @@
 //! `multiprocessing.Pool`.
 
 use std::any::Any;
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -500,6 +501,22 @@ impl Pool {
     /// [`ChunkSizeError`] for a chunk size of 0.
     pub fn with_chunk_size(&self, chunk_size: usize) -> Result<Chunked<'_>, ChunkSizeError> {
         Chunked::new(self, chunk_size)
+    }
+
+    /// [`with_chunk_size`](Self::with_chunk_size) for a size that cannot be
+    /// 0, so there is no error to handle (a literal checked at compile
+    /// time, or a size already validated).
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    ///
+    /// const ROWS: NonZeroUsize = NonZeroUsize::new(16).unwrap();
+    /// let pool = filch::Pool::new();
+    /// let v: Vec<u64> = pool.chunked(ROWS).map(0..100u64, |x| x + 1);
+    /// assert_eq!(v.len(), 100);
+    /// ```
+    pub fn chunked(&self, chunk_size: NonZeroUsize) -> Chunked<'_> {
+        Chunked::of(self, chunk_size)
     }
 
     /// Runs `a` and `b`, potentially in parallel, on this pool.
