@@ -51,6 +51,38 @@ where
     }
 }
 
+/// [`join`], except that off the pool it runs on the pool `off_pool()`
+/// names, if any, rather than the global one: for a layer above that keeps
+/// its own idea of the calling thread's pool (a thread working on a pool's
+/// call from outside it). `off_pool` is asked only off the pool, so a fork
+/// on a worker costs what [`join`]'s does.
+///
+/// ```
+/// let pool = filch_scheduler::ThreadPool::builder().num_threads(2).build().unwrap();
+/// let (a, b) = filch_scheduler::join_off_pool_on(|| Some(&pool), || 1, || 2);
+/// assert_eq!((a, b), (1, 2));
+/// ```
+///
+/// # Panics
+/// As [`join`].
+#[inline]
+pub fn join_off_pool_on<'p, P, A, B, RA, RB>(off_pool: P, a: A, b: B) -> (RA, RB)
+where
+    P: FnOnce() -> Option<&'p crate::ThreadPool>,
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    match WorkerThread::current() {
+        Some(worker) => join_in_worker(worker, a, b),
+        None => match off_pool() {
+            Some(pool) => pool.join(a, b),
+            None => global::registry().in_worker(|worker| join_in_worker(worker, a, b)),
+        },
+    }
+}
+
 /// `join` on a worker of the pool that should run it. Always inlined: the
 /// fork path is a few dozen instructions, and as a call of its own it adds
 /// a frame, spills and a return to every fork of a recursive user function

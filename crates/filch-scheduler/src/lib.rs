@@ -80,7 +80,7 @@ pub use error::BuildError;
 pub use global::{
     current_num_threads, current_thread_index, global_pool, peer_asleep, work_wanted,
 };
-pub use join::join;
+pub use join::{join, join_off_pool_on};
 pub use pinning::Pinning;
 pub use pool::ThreadPool;
 pub use scope::{scope, Scope};

@@ -136,10 +136,9 @@ where
     RA: Send,
     RB: Send,
 {
-    match caller_pool_off_worker() {
-        Some(pool) => pool.join(a, b),
-        None => filch_scheduler::join(a, b),
-    }
+    // The caller's pool is looked up only off the pool: a fork on a worker
+    // costs one thread-local read, as the scheduler's own `join`.
+    filch_scheduler::join_off_pool_on(caller_pool, a, b)
 }
 
 /// Runs `op` with a [`Scope`] on the current pool (chosen as for
