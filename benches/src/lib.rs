@@ -45,6 +45,7 @@ pub mod measure;
 pub mod plot;
 pub mod programs;
 pub mod progress;
+pub mod record;
 pub mod report;
 pub mod run;
 pub mod seeds;

@@ -4,17 +4,11 @@
 //! terminal and the file cannot disagree.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use crate::big::BigResult;
-use crate::blocking::{self, BlockingResult};
-use crate::calibrate::Spin;
+use crate::blocking;
 use crate::comparison::Comparison;
-use crate::config::Config;
-use crate::forkjoin::{
-    idle_table, ForkJoinResult, EMPTY_JOIN_TITLE, IDLE_SETTLE, ROUND_TRIP_TITLE,
-};
-use crate::machine::Machine;
+use crate::forkjoin::{idle_table, EMPTY_JOIN_TITLE, IDLE_SETTLE, ROUND_TRIP_TITLE};
 use crate::measure::NOISE_THRESHOLD;
 use crate::plot::{speedup_file_name, BREAK_EVEN_FILE};
 use crate::seeds::SQUARES_TITLE;
@@ -26,42 +20,7 @@ use crate::targets;
 pub const SWEEP_CSV: &str = "sweep.csv";
 use crate::units::{fmt_count, fmt_ns, fmt_ratio, fmt_work};
 
-/// Everything a run produced.
-#[derive(Debug, Clone)]
-pub struct Report {
-    /// The arguments the binary was started with.
-    pub args: String,
-    /// The configuration used.
-    pub config: Config,
-    /// The machine.
-    pub machine: Machine,
-    /// The spin calibration.
-    pub spin: Spin,
-    /// Wall time of the whole run.
-    pub elapsed: Duration,
-    /// Wall time of each section that ran, in execution order.
-    pub section_times: Vec<(String, Duration)>,
-    /// The threshold sweep, if run.
-    pub sweep: Option<SweepResult>,
-    /// Big inputs, if run.
-    pub big: Option<BigResult>,
-    /// Whole programs (empty if not run).
-    pub programs: Vec<Comparison>,
-    /// The seeds (empty if not run).
-    pub seeds: Vec<Comparison>,
-    /// Fork-join, if run.
-    pub forkjoin: Option<ForkJoinResult>,
-    /// Blocking items beside CPU-bound work, if run.
-    pub blocking: Option<BlockingResult>,
-    /// `pool.stats()` of the shared filch pool at the end of the run.
-    pub filch_stats: String,
-    /// Whether SVG plots were written beside the report.
-    pub plots: bool,
-    /// Fraction (0–1) of the machine other processes kept busy during the run, if known.
-    pub others_cpu: Option<f64>,
-    /// Share (0–1) of the machine's CPU time the hypervisor stole during the run.
-    pub stolen_cpu: Option<f64>,
-}
+pub use crate::record::Report;
 
 /// Above this share of the machine used by other processes during the run, the report
 /// warns that parallel speed-ups are understated.
@@ -524,9 +483,12 @@ fn render_sweep(md: &mut String, s: &SweepResult, plots: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Mode;
+    use crate::calibrate::Spin;
+    use crate::config::{Config, Mode};
+    use crate::machine::Machine;
     use crate::measure::Outcome;
     use std::path::PathBuf;
+    use std::time::Duration;
 
     fn report() -> Report {
         Report {

@@ -13,7 +13,7 @@ use crate::comparison::Comparison;
 use crate::forkjoin::{ForkJoinResult, ROUND_TRIP_TITLE};
 use crate::measure::paired_speedup;
 use crate::programs;
-use crate::report::Report;
+use crate::record::Report;
 use crate::seeds::{
     LOG_LOOP_TITLE, POLY_TITLE, SLEEP_BLOCKING_ROW, SLEEP_TITLE, SQUARES_LARGE_TITLE, SQUARES_TITLE,
 };

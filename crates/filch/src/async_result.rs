@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use filch_scheduler::ThreadPool;
 
-use crate::driver::CallerScope;
+use crate::caller::CallerScope;
 use crate::sync::{Condvar, Mutex};
 
 type Payload = Box<dyn Any + Send>;

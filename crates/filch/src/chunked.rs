@@ -1,4 +1,6 @@
-//! Explicit chunk sizes, like `Pool.map(..., chunksize=n)`.
+//! Explicit chunk sizes, like `Pool.map(..., chunksize=n)`: the
+//! [`Chunked`] view, and the `Pool` methods that make it (here rather than
+//! in `pool.rs`, so that the view depends on the pool and not both ways).
 
 use std::fmt;
 use std::num::NonZeroUsize;
@@ -31,6 +33,41 @@ impl fmt::Display for ChunkSizeError {
 }
 
 impl std::error::Error for ChunkSizeError {}
+
+impl Pool {
+    /// A view of this pool whose combinators use a fixed chunk size, like
+    /// `Pool.map(..., chunksize=n)`.
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// let v: Vec<u64> = pool.with_chunk_size(10)?.map(0..100u64, |x| x + 1);
+    /// assert_eq!(v.len(), 100);
+    /// assert!(pool.with_chunk_size(0).is_err());
+    /// # Ok::<(), filch::ChunkSizeError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ChunkSizeError`] for a chunk size of 0.
+    pub fn with_chunk_size(&self, chunk_size: usize) -> Result<Chunked<'_>, ChunkSizeError> {
+        Chunked::new(self, chunk_size)
+    }
+
+    /// [`with_chunk_size`](Self::with_chunk_size) for a size that cannot be
+    /// 0, so there is no error to handle (a literal checked at compile
+    /// time, or a size already validated).
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    ///
+    /// const ROWS: NonZeroUsize = NonZeroUsize::new(16).unwrap();
+    /// let pool = filch::Pool::new();
+    /// let v: Vec<u64> = pool.chunked(ROWS).map(0..100u64, |x| x + 1);
+    /// assert_eq!(v.len(), 100);
+    /// ```
+    pub fn chunked(&self, chunk_size: NonZeroUsize) -> Chunked<'_> {
+        Chunked::of(self, chunk_size)
+    }
+}
 
 /// A pool view whose combinators use a fixed chunk size: each worker takes
 /// at least `chunk_size` items at a time, and the input is never split

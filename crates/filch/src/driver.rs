@@ -14,16 +14,17 @@
 //!
 //! An explicit chunk size skips the probe but not this choice.
 
-use std::cell::Cell;
 use std::num::NonZeroUsize;
 
 use filch_scheduler::ThreadPool;
 
+use crate::caller::caller_pool;
 use crate::engine::{self, Control, Outputs};
 use crate::first_item::{self, First};
 use crate::history::Site;
+use crate::leaves::{Leaf, Stopped};
 use crate::probe::{self, Probe, Rules, Verdict};
-use crate::share::{self, Batching, Outcome};
+use crate::share::{self, claim_buffer_items, Batching, Outcome};
 use crate::source::{OwnedBuffer, SliceIter, Source, Stepped, VecBuffer};
 use crate::stream;
 
@@ -78,147 +79,6 @@ impl<'p> Target<'p> {
         }
     }
 }
-
-thread_local! {
-    /// The pool whose call this thread, not one of its workers, is working
-    /// on (`share.rs`), so that free functions called inside (`filch::map`
-    /// in a mapped function) use that pool too, as they would on a worker,
-    /// rather than the global pool.
-    static CALLER_OF: Cell<*const ThreadPool> = const { Cell::new(std::ptr::null()) };
-}
-
-/// The pool set by the innermost [`CallerScope`] on this thread, if any.
-pub(crate) fn caller_pool() -> Option<&'static ThreadPool> {
-    let pool = CALLER_OF.with(Cell::get);
-    // SAFETY: the pointer is set only by a live `CallerScope`, whose pool
-    // outlives it (it borrows it), and is restored when the scope ends, even
-    // by unwinding; only this thread reads it. The `'static` is never
-    // observable beyond the scope: callers use the reference at once.
-    unsafe { pool.as_ref() }
-}
-
-/// While alive, makes `pool` the current pool of this (non-worker) thread.
-pub(crate) struct CallerScope<'p> {
-    previous: *const ThreadPool,
-    marker: std::marker::PhantomData<&'p ThreadPool>,
-}
-
-impl<'p> CallerScope<'p> {
-    pub(crate) fn enter(pool: &'p ThreadPool) -> Self {
-        let previous = CALLER_OF.with(|c| c.replace(pool));
-        CallerScope {
-            previous,
-            marker: std::marker::PhantomData,
-        }
-    }
-}
-
-impl Drop for CallerScope<'_> {
-    fn drop(&mut self) {
-        CALLER_OF.with(|c| c.set(self.previous));
-    }
-}
-
-/// The per-piece function of a combinator. `call` returning `None` stops
-/// the whole call (used by `try_map` on its first error).
-pub(crate) trait Leaf<T> {
-    /// The result per item.
-    type Out;
-
-    /// Maps one item.
-    fn call(&mut self, item: T) -> Option<Self::Out>;
-
-    /// Maps up to `n` items from `iter` into `out`; `false` if stopped.
-    /// Overridden by `map` to use `Vec::extend`, which vectorises.
-    fn serial_batch<I: Iterator<Item = T>>(
-        &mut self,
-        iter: &mut I,
-        n: usize,
-        out: &mut Vec<Self::Out>,
-    ) -> bool {
-        for item in iter.take(n) {
-            match self.call(item) {
-                Some(value) => out.push(value),
-                None => return false,
-            }
-        }
-        true
-    }
-
-    /// Maps every item of `run` into consecutive slots from `out` on, and
-    /// adds the number written to `written`, even if the function panics;
-    /// `false` if stopped (the run's unrun items drop with it).
-    ///
-    /// The count lives in a local whose guard adds it on the way out, not
-    /// in `*written` per item: a store through a reference per item keeps
-    /// the loop from vectorising, and a function that cannot panic then
-    /// pays nothing for the guard.
-    ///
-    /// # Safety
-    /// `out` must be valid for as many uninitialised slots as `run` yields.
-    #[inline]
-    unsafe fn write_run<I: Iterator<Item = T>>(
-        &mut self,
-        run: I,
-        out: *mut Self::Out,
-        written: &mut usize,
-    ) -> bool {
-        let mut count = Count::new(written);
-        for item in run {
-            match self.call(item) {
-                // SAFETY: slot `count.n` is within the run's slots.
-                Some(value) => unsafe { out.add(count.n).write(value) },
-                None => return false,
-            }
-            count.n += 1;
-        }
-        true
-    }
-
-    /// Maps everything `iter` still holds into `out`; `false` if stopped.
-    /// Taking the iterator by value matters for cheap items: a batch taken
-    /// through `&mut I` pays a bound check and a write-back of the
-    /// iterator's state per item (~7 instructions per item for a slice,
-    /// twice the cost of a 1 ns item), the by-value loop neither.
-    fn serial_rest<I: Iterator<Item = T>>(
-        &mut self,
-        mut iter: I,
-        out: &mut Vec<Self::Out>,
-    ) -> bool {
-        self.serial_batch(&mut iter, usize::MAX, out)
-    }
-}
-
-/// Counts the slots a run wrote, and adds them to its target when dropped
-/// (at the end of the run, or while unwinding out of the function).
-pub(crate) struct Count<'a> {
-    pub(crate) n: usize,
-    target: &'a mut usize,
-}
-
-impl<'a> Count<'a> {
-    #[inline]
-    pub(crate) fn new(target: &'a mut usize) -> Self {
-        Count { n: 0, target }
-    }
-}
-
-impl Drop for Count<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        *self.target += self.n;
-    }
-}
-
-/// The most input a participant of a shared call copies out of the
-/// iterator per claim, in bytes: half a typical L2 cache, so the copy is
-/// read back from cache (seed 000's 10^6 one-nanosecond items ran at 0.6x
-/// serial with claims of up to 256k items).
-const CLAIM_BUFFER_BYTES: usize = 128 * 1024;
-
-/// A leaf stopped the call (`try_map`'s error is kept by the leaf).
-#[derive(Debug)]
-pub(crate) struct Stopped;
 
 /// The remaining length, if the iterator knows it exactly.
 fn exact_remaining<I: Iterator>(iter: &I) -> Option<usize> {
@@ -591,11 +451,6 @@ where
     leaf.serial_batch(iter, usize::MAX, out)
 }
 
-/// How many items fit the claim buffer (`CLAIM_BUFFER_BYTES`).
-pub(crate) fn claim_buffer_items<T>() -> usize {
-    (CLAIM_BUFFER_BYTES / std::mem::size_of::<T>().max(1)).max(1)
-}
-
 /// The parallel phase from outside the pool (`share.rs`), then whatever the
 /// input still holds if its size hint was short, serially.
 fn shared_phase<J, T, R, M, L>(
@@ -746,49 +601,4 @@ where
     // SAFETY: the engine initialised all `n` slots and released them.
     unsafe { out.set_len(len) };
     Ok(out)
-}
-
-/// `map`'s leaf: the user's function, with a vectorisable serial batch.
-pub(crate) struct MapLeaf<'f, F>(pub(crate) &'f F);
-
-impl<T, R, F: Fn(T) -> R> Leaf<T> for MapLeaf<'_, F> {
-    type Out = R;
-
-    #[inline]
-    fn call(&mut self, item: T) -> Option<R> {
-        Some((self.0)(item))
-    }
-
-    #[inline]
-    fn serial_batch<I: Iterator<Item = T>>(
-        &mut self,
-        iter: &mut I,
-        n: usize,
-        out: &mut Vec<R>,
-    ) -> bool {
-        out.extend(iter.take(n).map(self.0));
-        true
-    }
-
-    #[inline]
-    fn serial_rest<I: Iterator<Item = T>>(&mut self, iter: I, out: &mut Vec<R>) -> bool {
-        out.extend(iter.map(self.0));
-        true
-    }
-
-    #[inline]
-    unsafe fn write_run<I: Iterator<Item = T>>(
-        &mut self,
-        run: I,
-        out: *mut R,
-        written: &mut usize,
-    ) -> bool {
-        let mut count = Count::new(written);
-        for item in run {
-            // SAFETY: slot `count.n` is within the run's slots.
-            unsafe { out.add(count.n).write((self.0)(item)) };
-            count.n += 1;
-        }
-        true
-    }
 }

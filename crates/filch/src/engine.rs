@@ -32,7 +32,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::clock;
-use crate::driver::Leaf;
+use crate::leaves::Leaf;
 use crate::probe;
 use crate::source::Source;
 

@@ -34,8 +34,8 @@ use std::sync::Arc;
 use filch_scheduler::ThreadPool;
 
 use crate::blocking::OnBlock;
-use crate::driver::{claim_buffer_items, Leaf};
-use crate::share::{self, Batching, Ctx, Outcome, Share};
+use crate::leaves::Leaf;
+use crate::share::{self, claim_buffer_items, Batching, Ctx, Outcome, Share};
 use crate::sync::Mutex;
 
 /// What a shared rest needs, prepared before the first item runs.

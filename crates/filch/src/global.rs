@@ -5,8 +5,9 @@
 
 use filch_scheduler::{Scope, ThreadPool};
 
+use crate::caller::caller_pool;
 use crate::clock;
-use crate::driver::{caller_pool, Chunking, Target};
+use crate::driver::{Chunking, Target};
 use crate::ops;
 
 /// [`Pool::map`](crate::Pool::map) on the current pool.

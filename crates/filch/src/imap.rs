@@ -82,7 +82,7 @@ use crate::clock;
 use crate::driver::Chunking;
 use crate::events::call_span;
 use crate::history::Site;
-use crate::imap_scope::{Jobs, PoolJobs};
+use crate::imap_jobs::{Jobs, PoolJobs};
 use crate::probe::{self, Verdict};
 
 /// What a parallel chunk aims to cost: big enough that the per-chunk

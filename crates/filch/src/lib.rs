@@ -86,6 +86,7 @@
 mod args;
 mod async_result;
 mod blocking;
+mod caller;
 mod chunked;
 mod clock;
 mod driver;
@@ -95,6 +96,7 @@ mod first_item;
 mod global;
 mod history;
 mod imap;
+mod imap_jobs;
 mod imap_scope;
 mod leaves;
 mod ops;
@@ -113,7 +115,8 @@ pub use blocking::blocking;
 pub use chunked::{ChunkSizeError, Chunked};
 pub use global::{for_each, join, map, map_reduce, scope, spawn, try_map};
 pub use imap::{Imap, ImapUnordered, TimedOut};
-pub use imap_scope::{ImapScope, Jobs, PoolJobs, ScopeJobs};
+pub use imap_jobs::{Jobs, PoolJobs, ScopeJobs};
+pub use imap_scope::ImapScope;
 pub use pool::{Pool, PoolBuilder};
 
 pub use filch_scheduler::{

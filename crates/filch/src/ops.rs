@@ -4,9 +4,9 @@
 use std::sync::Mutex;
 
 use crate::args::Unpack;
-use crate::driver::{drive, Chunking, MapLeaf, Target};
+use crate::driver::{drive, Chunking, Target};
 use crate::events::call_span;
-use crate::leaves::{FoldLeaf, InitLeaf, TryLeaf};
+use crate::leaves::{FoldLeaf, InitLeaf, MapLeaf, TryLeaf};
 
 /// Ordered `map`.
 pub(crate) fn map<I, F, R>(target: Target<'_>, chunking: Chunking, items: I, f: F) -> Vec<R>

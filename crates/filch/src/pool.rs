@@ -2,7 +2,6 @@
 //! `multiprocessing.Pool`.
 
 use std::any::Any;
-use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -12,7 +11,6 @@ use filch_scheduler::{
 
 use crate::args::Unpack;
 use crate::async_result::AsyncResult;
-use crate::chunked::{ChunkSizeError, Chunked};
 use crate::clock;
 use crate::driver::{Chunking, Target};
 use crate::imap::{Imap, ImapUnordered};
@@ -484,39 +482,6 @@ impl Pool {
     /// ```
     pub fn terminate(self) {
         self.terminated.store(true, Ordering::Release);
-    }
-
-    /// A view of this pool whose combinators use a fixed chunk size, like
-    /// `Pool.map(..., chunksize=n)`.
-    ///
-    /// ```
-    /// let pool = filch::Pool::new();
-    /// let v: Vec<u64> = pool.with_chunk_size(10)?.map(0..100u64, |x| x + 1);
-    /// assert_eq!(v.len(), 100);
-    /// assert!(pool.with_chunk_size(0).is_err());
-    /// # Ok::<(), filch::ChunkSizeError>(())
-    /// ```
-    ///
-    /// # Errors
-    /// [`ChunkSizeError`] for a chunk size of 0.
-    pub fn with_chunk_size(&self, chunk_size: usize) -> Result<Chunked<'_>, ChunkSizeError> {
-        Chunked::new(self, chunk_size)
-    }
-
-    /// [`with_chunk_size`](Self::with_chunk_size) for a size that cannot be
-    /// 0, so there is no error to handle (a literal checked at compile
-    /// time, or a size already validated).
-    ///
-    /// ```
-    /// use std::num::NonZeroUsize;
-    ///
-    /// const ROWS: NonZeroUsize = NonZeroUsize::new(16).unwrap();
-    /// let pool = filch::Pool::new();
-    /// let v: Vec<u64> = pool.chunked(ROWS).map(0..100u64, |x| x + 1);
-    /// assert_eq!(v.len(), 100);
-    /// ```
-    pub fn chunked(&self, chunk_size: NonZeroUsize) -> Chunked<'_> {
-        Chunked::of(self, chunk_size)
     }
 
     /// Runs `a` and `b`, potentially in parallel, on this pool.

@@ -22,8 +22,8 @@
 //! held by one [`Written`] token that drops them if anything unwinds past
 //! this frame; the iterator's unpulled rest stays with the caller.
 
-use crate::driver::Leaf;
 use crate::engine::{self, Control, Outputs, Written};
+use crate::leaves::Leaf;
 use crate::source::Owned;
 
 /// The largest chunk, in bytes of input or of output, whichever is larger.

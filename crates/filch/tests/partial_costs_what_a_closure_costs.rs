@@ -6,20 +6,28 @@
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::watchdog;
 use filch::{partial, partial_last, Pool};
 
-/// Counts allocations, to tell a boxed helper from a plain closure.
+/// Counts allocations, to tell a boxed helper from a plain closure: all of
+/// them, and those of threads that asked to be counted (the test's own
+/// thread, while other threads of the process may allocate at any time).
 struct Counting;
 
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static COUNTED_HERE: Cell<Option<usize>> = const { Cell::new(None) };
+}
 
 // SAFETY: forwards every call to the system allocator unchanged.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        COUNTED_HERE.with(|c| c.set(c.get().map(|n| n + 1)));
         // SAFETY: the caller's contract is passed on as is.
         unsafe { System.alloc(layout) }
     }
@@ -33,6 +41,15 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// What `f` allocated on this thread.
+fn allocations_here<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    COUNTED_HERE.with(|c| c.set(Some(0)));
+    let out = f();
+    let n = COUNTED_HERE.with(|c| c.replace(None)).unwrap_or(0);
+    (out, n)
+}
+
+/// What `f` allocated on every thread (others' allocations may land in it).
 fn allocations_of<R>(f: impl FnOnce() -> R) -> (R, usize) {
     let before = ALLOCATIONS.load(Ordering::SeqCst);
     let out = f();
@@ -53,8 +70,8 @@ fn partial_is_a_plain_closure() {
     watchdog("partial costs", || {
         // Made and called without allocating.
         let ((first, last, four), made) =
-            allocations_of(|| (partial(g, 2), partial_last(g, 3), partial(f4, 1)));
-        let (sum, called) = allocations_of(|| {
+            allocations_here(|| (partial(g, 2), partial_last(g, 3), partial(f4, 1)));
+        let (sum, called) = allocations_here(|| {
             (0..100_000u32).fold(0u32, |acc, i| {
                 let b = i as u8;
                 acc + u32::from(first(b)) + u32::from(last(b)) + u32::from(four((b, b, 7)))

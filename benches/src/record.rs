@@ -1,0 +1,51 @@
+//! The record of one run of the main job: everything its sections measured,
+//! which `report.rs` renders and `targets.rs` judges (both read it; neither
+//! depends on the other for it).
+
+use std::time::Duration;
+
+use crate::big::BigResult;
+use crate::blocking::BlockingResult;
+use crate::calibrate::Spin;
+use crate::comparison::Comparison;
+use crate::config::Config;
+use crate::forkjoin::ForkJoinResult;
+use crate::machine::Machine;
+use crate::sweep::SweepResult;
+
+/// Everything a run produced.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The arguments the binary was started with.
+    pub args: String,
+    /// The configuration used.
+    pub config: Config,
+    /// The machine.
+    pub machine: Machine,
+    /// The spin calibration.
+    pub spin: Spin,
+    /// Wall time of the whole run.
+    pub elapsed: Duration,
+    /// Wall time of each section that ran, in execution order.
+    pub section_times: Vec<(String, Duration)>,
+    /// The threshold sweep, if run.
+    pub sweep: Option<SweepResult>,
+    /// Big inputs, if run.
+    pub big: Option<BigResult>,
+    /// Whole programs (empty if not run).
+    pub programs: Vec<Comparison>,
+    /// The seeds (empty if not run).
+    pub seeds: Vec<Comparison>,
+    /// Fork-join, if run.
+    pub forkjoin: Option<ForkJoinResult>,
+    /// Blocking items beside CPU-bound work, if run.
+    pub blocking: Option<BlockingResult>,
+    /// `pool.stats()` of the shared filch pool at the end of the run.
+    pub filch_stats: String,
+    /// Whether SVG plots were written beside the report.
+    pub plots: bool,
+    /// Fraction (0–1) of the machine other processes kept busy during the run, if known.
+    pub others_cpu: Option<f64>,
+    /// Share (0–1) of the machine's CPU time the hypervisor stole during the run.
+    pub stolen_cpu: Option<f64>,
+}

@@ -1,0 +1,46 @@
+//! The pool a thread that is no worker is working for: set while it runs
+//! its part of a pool's call (`share.rs`) or a job that `AsyncResult::get`
+//! claimed, so that free functions called inside (`filch::map`, `join`,
+//! `scope`, `spawn`) use that pool, as they would on one of its workers,
+//! rather than the global pool.
+
+use std::cell::Cell;
+
+use filch_scheduler::ThreadPool;
+
+thread_local! {
+    /// See the module docs.
+    static CALLER_OF: Cell<*const ThreadPool> = const { Cell::new(std::ptr::null()) };
+}
+
+/// The pool set by the innermost [`CallerScope`] on this thread, if any.
+pub(crate) fn caller_pool() -> Option<&'static ThreadPool> {
+    let pool = CALLER_OF.with(Cell::get);
+    // SAFETY: the pointer is set only by a live `CallerScope`, whose pool
+    // outlives it (it borrows it), and is restored when the scope ends, even
+    // by unwinding; only this thread reads it. The `'static` is never
+    // observable beyond the scope: callers use the reference at once.
+    unsafe { pool.as_ref() }
+}
+
+/// While alive, makes `pool` the current pool of this (non-worker) thread.
+pub(crate) struct CallerScope<'p> {
+    previous: *const ThreadPool,
+    marker: std::marker::PhantomData<&'p ThreadPool>,
+}
+
+impl<'p> CallerScope<'p> {
+    pub(crate) fn enter(pool: &'p ThreadPool) -> Self {
+        let previous = CALLER_OF.with(|c| c.replace(pool));
+        CallerScope {
+            previous,
+            marker: std::marker::PhantomData,
+        }
+    }
+}
+
+impl Drop for CallerScope<'_> {
+    fn drop(&mut self) {
+        CALLER_OF.with(|c| c.set(self.previous));
+    }
+}
