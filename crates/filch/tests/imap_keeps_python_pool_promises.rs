@@ -276,3 +276,61 @@ fn next_timeout_returns_before_the_item_is_done() {
         assert_eq!(it.collect::<Vec<_>>(), [0, 1]);
     });
 }
+
+/// `fold` (behind `sum`, `count`, `for_each`) drains whole chunks at a
+/// time: it sees every result once, in input order for `imap`, and a panic
+/// of `f` reaches it after the results before the panicking item.
+#[test]
+fn fold_sees_every_result_and_the_panic_after_them() {
+    quiet_injected_panics();
+    watchdog("fold", || {
+        for threads in [1, 2, 3] {
+            let pool = pool(threads);
+            for chunk in ordered_modes() {
+                for n in [0u64, 1, 5_000, 100_000] {
+                    let case = format!("{threads} threads, chunk {chunk:?}, {n} items");
+                    let seen: Vec<u64> = match chunk {
+                        None => pool.imap(0..n, |x| x * 3).fold(Vec::new(), |mut v, x| {
+                            v.push(x);
+                            v
+                        }),
+                        Some(c) => pool.with_chunk_size(c).unwrap().imap(0..n, |x| x * 3).fold(
+                            Vec::new(),
+                            |mut v, x| {
+                                v.push(x);
+                                v
+                            },
+                        ),
+                    };
+                    assert_eq!(seen, (0..n).map(|x| x * 3).collect::<Vec<_>>(), "{case}");
+                    let sum: u64 = pool.imap_unordered(0..n, |x| x * 3).sum();
+                    assert_eq!(
+                        sum,
+                        (0..n).map(|x| x * 3).sum::<u64>(),
+                        "{case}: unordered sum"
+                    );
+                }
+                let mut before = Vec::new();
+                let f = |x: u64| {
+                    if x == 1_500 {
+                        boom(1_500)
+                    }
+                    x
+                };
+                // The concrete iterator, whose own `fold` runs (a boxed one
+                // would fall back to `next`).
+                let outcome = catch(|| match chunk {
+                    None => pool.imap(0..2_000u64, f).for_each(|x| before.push(x)),
+                    Some(c) => pool
+                        .with_chunk_size(c)
+                        .unwrap()
+                        .imap(0..2_000u64, f)
+                        .for_each(|x| before.push(x)),
+                });
+                let payload = outcome.expect_err("the panic reaches for_each");
+                assert_eq!(boom_index(&*payload), 1_500);
+                assert_eq!(before, (0..1_500).collect::<Vec<_>>(), "chunk {chunk:?}");
+            }
+        }
+    });
+}
