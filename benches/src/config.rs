@@ -166,6 +166,8 @@ pub struct ForkJoinConfig {
     pub tree_levels: u32,
     /// Empty joins per timed run.
     pub empty_joins: u64,
+    /// Calls into the pool from a thread outside it, per timed run.
+    pub outside_calls: u64,
     /// Rounds of the idle round-trip experiment.
     pub round_trips: usize,
     /// Sleep before each round trip so the pool has parked.
@@ -306,6 +308,7 @@ impl Config {
                     fib_n: 12,
                     tree_levels: 10,
                     empty_joins: 1_000,
+                    outside_calls: 200,
                     round_trips: 5,
                     round_trip_pause: ms(1),
                     idle_window: ms(100),
@@ -336,6 +339,7 @@ impl Config {
                     fib_n: 25,
                     tree_levels: 20,
                     empty_joins: 100_000,
+                    outside_calls: 20_000,
                     round_trips: 100,
                     round_trip_pause: ms(5),
                     idle_window: ms(1_000),
@@ -375,6 +379,7 @@ impl Config {
                     fib_n: 30,
                     tree_levels: 23,
                     empty_joins: 1_000_000,
+                    outside_calls: 500_000,
                     round_trips: 200,
                     round_trip_pause: ms(5),
                     idle_window: ms(1_000),

@@ -33,6 +33,9 @@ pub const IDLE_SETTLE: Duration = Duration::from_millis(50);
 /// Title of the empty-join comparison, for the report summary.
 pub const EMPTY_JOIN_TITLE: &str = "empty join";
 
+/// Title of the comparison of calls into a pool from a thread outside it.
+pub const OUTSIDE_CALLS_TITLE: &str = "calls into the pool from outside";
+
 /// Title of the round-trip comparison, for the report summary.
 pub const ROUND_TRIP_TITLE: &str = "round trip to a parked pool";
 
@@ -206,6 +209,25 @@ pub fn run(
         pools,
     ));
 
+    progress.step("fork-join: calls from outside the pool");
+    comparisons.push(
+        Comparison::new(
+            OUTSIDE_CALLS_TITLE,
+            format!(
+                "{} × pool.join(|| 1, || 0), pool.install(|| 1) or pool.scope, one after another \
+                 from a thread outside a {}-thread pool",
+                fmt_count(cfg.outside_calls),
+                pools.threads()
+            ),
+            compare(outside_call_cases(pools, cfg.outside_calls), plan),
+        )
+        .per(cfg.outside_calls as f64, "call")
+        .note(
+            "Each call sends a job into the pool and waits for it. The serial row runs both \
+             closures on the calling thread: the floor, not a competitor.",
+        ),
+    );
+
     progress.step("round trip to a parked pool");
     let ping = PingPong::start();
     let trip_plan = Plan {
@@ -280,4 +302,35 @@ fn idle_cpu<P>(
         wall_ns,
         source,
     })
+}
+
+/// `calls` calls into each pool from this thread (outside both), summing what they return.
+fn outside_call_cases(pools: &Pools, calls: u64) -> Vec<Case<'_, u64>> {
+    let (filch, rayon) = (pools.filch.pool(), pools.rayon.pool());
+    let one = || black_box(1u64);
+    let zero = || black_box(0u64);
+    let pair = |(a, b): (u64, u64)| a + b;
+    vec![
+        Case::new("serial", move || {
+            (0..calls).map(|_| pair((one(), zero()))).sum()
+        }),
+        Case::new("filch pool.join", move || {
+            (0..calls).map(|_| pair(filch.join(one, zero))).sum()
+        }),
+        Case::new("rayon pool.join", move || {
+            (0..calls).map(|_| pair(rayon.join(one, zero))).sum()
+        }),
+        Case::new("filch pool.install", move || {
+            (0..calls).map(|_| filch.install(one)).sum()
+        }),
+        Case::new("rayon pool.install", move || {
+            (0..calls).map(|_| rayon.install(one)).sum()
+        }),
+        Case::new("filch pool.scope", move || {
+            (0..calls).map(|_| filch.scope(|_| one())).sum()
+        }),
+        Case::new("rayon pool.scope", move || {
+            (0..calls).map(|_| rayon.scope(|_| one())).sum()
+        }),
+    ]
 }

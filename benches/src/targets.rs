@@ -10,7 +10,7 @@
 use crate::big::{self, BigResult};
 use crate::blocking::{self, BlockingResult};
 use crate::comparison::Comparison;
-use crate::forkjoin::{ForkJoinResult, ROUND_TRIP_TITLE};
+use crate::forkjoin::{ForkJoinResult, OUTSIDE_CALLS_TITLE, ROUND_TRIP_TITLE};
 use crate::measure::paired_speedup;
 use crate::programs;
 use crate::record::Report;
@@ -219,6 +219,7 @@ pub fn evaluate(r: &Report) -> Vec<Target> {
     out.extend(forkjoin_targets(r, r.forkjoin.as_ref()));
     out.extend(seed_throughput(r));
     out.extend(round_trip_and_idle(r.forkjoin.as_ref()));
+    out.extend(outside_calls(r.forkjoin.as_ref()));
     out.extend(uneven(r.forkjoin.as_ref()));
     out.extend(blocking_targets(r, r.blocking.as_ref()));
     out.extend(big_targets(r.big.as_ref()));
@@ -623,6 +624,37 @@ fn round_trip_and_idle(fj: Option<&ForkJoinResult>) -> Vec<Target> {
         None => idle.no_data(),
     };
     vec![trip, idle]
+}
+
+/// Calls into the pool from outside it: per call, at most rayon-core's.
+fn outside_calls(fj: Option<&ForkJoinResult>) -> Vec<Target> {
+    ["join", "install", "scope"]
+        .iter()
+        .map(|call| {
+            let t = Target::new(
+                OVERHEAD,
+                format!("`pool.{call}` from a thread outside the pool: per call ≤ rayon-core's"),
+            );
+            let Some(c) = fj.and_then(|fj| find(&fj.comparisons, OUTSIDE_CALLS_TITLE)) else {
+                return t.no_data();
+            };
+            match (
+                median(c, &format!("filch pool.{call}")),
+                median(c, &format!("rayon pool.{call}")),
+            ) {
+                (Some((f, fok)), Some((r, rok))) => {
+                    let count = c.per.as_ref().map_or(1.0, |p| p.count);
+                    let per = |ns: f64| fmt_ns(ns / count);
+                    t.measured(
+                        format!("{} a call{}", per(f), wrong(fok)),
+                        Some(format!("{} a call{}", per(r), wrong(rok))),
+                        fok && f <= r,
+                    )
+                }
+                _ => t.no_data(),
+            }
+        })
+        .collect()
 }
 
 fn uneven(fj: Option<&ForkJoinResult>) -> Vec<Target> {
