@@ -635,7 +635,10 @@ fn outside_calls(fj: Option<&ForkJoinResult>) -> Vec<Target> {
                 OVERHEAD,
                 format!("`pool.{call}` from a thread outside the pool: per call ≤ rayon-core's"),
             );
-            let Some(c) = fj.and_then(|fj| find(&fj.comparisons, OUTSIDE_CALLS_TITLE)) else {
+            let Some(fj) = fj else {
+                return t; // the section did not run
+            };
+            let Some(c) = find(&fj.comparisons, OUTSIDE_CALLS_TITLE) else {
                 return t.no_data();
             };
             match (
