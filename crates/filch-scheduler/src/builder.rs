@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use crate::error::BuildError;
 use crate::pinning::Pinning;
-use crate::pool::ThreadPool;
 
 /// Called on a worker with its index when it starts or exits.
 pub(crate) type ThreadHook = Arc<dyn Fn(usize) + Send + Sync>;
@@ -27,7 +26,7 @@ pub const MIN_STACK_SIZE: usize = 64 * 1024;
 /// until it retires (5 s idle).
 pub const DEFAULT_MAX_SPARE_THREADS: usize = 64;
 
-/// Builds a [`ThreadPool`].
+/// Builds a [`ThreadPool`](crate::ThreadPool) (`build` is in `pool.rs`).
 ///
 /// Defaults: as many threads as [`std::thread::available_parallelism`]
 /// reports (1 if it cannot tell); threads named `filch-worker-{i}`; the
@@ -222,7 +221,7 @@ impl ThreadPoolBuilder {
         self
     }
 
-    /// Receives the payload of a panic in a detached [`spawn`](ThreadPool::spawn).
+    /// Receives the payload of a panic in a detached [`spawn`](crate::ThreadPool::spawn).
     /// The worker keeps running either way. A panic inside the handler itself
     /// is caught and reported on stderr; it does not take the worker down.
     ///
@@ -248,22 +247,6 @@ impl ThreadPoolBuilder {
     {
         self.panic_handler = Some(Arc::new(handler));
         self
-    }
-
-    /// Validates the options and starts the workers.
-    ///
-    /// # Errors
-    /// A [`BuildError`] naming the first bad option: 0 threads, a stack below
-    /// [`MIN_STACK_SIZE`], an empty or disallowed core list, or the OS
-    /// refusing a thread or a pin. No thread is left running on error.
-    ///
-    /// ```
-    /// let pool = filch_scheduler::ThreadPoolBuilder::new().num_threads(2).build()?;
-    /// assert_eq!(pool.install(|| 6 * 7), 42);
-    /// # Ok::<(), filch_scheduler::BuildError>(())
-    /// ```
-    pub fn build(self) -> Result<ThreadPool, BuildError> {
-        ThreadPool::from_builder(self)
     }
 
     /// The thread count this builder asks for, defaults resolved.

@@ -63,15 +63,15 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ptr;
 
-use crate::global;
 use crate::job::{JobBody, JobRef, StackJob};
-use crate::latch::{FrameLatch, Latch};
+use crate::latch::Latch;
+use crate::waking_latch::FrameLatch;
 use crate::worker::WorkerThread;
 
 /// A worker's handle for cheap forks: [`join`](Self::join) through it
 /// stores `b`'s job on the stack and checks the worker's deque, with no
 /// thread-local lookup and nothing written to the worker. Get one from
-/// [`with_join_context`] (or
+/// [`with_join_context`](crate::with_join_context) (or
 /// [`ThreadPool::with_join_context`](crate::ThreadPool::with_join_context));
 /// each half of a `join` receives its own.
 ///
@@ -130,35 +130,6 @@ impl fmt::Debug for JoinContext<'_> {
         f.debug_struct("JoinContext")
             .field("newest_frame", &self.newest)
             .finish_non_exhaustive()
-    }
-}
-
-/// Runs `op` with a [`JoinContext`] on a worker: this worker's pool if
-/// called on one, the global pool otherwise (the caller then waits).
-///
-/// ```
-/// fn sum(ctx: filch_scheduler::JoinContext<'_>, values: &[u64]) -> u64 {
-///     if values.len() <= 1 {
-///         return values.iter().sum();
-///     }
-///     let (left, right) = values.split_at(values.len() / 2);
-///     let (a, b) = ctx.join(move |ctx| sum(ctx, left), move |ctx| sum(ctx, right));
-///     a + b
-/// }
-/// let values: Vec<u64> = (1..=1000).collect();
-/// assert_eq!(filch_scheduler::with_join_context(|ctx| sum(ctx, &values)), 500_500);
-/// ```
-///
-/// # Panics
-/// Resumes a panic of `op` with its original payload.
-pub fn with_join_context<OP, R>(op: OP) -> R
-where
-    OP: for<'f> FnOnce(JoinContext<'f>) -> R + Send,
-    R: Send,
-{
-    match WorkerThread::current() {
-        Some(worker) => op(JoinContext::root(worker)),
-        None => global::registry().in_worker(|worker| op(JoinContext::root(worker))),
     }
 }
 

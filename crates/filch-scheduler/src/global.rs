@@ -4,8 +4,12 @@
 use std::sync::OnceLock;
 
 use crate::builder::ThreadPoolBuilder;
+use crate::context::JoinContext;
+use crate::join::join_in_worker;
 use crate::pool::ThreadPool;
 use crate::registry::Registry;
+use crate::scope::{scope_in_worker, Scope};
+use crate::spawn::spawn_in;
 use crate::sync::Arc;
 use crate::worker::WorkerThread;
 
@@ -101,4 +105,145 @@ pub fn work_wanted() -> bool {
 #[inline]
 pub fn peer_asleep() -> bool {
     WorkerThread::current().is_some_and(WorkerThread::peer_asleep)
+}
+
+/// Runs `op` with a [`JoinContext`] on a worker: this worker's pool if
+/// called on one, the global pool otherwise (the caller then waits).
+///
+/// ```
+/// fn sum(ctx: filch_scheduler::JoinContext<'_>, values: &[u64]) -> u64 {
+///     if values.len() <= 1 {
+///         return values.iter().sum();
+///     }
+///     let (left, right) = values.split_at(values.len() / 2);
+///     let (a, b) = ctx.join(move |ctx| sum(ctx, left), move |ctx| sum(ctx, right));
+///     a + b
+/// }
+/// let values: Vec<u64> = (1..=1000).collect();
+/// assert_eq!(filch_scheduler::with_join_context(|ctx| sum(ctx, &values)), 500_500);
+/// ```
+///
+/// # Panics
+/// Resumes a panic of `op` with its original payload.
+pub fn with_join_context<OP, R>(op: OP) -> R
+where
+    OP: for<'f> FnOnce(JoinContext<'f>) -> R + Send,
+    R: Send,
+{
+    match WorkerThread::current() {
+        Some(worker) => op(JoinContext::root(worker)),
+        None => registry().in_worker(|worker| op(JoinContext::root(worker))),
+    }
+}
+
+/// Runs `a` and `b`, potentially in parallel, and returns `(a(), b())`.
+///
+/// Inside a worker it uses that worker's pool; elsewhere the global pool
+/// (built on first use with default options). Forks are cheap when the pool
+/// is busy: recursing with `join` down to single items is fine.
+///
+/// ```
+/// fn fib(n: u64) -> u64 {
+///     if n < 2 { return n; }
+///     let (a, b) = filch_scheduler::join(|| fib(n - 1), || fib(n - 2));
+///     a + b
+/// }
+/// assert_eq!(fib(20), 6765);
+/// ```
+///
+/// # Panics
+/// Resumes a panic of `a` or `b` with its original payload; if both panic,
+/// `a`'s. The other closure has either finished or never started by then.
+#[inline]
+pub fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    match WorkerThread::current() {
+        Some(worker) => join_in_worker(worker, a, b),
+        None => registry().in_worker(|worker| join_in_worker(worker, a, b)),
+    }
+}
+
+/// [`join`], except that off the pool it runs on the pool `off_pool()`
+/// names, if any, rather than the global one: for a layer above that keeps
+/// its own idea of the calling thread's pool (a thread working on a pool's
+/// call from outside it). `off_pool` is asked only off the pool, so a fork
+/// on a worker costs what [`join`]'s does.
+///
+/// ```
+/// let pool = filch_scheduler::ThreadPool::builder().num_threads(2).build().unwrap();
+/// let (a, b) = filch_scheduler::join_off_pool_on(|| Some(&pool), || 1, || 2);
+/// assert_eq!((a, b), (1, 2));
+/// ```
+///
+/// # Panics
+/// As [`join`].
+#[inline]
+pub fn join_off_pool_on<'p, P, A, B, RA, RB>(off_pool: P, a: A, b: B) -> (RA, RB)
+where
+    P: FnOnce() -> Option<&'p ThreadPool>,
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    match WorkerThread::current() {
+        Some(worker) => join_in_worker(worker, a, b),
+        None => match off_pool() {
+            Some(pool) => pool.join(a, b),
+            None => registry().in_worker(|worker| join_in_worker(worker, a, b)),
+        },
+    }
+}
+
+/// Runs `op` with a [`Scope`] on the current pool (the global pool
+/// off-pool) and returns its result once every spawned job has finished.
+///
+/// ```
+/// let data = vec![1, 2, 3];
+/// let mut doubled = vec![0; 3];
+/// filch_scheduler::scope(|s| {
+///     for (out, x) in doubled.iter_mut().zip(&data) {
+///         s.spawn(move |_| *out = x * 2);
+///     }
+/// });
+/// assert_eq!(doubled, [2, 4, 6]);
+/// ```
+///
+/// # Panics
+/// After every job has finished, resumes the body's panic, else the first
+/// job panic, with its original payload.
+pub fn scope<'scope, OP, R>(op: OP) -> R
+where
+    OP: FnOnce(&Scope<'scope>) -> R + Send,
+    R: Send,
+{
+    match WorkerThread::current() {
+        Some(worker) => scope_in_worker(worker, op),
+        None => registry().in_worker(|worker| scope_in_worker(worker, op)),
+    }
+}
+
+/// Runs `job` on the current pool (the global pool off-pool) in the
+/// background. A panic in it goes to the pool's panic handler.
+///
+/// ```
+/// use std::sync::mpsc;
+///
+/// let (tx, rx) = mpsc::channel();
+/// filch_scheduler::spawn(move || tx.send(6 * 7).unwrap());
+/// assert_eq!(rx.recv().unwrap(), 42);
+/// ```
+pub fn spawn<F>(job: F)
+where
+    F: FnOnce() + Send + 'static,
+{
+    match WorkerThread::current() {
+        Some(worker) => spawn_in(worker.registry_arc(), job),
+        None => spawn_in(registry(), job),
+    }
 }

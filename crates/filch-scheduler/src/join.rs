@@ -14,74 +14,9 @@
 //! stack) and then resumes `a`'s panic. If only `b` panics, its panic is
 //! resumed. Either way with the original payload.
 
-use crate::global;
 use crate::job::StackJob;
-use crate::latch::FrameLatch;
+use crate::waking_latch::FrameLatch;
 use crate::worker::WorkerThread;
-
-/// Runs `a` and `b`, potentially in parallel, and returns `(a(), b())`.
-///
-/// Inside a worker it uses that worker's pool; elsewhere the global pool
-/// (built on first use with default options). Forks are cheap when the pool
-/// is busy: recursing with `join` down to single items is fine.
-///
-/// ```
-/// fn fib(n: u64) -> u64 {
-///     if n < 2 { return n; }
-///     let (a, b) = filch_scheduler::join(|| fib(n - 1), || fib(n - 2));
-///     a + b
-/// }
-/// assert_eq!(fib(20), 6765);
-/// ```
-///
-/// # Panics
-/// Resumes a panic of `a` or `b` with its original payload; if both panic,
-/// `a`'s. The other closure has either finished or never started by then.
-#[inline]
-pub fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
-where
-    A: FnOnce() -> RA + Send,
-    B: FnOnce() -> RB + Send,
-    RA: Send,
-    RB: Send,
-{
-    match WorkerThread::current() {
-        Some(worker) => join_in_worker(worker, a, b),
-        None => global::registry().in_worker(|worker| join_in_worker(worker, a, b)),
-    }
-}
-
-/// [`join`], except that off the pool it runs on the pool `off_pool()`
-/// names, if any, rather than the global one: for a layer above that keeps
-/// its own idea of the calling thread's pool (a thread working on a pool's
-/// call from outside it). `off_pool` is asked only off the pool, so a fork
-/// on a worker costs what [`join`]'s does.
-///
-/// ```
-/// let pool = filch_scheduler::ThreadPool::builder().num_threads(2).build().unwrap();
-/// let (a, b) = filch_scheduler::join_off_pool_on(|| Some(&pool), || 1, || 2);
-/// assert_eq!((a, b), (1, 2));
-/// ```
-///
-/// # Panics
-/// As [`join`].
-#[inline]
-pub fn join_off_pool_on<'p, P, A, B, RA, RB>(off_pool: P, a: A, b: B) -> (RA, RB)
-where
-    P: FnOnce() -> Option<&'p crate::ThreadPool>,
-    A: FnOnce() -> RA + Send,
-    B: FnOnce() -> RB + Send,
-    RA: Send,
-    RB: Send,
-{
-    match WorkerThread::current() {
-        Some(worker) => join_in_worker(worker, a, b),
-        None => match off_pool() {
-            Some(pool) => pool.join(a, b),
-            None => global::registry().in_worker(|worker| join_in_worker(worker, a, b)),
-        },
-    }
-}
 
 /// `join` on a worker of the pool that should run it. Always inlined: the
 /// fork path is a few dozen instructions, and as a call of its own it adds

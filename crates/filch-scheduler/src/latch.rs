@@ -11,15 +11,11 @@
 //!   copies out or keeps alive beforehand.
 //!
 //! [`CoreLatch`] is the state machine a *worker* waits on while it keeps
-//! running other jobs; [`FrameLatch`] is just that, for `join`'s second
-//! half; [`WorkerLatch`] adds the pool and who to wake, for a wait across
-//! pools. [`LockLatch`] is for
-//! threads outside the pool, which block on a condvar. [`CountLatch`] counts a
-//! scope's outstanding jobs down to zero.
+//! running other jobs; the latches built on it, which wake their owner
+//! when it sleeps, are in `waking_latch.rs`. [`LockLatch`] is for threads
+//! outside the pool, which block on a condvar.
 
-use crate::registry::Registry;
-use crate::sync::{Arc, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
-use crate::worker::WorkerThread;
+use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
 
 /// Something a finished job can set.
 pub(crate) trait Latch {
@@ -44,7 +40,7 @@ const PRIVATE: usize = 0;
 const UNSET: usize = 1;
 const SET: usize = 2;
 /// `(i << 2) | SLEEPING`: the owner, worker `i`, sleeps on the latch.
-/// Carrying the index in the state lets a [`FrameLatch`] store nothing else.
+/// Carrying the index in the state lets a `FrameLatch` store nothing else.
 const SLEEPING: usize = 3;
 const TAG: usize = 3;
 
@@ -151,95 +147,6 @@ fn sleeping(worker: usize) -> usize {
     (worker << 2) | SLEEPING
 }
 
-/// The latch of a `join` frame's second half: only the state. A promoted
-/// frame sits in its owner's deque, which only threads of the owner's pool
-/// steal from, so whoever sets the latch is a worker of that pool and finds
-/// it in its own thread-local state, and the owner's index travels in the
-/// state word when the owner sleeps. So a fork stores one word for its
-/// latch, not three, and a thief setting it clones no `Arc`.
-#[derive(Debug)]
-pub(crate) struct FrameLatch {
-    core: CoreLatch,
-}
-
-impl FrameLatch {
-    /// An unset latch.
-    #[inline]
-    pub(crate) fn new() -> Self {
-        FrameLatch {
-            core: CoreLatch::new(),
-        }
-    }
-
-    /// An unset latch of a frame not yet published, carrying `link`
-    /// (`context.rs`).
-    #[inline]
-    pub(crate) fn new_private(link: usize) -> Self {
-        FrameLatch {
-            core: CoreLatch::new_private(link),
-        }
-    }
-
-    /// The state machine, for `wait_until`.
-    #[inline]
-    pub(crate) fn core(&self) -> &CoreLatch {
-        &self.core
-    }
-}
-
-impl Latch for FrameLatch {
-    unsafe fn set(this: *const Self) {
-        // SAFETY: live on entry; `CoreLatch::set` does not touch it after.
-        if let Some(owner) = unsafe { CoreLatch::set(&raw const (*this).core) } {
-            // The pool outlives this call: this thread is one of its workers.
-            WorkerThread::current()
-                .expect("a join frame runs on a worker of its owner's pool")
-                .registry()
-                .sleep()
-                .wake_specific(owner);
-        }
-    }
-}
-
-/// A latch a worker waits on: the core state plus the pool and index to wake.
-#[derive(Debug)]
-pub(crate) struct WorkerLatch<'r> {
-    core: CoreLatch,
-    registry: &'r Arc<Registry>,
-    worker: usize,
-}
-
-impl<'r> WorkerLatch<'r> {
-    /// A latch owned by worker `worker` of `registry`.
-    #[inline]
-    pub(crate) fn new(registry: &'r Arc<Registry>, worker: usize) -> Self {
-        WorkerLatch {
-            core: CoreLatch::new(),
-            registry,
-            worker,
-        }
-    }
-
-    /// The state machine, for `wait_until`.
-    #[inline]
-    pub(crate) fn core(&self) -> &CoreLatch {
-        &self.core
-    }
-}
-
-impl Latch for WorkerLatch<'_> {
-    unsafe fn set(this: *const Self) {
-        // Keep the pool alive past the swap: once the latch is set the owner
-        // may return, and in a cross-pool wait even the pool could go away.
-        // SAFETY: live on entry per the contract; these reads precede the swap.
-        let (registry, worker) = unsafe { (Arc::clone((*this).registry), (*this).worker) };
-        // SAFETY: live on entry; `CoreLatch::set` does not touch it after.
-        if unsafe { CoreLatch::set(&raw const (*this).core) }.is_some() {
-            registry.sleep().wake_specific(worker);
-        }
-    }
-}
-
 /// A latch for a thread outside the pool: it watches a flag for a few
 /// microseconds, then blocks on a condvar.
 ///
@@ -325,58 +232,6 @@ impl Latch for LockLatch {
         *done = true;
         this.set.store(true, Ordering::Release);
         this.cond.notify_all();
-    }
-}
-
-/// Counts outstanding jobs of a scope; when the count reaches zero it sets
-/// the owner's latch and wakes the owner if it sleeps. Owns its `Arc` of the
-/// pool (a scope outlives any one borrow of the worker).
-#[derive(Debug)]
-pub(crate) struct CountLatch {
-    counter: AtomicUsize,
-    core: CoreLatch,
-    registry: Arc<Registry>,
-    worker: usize,
-}
-
-impl CountLatch {
-    /// Starts at one: the scope body itself counts until it returns.
-    pub(crate) fn new(registry: Arc<Registry>, worker: usize) -> Self {
-        CountLatch {
-            counter: AtomicUsize::new(1),
-            core: CoreLatch::new(),
-            registry,
-            worker,
-        }
-    }
-
-    /// One more job to wait for.
-    #[inline]
-    pub(crate) fn increment(&self) {
-        let previous = self.counter.fetch_add(1, Ordering::Relaxed);
-        debug_assert!(previous > 0, "increment after the count reached zero");
-    }
-
-    /// The state the owner waits on.
-    pub(crate) fn core(&self) -> &CoreLatch {
-        &self.core
-    }
-}
-
-impl Latch for CountLatch {
-    unsafe fn set(this: *const Self) {
-        // SAFETY: live on entry. AcqRel: every job's writes happen-before the
-        // owner's wake-up; only the decrement reaching zero goes on.
-        let remaining = unsafe { (*this).counter.fetch_sub(1, Ordering::AcqRel) } - 1;
-        if remaining == 0 {
-            // SAFETY: live: the owner cannot return before the set below, so
-            // these reads are safe; the registry clone outlives the latch.
-            let (registry, worker) = unsafe { (Arc::clone(&(*this).registry), (*this).worker) };
-            // SAFETY: live on entry; not touched after the swap.
-            if unsafe { CoreLatch::set(&raw const (*this).core) }.is_some() {
-                registry.sleep().wake_specific(worker);
-            }
-        }
     }
 }
 

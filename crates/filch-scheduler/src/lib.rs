@@ -68,6 +68,7 @@ mod spawn;
 mod stats;
 mod sync;
 mod unwind;
+mod waking_latch;
 mod worker;
 
 #[cfg(all(test, loom))]
@@ -75,16 +76,15 @@ mod loom_tests;
 
 pub use blocking::blocking;
 pub use builder::{ThreadPoolBuilder, DEFAULT_MAX_SPARE_THREADS, MIN_STACK_SIZE};
-pub use context::{with_join_context, JoinContext};
+pub use context::JoinContext;
 pub use error::BuildError;
 pub use global::{
-    current_num_threads, current_thread_index, global_pool, peer_asleep, work_wanted,
+    current_num_threads, current_thread_index, global_pool, join, join_off_pool_on, peer_asleep,
+    scope, spawn, with_join_context, work_wanted,
 };
-pub use join::{join, join_off_pool_on};
 pub use pinning::Pinning;
 pub use pool::ThreadPool;
-pub use scope::{scope, Scope};
+pub use scope::Scope;
 pub use spare::SPARE_IDLE_TIMEOUT;
-pub use spawn::spawn;
 pub use stats::{PoolStats, WorkerStats};
 pub use unwind::panic_message;

@@ -254,3 +254,23 @@ impl Drop for ThreadPool {
         }
     }
 }
+
+/// Written here rather than in `builder.rs`, so that the builder, which
+/// the registry reads, does not depend on the pool built from it.
+impl ThreadPoolBuilder {
+    /// Validates the options and starts the workers.
+    ///
+    /// # Errors
+    /// A [`BuildError`] naming the first bad option: 0 threads, a stack below
+    /// [`MIN_STACK_SIZE`](crate::MIN_STACK_SIZE), an empty or disallowed core list, or the OS
+    /// refusing a thread or a pin. No thread is left running on error.
+    ///
+    /// ```
+    /// let pool = filch_scheduler::ThreadPoolBuilder::new().num_threads(2).build()?;
+    /// assert_eq!(pool.install(|| 6 * 7), 42);
+    /// # Ok::<(), filch_scheduler::BuildError>(())
+    /// ```
+    pub fn build(self) -> Result<ThreadPool, BuildError> {
+        ThreadPool::from_builder(self)
+    }
+}

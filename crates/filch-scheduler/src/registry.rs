@@ -12,13 +12,14 @@ use crossbeam_utils::CachePadded;
 use crate::builder::{PanicHandler, ThreadHook, ThreadPoolBuilder, MIN_STACK_SIZE};
 use crate::error::BuildError;
 use crate::job::{JobRef, StackJob};
-use crate::latch::{LockLatch, WorkerLatch};
+use crate::latch::LockLatch;
 use crate::pinning;
 use crate::sleep::Sleep;
 use crate::spare::Spares;
 use crate::stats::{PoolStats, WorkerCounters};
 use crate::sync::{Arc, AtomicBool, Ordering};
 use crate::unwind;
+use crate::waking_latch::WorkerLatch;
 use crate::worker::WorkerThread;
 
 /// What other threads may touch of one worker.
@@ -38,7 +39,7 @@ pub(crate) struct Registry {
     pub(crate) spares: Spares,
     stack_size: Option<usize>,
     injector: Injector<JobRef>,
-    sleep: Sleep,
+    sleep: Arc<Sleep>,
     terminate: AtomicBool,
     start_handler: Option<ThreadHook>,
     exit_handler: Option<ThreadHook>,
@@ -92,7 +93,7 @@ impl Registry {
             spares: Spares::new(n, spare_deques),
             stack_size: builder.stack_size,
             injector: Injector::new(),
-            sleep: Sleep::new(n + max_spares),
+            sleep: Arc::new(Sleep::new(n + max_spares)),
             terminate: AtomicBool::new(false),
             start_handler: builder.start_handler.take(),
             exit_handler: builder.exit_handler.take(),
@@ -212,6 +213,11 @@ impl Registry {
     /// Spare threads started so far, for shutdown to join.
     pub(crate) fn take_spare_handles(&self) -> Vec<JoinHandle<()>> {
         self.spares.terminate()
+    }
+
+    /// The sleep, shared: latches keep it alive past their last access.
+    pub(crate) fn sleep_arc(&self) -> &Arc<Sleep> {
+        &self.sleep
     }
 
     #[inline]
@@ -351,7 +357,7 @@ impl Registry {
     {
         let job = StackJob::new(
             on_the_worker_that_runs_it(op),
-            WorkerLatch::new(current.registry_arc(), current.index()),
+            WorkerLatch::new(current.registry().sleep_arc(), current.index()),
         );
         // SAFETY: `job` stays on this frame until `wait_until` returns, which
         // is after the job ran and set its latch.

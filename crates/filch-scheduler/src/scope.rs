@@ -14,15 +14,15 @@ use std::any::Any;
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
 
-use crate::global;
 use crate::job::HeapJob;
-use crate::latch::{CountLatch, Latch};
+use crate::latch::Latch;
 use crate::registry::Registry;
 use crate::sync::{Arc, Mutex};
+use crate::waking_latch::CountLatch;
 use crate::worker::WorkerThread;
 
 /// A scope in which jobs borrowing data that outlives `'scope` may be spawned.
-/// Created by [`scope`] or [`ThreadPool::scope`](crate::ThreadPool::scope).
+/// Created by [`scope`](crate::scope) or [`ThreadPool::scope`](crate::ThreadPool::scope).
 ///
 /// ```
 /// let mut counts = [0u32; 4];
@@ -115,34 +115,6 @@ impl<'scope> Scope<'scope> {
     }
 }
 
-/// Runs `op` with a [`Scope`] on the current pool (the global pool
-/// off-pool) and returns its result once every spawned job has finished.
-///
-/// ```
-/// let data = vec![1, 2, 3];
-/// let mut doubled = vec![0; 3];
-/// filch_scheduler::scope(|s| {
-///     for (out, x) in doubled.iter_mut().zip(&data) {
-///         s.spawn(move |_| *out = x * 2);
-///     }
-/// });
-/// assert_eq!(doubled, [2, 4, 6]);
-/// ```
-///
-/// # Panics
-/// After every job has finished, resumes the body's panic, else the first
-/// job panic, with its original payload.
-pub fn scope<'scope, OP, R>(op: OP) -> R
-where
-    OP: FnOnce(&Scope<'scope>) -> R + Send,
-    R: Send,
-{
-    match WorkerThread::current() {
-        Some(worker) => scope_in_worker(worker, op),
-        None => global::registry().in_worker(|worker| scope_in_worker(worker, op)),
-    }
-}
-
 /// `scope` on a worker of the pool that should run it.
 pub(crate) fn scope_in_worker<'scope, OP, R>(worker: &WorkerThread, op: OP) -> R
 where
@@ -151,7 +123,7 @@ where
 {
     let scope = Scope {
         registry: Arc::clone(worker.registry_arc()),
-        count: CountLatch::new(Arc::clone(worker.registry_arc()), worker.index()),
+        count: CountLatch::new(Arc::clone(worker.registry().sleep_arc()), worker.index()),
         panic: Mutex::new(None),
         marker: PhantomData,
     };

@@ -136,7 +136,44 @@ pub(crate) struct Sleep {
     condvars: Box<[Condvar]>,
 }
 
+thread_local! {
+    /// The sleep of the pool this thread is a worker (or spare) of, set by
+    /// [`Sleep::enter_worker`] for the thread's whole run; null elsewhere.
+    static THIS_WORKERS_SLEEP: std::cell::Cell<*const Sleep> =
+        const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+/// Clears [`THIS_WORKERS_SLEEP`] when a worker's run ends (or unwinds).
+pub(crate) struct WorkerSleepGuard;
+
+impl Drop for WorkerSleepGuard {
+    fn drop(&mut self) {
+        THIS_WORKERS_SLEEP.with(|s| s.set(std::ptr::null()));
+    }
+}
+
 impl Sleep {
+    /// Marks this thread as a worker of the pool whose sleep this is, until
+    /// the guard drops: what [`of_this_worker`](Self::of_this_worker)
+    /// returns meanwhile. The pool's `Arc` held by the worker keeps `self`
+    /// alive for that long.
+    pub(crate) fn enter_worker(&self) -> WorkerSleepGuard {
+        THIS_WORKERS_SLEEP.with(|s| s.set(self));
+        WorkerSleepGuard
+    }
+
+    /// The sleep of the pool this thread works for, if it is a worker: for
+    /// a latch set on a worker to wake a peer without naming the registry.
+    #[inline]
+    pub(crate) fn of_this_worker() -> Option<&'static Sleep> {
+        let sleep = THIS_WORKERS_SLEEP.with(std::cell::Cell::get);
+        // SAFETY: set by `enter_worker` from a `Sleep` that the worker's
+        // `Arc` of its registry keeps alive for the whole run, and cleared
+        // by the guard before the run ends; only this thread reads it. The
+        // `'static` is never observable past the caller's use.
+        unsafe { sleep.as_ref() }
+    }
+
     /// Sleep state for `workers` workers.
     pub(crate) fn new(workers: usize) -> Self {
         Sleep {

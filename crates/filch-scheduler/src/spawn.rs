@@ -1,7 +1,6 @@
 //! `spawn`: fire-and-forget `'static` jobs. Nobody waits for them in place,
 //! so they are boxed; a panic goes to the pool's panic handler.
 
-use crate::global;
 use crate::job::HeapJob;
 use crate::registry::Registry;
 use crate::sync::Arc;
@@ -26,25 +25,5 @@ where
     match WorkerThread::current() {
         Some(worker) if std::ptr::eq(worker.registry(), &**registry) => worker.push(job_ref),
         _ => registry.inject(job_ref),
-    }
-}
-
-/// Runs `job` on the current pool (the global pool off-pool) in the
-/// background. A panic in it goes to the pool's panic handler.
-///
-/// ```
-/// use std::sync::mpsc;
-///
-/// let (tx, rx) = mpsc::channel();
-/// filch_scheduler::spawn(move || tx.send(6 * 7).unwrap());
-/// assert_eq!(rx.recv().unwrap(), 42);
-/// ```
-pub fn spawn<F>(job: F)
-where
-    F: FnOnce() + Send + 'static,
-{
-    match WorkerThread::current() {
-        Some(worker) => spawn_in(worker.registry_arc(), job),
-        None => spawn_in(global::registry(), job),
     }
 }

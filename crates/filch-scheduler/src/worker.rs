@@ -103,6 +103,7 @@ impl WorkerThread {
         };
         CURRENT.with(|c| c.set(&worker));
         let _guard = CurrentGuard;
+        let _sleep = worker.registry.sleep().enter_worker();
         let _ = report.send(Ok(()));
         drop(report);
         worker.registry.run_start_handler(index);
@@ -125,9 +126,11 @@ impl WorkerThread {
         };
         CURRENT.with(|c| c.set(&worker));
         let guard = CurrentGuard;
+        let sleep = worker.registry.sleep().enter_worker();
         worker.registry.run_start_handler(slot);
         let retire = worker.spare_loop();
         worker.registry.run_exit_handler(slot);
+        drop(sleep);
         drop(guard);
         if retire {
             let WorkerThread {
