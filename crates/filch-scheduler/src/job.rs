@@ -131,7 +131,7 @@ impl<T> JobResult<T> {
 
 /// What a [`StackJob`] runs. Any `FnOnce() -> R`; a context `join`'s second
 /// half is a closure that wants the context of whoever runs it, so it wraps
-/// the closure in a type of its own (`context.rs`) whose `run` makes one.
+/// the closure in a type of its own (`join_context.rs`) whose `run` makes one.
 pub(crate) trait JobBody {
     /// What running it returns.
     type Output;
@@ -151,7 +151,7 @@ impl<R, F: FnOnce() -> R> JobBody for F {
 /// latch that tells the waiter it finished.
 ///
 /// `repr(C)` with the latch first: a job's address is its latch's, which
-/// lets a context `join` frame (`context.rs`) find its job from the latch it
+/// lets a context `join` frame (`join_context.rs`) find its job from the latch it
 /// links into the frame chain.
 ///
 /// To keep forks cheap it has no drop glue: its closure must be consumed

@@ -29,7 +29,7 @@ pub(crate) trait Latch {
 
 // The state word: its low two bits say which state, the rest carries what
 // that state needs.
-/// `link | PRIVATE`: a context `join` frame (`context.rs`) nobody else has
+/// `link | PRIVATE`: a context `join` frame (`join_context.rs`) nobody else has
 /// seen yet, carrying the frame's link to the next older one (an address,
 /// so its low two bits are free; 0 for none). The owner moves it to `UNSET`
 /// before publishing the frame, so no other thread ever reads it; a

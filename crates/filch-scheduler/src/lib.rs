@@ -50,13 +50,13 @@
 
 mod blocking;
 mod builder;
-mod context;
 mod error;
 mod events;
 mod frames;
-mod global;
+mod global_pool;
 mod job;
 mod join;
+mod join_context;
 mod latch;
 mod pinning;
 mod pool;
@@ -76,12 +76,12 @@ mod loom_tests;
 
 pub use blocking::blocking;
 pub use builder::{ThreadPoolBuilder, DEFAULT_MAX_SPARE_THREADS, MIN_STACK_SIZE};
-pub use context::JoinContext;
 pub use error::BuildError;
-pub use global::{
+pub use global_pool::{
     current_num_threads, current_thread_index, global_pool, join, join_off_pool_on, peer_asleep,
     scope, spawn, with_join_context, work_wanted,
 };
+pub use join_context::JoinContext;
 pub use pinning::Pinning;
 pub use pool::ThreadPool;
 pub use scope::Scope;

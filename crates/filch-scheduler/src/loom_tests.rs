@@ -16,7 +16,7 @@
 //! a worker enters `blocking` is either handed the work or was never
 //! counted, and the counters return to zero.
 //!
-//! Model 7 checks a context `join` frame (`context.rs`): published from
+//! Model 7 checks a context `join` frame (`join_context.rs`): published from
 //! `PRIVATE`, it runs exactly once, by its owner or by a thief that never
 //! sees it private, and a thief's result is visible to the owner.
 //!

@@ -18,9 +18,9 @@
 use std::thread::JoinHandle;
 
 use crate::builder::ThreadPoolBuilder;
-use crate::context::JoinContext;
 use crate::error::BuildError;
 use crate::join::join_in_worker;
+use crate::join_context::JoinContext;
 use crate::registry::Registry;
 use crate::scope::{scope_in_worker, Scope};
 use crate::spawn::spawn_in;

@@ -28,7 +28,7 @@ impl FrameLatch {
     }
 
     /// An unset latch of a frame not yet published, carrying `link`
-    /// (`context.rs`).
+    /// (`join_context.rs`).
     #[inline]
     pub(crate) fn new_private(link: usize) -> Self {
         FrameLatch {

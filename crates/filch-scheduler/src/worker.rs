@@ -380,7 +380,7 @@ impl WorkerThread {
     }
 
     /// Is anything of this worker's on offer to thieves? The publication
-    /// rule of both joins (`push_frame`, `context.rs`) and of lazy splitting
+    /// rule of both joins (`push_frame`, `join_context.rs`) and of lazy splitting
     /// asks this.
     #[inline]
     pub(crate) fn offering(&self) -> bool {

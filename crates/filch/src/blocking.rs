@@ -50,7 +50,7 @@ type Hook = (*const (), unsafe fn(*const ()));
 
 thread_local! {
     /// The hook of the innermost piece of work this thread is running that
-    /// can hand work to others when it blocks (`share.rs`'s participants,
+    /// can hand work to others when it blocks (`shared_call.rs`'s participants,
     /// `first_item.rs`'s armed first item, `imap.rs`'s chunks and
     /// consumer). Innermost only: a hook is replaced, not stacked, while a
     /// nested piece runs, so `blocking` helps the work it is part of.

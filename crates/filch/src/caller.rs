@@ -1,5 +1,5 @@
 //! The pool a thread that is no worker is working for: set while it runs
-//! its part of a pool's call (`share.rs`) or a job that `AsyncResult::get`
+//! its part of a pool's call (`shared_call.rs`) or a job that `AsyncResult::get`
 //! claimed, so that free functions called inside (`filch::map`, `join`,
 //! `scope`, `spawn`) use that pool, as they would on one of its workers,
 //! rather than the global pool.

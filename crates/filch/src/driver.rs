@@ -1,13 +1,13 @@
 //! One driver for every eager combinator (`map`, `starmap`, `try_map`,
 //! `map_init`): the serial-first probe on the calling thread, then, if the
 //! remaining work is big enough, a parallel phase:
-//! - called from **outside** the pool: `share.rs`. The caller keeps working
+//! - called from **outside** the pool: `shared_call.rs`. The caller keeps working
 //!   and `threads - 1` helper jobs join it through a shared cursor; helpers
 //!   that wake after the work is gone do nothing. So which items run on a
 //!   worker is timing-dependent, and a 1-thread pool's calls from outside
 //!   run entirely on the caller (results are the same either way).
 //! - called on a **worker** of the pool (nested calls, or inside
-//!   `install`): `engine.rs`, lazy binary splitting with `join`.
+//!   `install`): `split_by_index.rs`, lazy binary splitting with `join`.
 //!
 //! A call nested in an item the *calling* thread runs (it is no worker) is
 //! a call from outside again, to the same pool.
@@ -19,13 +19,13 @@ use std::num::NonZeroUsize;
 use filch_scheduler::ThreadPool;
 
 use crate::caller::caller_pool;
-use crate::engine::{self, Control, Outputs};
 use crate::first_item::{self, First};
 use crate::history::Site;
 use crate::leaves::{Leaf, Stopped};
 use crate::probe::{self, Probe, Rules, Verdict};
-use crate::share::{self, claim_buffer_items, Batching, Outcome};
+use crate::shared_call::{self, claim_buffer_items, Batching, Outcome};
 use crate::source::{OwnedBuffer, SliceIter, Source, Stepped, VecBuffer};
+use crate::split_by_index::{self, Control, Outputs};
 use crate::stream;
 
 /// How a call is split into units of work.
@@ -208,9 +208,9 @@ fn is_range<J: Iterator>(_iter: &J) -> bool {
 }
 
 /// The parallel phase of an input that does not split by index: on the
-/// engine (`engine`: on a worker, or a big call from outside), pulled in
+/// engine (`split_by_index.rs`: on a worker, or a big call from outside), pulled in
 /// chunks if its length is known (`stream.rs`), else collected first;
-/// otherwise through claims from the iterator (`share.rs`).
+/// otherwise through claims from the iterator (`shared_call.rs`).
 fn fallback_phase<J, T, R, M, L>(
     target: Target<'_>,
     engine: bool,
@@ -286,7 +286,7 @@ impl Splitting {
     /// (the caller asked for the pool), else when the probe's engine rule
     /// chose it (`probe::ENGINE_MIN_NS`), so the wait for a worker to wake
     /// is a small part of the call. Smaller calls keep the caller working
-    /// beside its helpers (`share.rs`). Only inputs of known length.
+    /// beside its helpers (`shared_call.rs`). Only inputs of known length.
     fn engine_from_outside(self, n: Option<usize>) -> bool {
         n.is_some()
             && match (self.chunking, self.priced) {
@@ -451,7 +451,7 @@ where
     leaf.serial_batch(iter, usize::MAX, out)
 }
 
-/// The parallel phase from outside the pool (`share.rs`), then whatever the
+/// The parallel phase from outside the pool (`shared_call.rs`), then whatever the
 /// input still holds if its size hint was short, serially.
 fn shared_phase<J, T, R, M, L>(
     pool: &ThreadPool,
@@ -473,10 +473,11 @@ where
     // are uninitialised and `out` is not touched until the phase returns.
     let outputs = unsafe { out.as_mut_ptr().add(out.len()) };
     // SAFETY: as just established.
-    let (outcome, mut rest) = unsafe { share::run(pool, iter, n, outputs, make_leaf, batching) };
+    let (outcome, mut rest) =
+        unsafe { shared_call::run(pool, iter, n, outputs, make_leaf, batching) };
     match outcome {
-        share::Outcome::Stopped => Err(Stopped),
-        share::Outcome::Complete(count) => {
+        shared_call::Outcome::Stopped => Err(Stopped),
+        shared_call::Outcome::Complete(count) => {
             // SAFETY: the phase initialised the first `count <= n` slots and
             // handed them to `out`.
             unsafe { out.set_len(out.len() + count) };
@@ -565,7 +566,7 @@ fn wake_for(target: Target<'_>, splitting: Splitting) {
     }
 }
 
-/// The parallel phase by index (`engine.rs`) over `n` items of `source`,
+/// The parallel phase by index (`split_by_index.rs`) over `n` items of `source`,
 /// run on the target pool.
 fn engine_phase<S, R, M, L>(
     target: Target<'_>,
@@ -591,8 +592,9 @@ where
     let control = splitting.control();
     wake_for(target, splitting);
     // SAFETY: the indices `0..n` are the call's, not taken before.
-    let written = target
-        .install(|| unsafe { engine::run(source, 0..n, outputs, make_leaf, &control, false) });
+    let written = target.install(|| unsafe {
+        split_by_index::run(source, 0..n, outputs, make_leaf, &control, false)
+    });
     if !written.is_complete() {
         return Err(Stopped);
     }

@@ -11,7 +11,7 @@
 //! While the first item runs, `blocking`'s hook (`blocking.rs`) points at
 //! the call's [`Standby`]: the rest of the input (borrowed, behind a lock),
 //! where its outputs go, and the pool. `blocking` calls [`on_block`], which
-//! opens a shared call (`share.rs`) over the rest,
+//! opens a shared call (`shared_call.rs`) over the rest,
 //! with one helper job per pool thread and adaptive claims (one item at a
 //! time while items block, doubling while they do not). When the first
 //! item returns, its thread joins that call as one more participant, then
@@ -35,7 +35,7 @@ use filch_scheduler::ThreadPool;
 
 use crate::blocking::OnBlock;
 use crate::leaves::Leaf;
-use crate::share::{self, claim_buffer_items, Batching, Ctx, Outcome, Share};
+use crate::shared_call::{self, claim_buffer_items, Batching, Ctx, Outcome, Share};
 use crate::sync::Mutex;
 
 /// What a shared rest needs, prepared before the first item runs.
@@ -70,7 +70,7 @@ impl<'a, J, M> Standby<'a, J, M> {
             let share =
                 Share::new::<&mut J, R, M, L>(self.n, helpers + 1, batching, true, &self.ctx);
             for _ in 0..helpers {
-                self.pool.spawn(share::helper_job(Arc::clone(&share)));
+                self.pool.spawn(shared_call::helper_job(Arc::clone(&share)));
             }
             share
         })
@@ -96,7 +96,9 @@ where
     let standby = unsafe { &*standby.cast::<Standby<'_, J, M>>() };
     match standby.share.get() {
         Some(share) if !standby.stand_in_asked.replace(true) => {
-            standby.pool.spawn(share::helper_job(Arc::clone(share)));
+            standby
+                .pool
+                .spawn(shared_call::helper_job(Arc::clone(share)));
         }
         Some(_) => {}
         // The first item's thread waits, so every pool thread may help.
@@ -178,7 +180,7 @@ where
         Ok(Some(value)) => {
             // SAFETY: `standby.ctx` lives on this frame until the call is
             // concluded below.
-            unsafe { share::participate_as_owner::<&mut J, R, M, L>(pool, &share) };
+            unsafe { shared_call::participate_as_owner::<&mut J, R, M, L>(pool, &share) };
             Some(value)
         }
         Ok(None) => {
@@ -195,6 +197,6 @@ where
     // a job a helper waits for): it waits as a blocked worker instead, so a
     // spare stands in for it meanwhile.
     // SAFETY: `outputs` is as this function requires; our part is over.
-    let outcome = filch_scheduler::blocking(|| unsafe { share::conclude(&share, outputs) });
+    let outcome = filch_scheduler::blocking(|| unsafe { shared_call::conclude(&share, outputs) });
     First::Shared(value, outcome)
 }

@@ -1,5 +1,5 @@
 //! The per-piece function of a call ([`Leaf`]), which every parallel
-//! phase (`engine.rs`, `share.rs`, `stream.rs`, `first_item.rs`) runs and
+//! phase (`split_by_index.rs`, `shared_call.rs`, `stream.rs`, `first_item.rs`) runs and
 //! the driver picks: `map`'s, `try_map`'s, `map_init`'s and `map_reduce`'s.
 
 use std::sync::Mutex;

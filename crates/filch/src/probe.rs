@@ -17,7 +17,7 @@ use crate::history::Site;
 
 /// Work (ns) a call must still have ahead of it before sharing it with the
 /// pool from an outside thread. The caller keeps working either way (see
-/// `share.rs`); going parallel costs it an injection and a wake-up call
+/// `shared_call.rs`); going parallel costs it an injection and a wake-up call
 /// (a few µs) plus the helpers' claims, and pays only once a helper has
 /// woken (10-50 µs on the 2-core bench machine) with work still left.
 /// Tuned with the threshold sweep of `filch-bench` (see docs/design.md).

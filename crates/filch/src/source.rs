@@ -1,7 +1,7 @@
-//! Inputs the parallel loop (`engine.rs`) can split by index, with no lock,
+//! Inputs the parallel loop (`split_by_index.rs`) can split by index, with no lock,
 //! no shared cursor and no copy: an owned `Vec`'s buffer, integer ranges,
 //! and slices of primitives. Every other input is an iterator that only yields in order, and
-//! goes through the claims of `share.rs` (or, on a worker, is first
+//! goes through the claims of `shared_call.rs` (or, on a worker, is first
 //! collected into a buffer, which is then such a source).
 //!
 //! `map` accepts any `IntoIterator`, so which inputs can be split is found

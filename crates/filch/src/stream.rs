@@ -1,7 +1,7 @@
 //! Inputs of known length that do not split by index (a slice's iterator,
 //! an adapter chain, a boxed iterator) on the engine, without first copying
 //! the whole input: the input is pulled in chunks of a few MiB into a
-//! buffer, and each chunk runs on the engine (`engine.rs`) as an owned
+//! buffer, and each chunk runs on the engine (`split_by_index.rs`) as an owned
 //! buffer does, written straight into its place in the output.
 //!
 //! Pulling and running overlap: while the engine runs chunk `k` on this
@@ -22,9 +22,9 @@
 //! held by one [`Written`] token that drops them if anything unwinds past
 //! this frame; the iterator's unpulled rest stays with the caller.
 
-use crate::engine::{self, Control, Outputs, Written};
 use crate::leaves::Leaf;
 use crate::source::Owned;
+use crate::split_by_index::{self, Control, Outputs, Written};
 
 /// The largest chunk, in bytes of input or of output, whichever is larger.
 pub(crate) const CHUNK_BYTES: usize = 1 << 20;
@@ -124,5 +124,5 @@ where
     };
     // SAFETY: the chunk's indices are all this call's; `outputs` per the
     // contract.
-    unsafe { engine::run(&source, 0..len, outputs, make_leaf, control, false) }
+    unsafe { split_by_index::run(&source, 0..len, outputs, make_leaf, control, false) }
 }

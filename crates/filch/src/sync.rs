@@ -1,5 +1,5 @@
 //! The locks and atomics the combinators' protocols (`imap`, `apply_async`,
-//! `share`) use, in one place so that `cfg(loom)` can swap them for loom's
+//! `shared_call`) use, in one place so that `cfg(loom)` can swap them for loom's
 //! model-checked ones.
 //! Outside loom: `parking_lot`. Under `--cfg loom`: loom's, behind the same
 //! parking_lot-shaped API (no poisoning, `wait(&mut guard)`; loom has no

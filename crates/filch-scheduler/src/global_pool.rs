@@ -4,8 +4,8 @@
 use std::sync::OnceLock;
 
 use crate::builder::ThreadPoolBuilder;
-use crate::context::JoinContext;
 use crate::join::join_in_worker;
+use crate::join_context::JoinContext;
 use crate::pool::ThreadPool;
 use crate::registry::Registry;
 use crate::scope::{scope_in_worker, Scope};
