@@ -256,6 +256,9 @@ fn seed001_log_loop(
     ))
 }
 
+/// The row of the closure a Rust user writes instead of `partial`.
+pub const FILCH_CLOSURE_ROW: &str = "filch map(closure)";
+
 /// Seed 002 at size `n`: `starmap` over pairs, `map(partial(g, 2))`, `map(partial_last(g, 3))`.
 fn seed002(n: usize, plan: &Plan, pools: &Pools) -> Vec<Comparison> {
     let threads = threads_note(pools);
@@ -285,6 +288,7 @@ fn seed002(n: usize, plan: &Plan, pools: &Pools) -> Vec<Comparison> {
             Case::new("filch map(partial)", || {
                 filch.map_partial_first(add, 2, 0..m)
             }),
+            Case::new(FILCH_CLOSURE_ROW, || filch.map_range(0..m, |b| add(2, b))),
             Case::new("filch imap(..).collect()", || {
                 filch.imap_range(0..m, |b| add(2, b))
             }),
@@ -298,6 +302,7 @@ fn seed002(n: usize, plan: &Plan, pools: &Pools) -> Vec<Comparison> {
             Case::new("filch map(partial_last)", || {
                 filch.map_partial_last(add, 3, 0..m)
             }),
+            Case::new(FILCH_CLOSURE_ROW, || filch.map_range(0..m, |a| add(a, 3))),
             Case::new("rayon", || rayon.map_range(0..m, |a| add(a, 3))),
         ],
         plan,

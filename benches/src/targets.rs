@@ -15,7 +15,8 @@ use crate::measure::paired_speedup;
 use crate::programs;
 use crate::record::Report;
 use crate::seeds::{
-    LOG_LOOP_TITLE, POLY_TITLE, SLEEP_BLOCKING_ROW, SLEEP_TITLE, SQUARES_LARGE_TITLE, SQUARES_TITLE,
+    FILCH_CLOSURE_ROW, LOG_LOOP_TITLE, POLY_TITLE, SLEEP_BLOCKING_ROW, SLEEP_TITLE,
+    SQUARES_LARGE_TITLE, SQUARES_TITLE,
 };
 use crate::sweep::SweepResult;
 use crate::systems::{FILCH_ON_WORKER, SERIAL_PLAIN_ROW};
@@ -220,6 +221,7 @@ pub fn evaluate(r: &Report) -> Vec<Target> {
     out.extend(seed_throughput(r));
     out.extend(round_trip_and_idle(r.forkjoin.as_ref()));
     out.extend(outside_calls(r.forkjoin.as_ref()));
+    out.extend(partial_costs(r));
     out.extend(uneven(r.forkjoin.as_ref()));
     out.extend(blocking_targets(r, r.blocking.as_ref()));
     out.extend(big_targets(r.big.as_ref()));
@@ -361,6 +363,51 @@ fn seed_overhead(r: &Report) -> Vec<Target> {
         });
     }
     out
+}
+
+/// `partial` and `partial_last` cost what the closure a user would write costs: ≤ 1.2x
+/// its time, at the largest size of seed 002's experiment.
+fn partial_costs(r: &Report) -> Vec<Target> {
+    let ran = r.config.sections.seeds;
+    let n = r
+        .config
+        .seeds
+        .pair_sizes
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(3);
+    [
+        ("partial(g, 2)", "filch map(partial)"),
+        ("partial_last(g, 3)", "filch map(partial_last)"),
+    ]
+    .iter()
+    .map(|(call, row)| {
+        let t = Target::new(
+            OVERHEAD,
+            format!(
+                "`pool.map` through `{call}`, {} items: ≤ 1.2x the same map through a closure",
+                fmt_count(n as u64)
+            ),
+        );
+        if !ran {
+            return t;
+        }
+        let title = format!("seed 002: map({call}), {} items", fmt_count(n as u64));
+        let Some(c) = find(&r.seeds, &title) else {
+            return t.no_data();
+        };
+        match (median(c, row), median(c, FILCH_CLOSURE_ROW)) {
+            (Some((p, pok)), Some((cl, cok))) => t.measured(
+                format!("{} the closure{}", fmt_ratio(p / cl), wrong(pok)),
+                None,
+                pok && cok && p <= 1.2 * cl,
+            ),
+            _ => t.no_data(),
+        }
+    })
+    .collect()
 }
 
 /// The worst cell of `system` in the targets' range by the "no slower than serial" rule:

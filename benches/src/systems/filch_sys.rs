@@ -103,23 +103,29 @@ impl Filch {
     }
 
     /// `pool.map(range, filch::partial(g, first))`: `g` with its first argument bound.
-    pub fn map_partial_first(
-        &self,
-        g: fn(i64, i64) -> i64,
-        first: i64,
-        range: Range<i64>,
-    ) -> Vec<i64> {
+    /// Generic over `g`, so a function item stays a direct call, as in a user's code.
+    pub fn map_partial_first<G>(&self, g: G, first: i64, range: Range<i64>) -> Vec<i64>
+    where
+        G: Fn(i64, i64) -> i64 + Clone + Send + Sync,
+    {
         self.pool.map(range, filch::partial(g, first))
     }
 
     /// `pool.map(range, filch::partial_last(g, last))`: `g` with its last argument bound.
-    pub fn map_partial_last(
-        &self,
-        g: fn(i64, i64) -> i64,
-        last: i64,
-        range: Range<i64>,
-    ) -> Vec<i64> {
+    pub fn map_partial_last<G>(&self, g: G, last: i64, range: Range<i64>) -> Vec<i64>
+    where
+        G: Fn(i64, i64) -> i64 + Clone + Send + Sync,
+    {
         self.pool.map(range, filch::partial_last(g, last))
+    }
+
+    /// `pool.map(range, f)` over an integer range.
+    pub fn map_range<R, F>(&self, range: Range<i64>, f: F) -> Vec<R>
+    where
+        R: Send,
+        F: Fn(i64) -> R + Sync + Send,
+    {
+        self.pool.map(range, f)
     }
 
     /// `filch::blocking(f)`: marks a region that waits, so a spare stands in.
