@@ -11,35 +11,14 @@ export CARGO_TERM_COLOR=never
 export RUST_BACKTRACE=1
 RUNS=${FILCH_STRESS_RUNS:-5}
 
-json=$(mktemp)
 busy_pid=
+# shellcheck source=.ci/test_executables.sh
+source .ci/test_executables.sh
 cleanup() {
   rm -f "$json"
   if [ -n "$busy_pid" ]; then kill "$busy_pid" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
-cargo test -p filch-scheduler -p filch --no-run --message-format=json >"$json"
-
-executable_of() {
-  python3 - "$json" "$1" "$2" <<'PY'
-import json, os, sys
-path, package, target = sys.argv[1:]
-found = set()
-for line in open(path):
-    try:
-        msg = json.loads(line)
-    except ValueError:
-        continue
-    if msg.get("reason") != "compiler-artifact" or not msg.get("executable"):
-        continue
-    crate_dir = os.path.basename(os.path.dirname(msg["manifest_path"]))
-    if crate_dir == package and msg["target"]["name"] == target and msg["target"]["kind"] == ["test"]:
-        found.add(msg["executable"])
-if len(found) != 1:
-    sys.exit(f"expected one test executable for {package}/{target}, found {sorted(found)}")
-print(found.pop())
-PY
-}
 
 # package target: the binaries whose tests race threads against each other.
 selection=(

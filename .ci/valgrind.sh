@@ -22,30 +22,9 @@ export RUST_BACKTRACE=0
 export FILCH_TEST_MAX_CASES=32
 
 # Build the test binaries and map each test target's name to its executable.
-json=$(mktemp)
+# shellcheck source=.ci/test_executables.sh
+source .ci/test_executables.sh
 trap 'rm -f "$json"' EXIT
-cargo test -p filch-scheduler -p filch --no-run --message-format=json >"$json"
-executable_of() {
-  python3 - "$json" "$1" "$2" <<'PY'
-import json, os, sys
-path, package, target = sys.argv[1:]
-found = set()
-for line in open(path):
-    try:
-        msg = json.loads(line)
-    except ValueError:
-        continue
-    if msg.get("reason") != "compiler-artifact" or not msg.get("executable"):
-        continue
-    # Each package lives in crates/<package name>/.
-    crate_dir = os.path.basename(os.path.dirname(msg["manifest_path"]))
-    if crate_dir == package and msg["target"]["name"] == target and msg["target"]["kind"] == ["test"]:
-        found.add(msg["executable"])
-if len(found) != 1:
-    sys.exit(f"valgrind.sh: expected one test executable for {package}/{target}, found {sorted(found)}")
-print(found.pop())
-PY
-}
 
 # package target [test-name filters...] [--skip name...]: what runs under
 # memcheck. Chosen to cover every unsafe path (stack jobs, heap jobs, latches,
