@@ -587,8 +587,7 @@ where
         self.held = Some(payload);
         self.finished = true;
         self.feed.get_mut().input_done = true;
-        let slots = std::mem::take(&mut self.shared.window.lock().slots);
-        drop(slots);
+        drop(self.take_slots());
     }
 
     /// Moves a call still probing on its consumer to the pool, its chunks
@@ -827,17 +826,25 @@ fn known_short(site: Site) -> bool {
         .is_some_and(|ticks| ticks < clock::ticks(probe::SHARE_AT_ONCE_FIRST_NS))
 }
 
+impl<J, I: Iterator, F, R> Core<'_, J, I, F, R> {
+    /// Empties the window: pending chunks are returned (for the caller to
+    /// drop, outside the lock); a running chunk finds its slot gone and
+    /// drops its own output.
+    fn take_slots(&self) -> VecDeque<Option<Slot<I::Item, R>>> {
+        let mut window = self.shared.window.lock();
+        window.base += window.slots.len() as u64;
+        std::mem::take(&mut window.slots)
+    }
+}
+
 impl<J, I: Iterator, F, R> Drop for Core<'_, J, I, F, R> {
     /// Cancels what is left; a call sized by its workers records the most
     /// any item took on average in a chunk as its site's first item, so a
     /// site whose items are sometimes long keeps its consumer out of the
     /// work (the consumer's history is its own thread's).
     fn drop(&mut self) {
-        let (slots, longest) = {
-            let mut window = self.shared.window.lock();
-            window.base += window.slots.len() as u64;
-            (std::mem::take(&mut window.slots), window.longest)
-        };
+        let longest = self.shared.window.lock().longest;
+        let slots = self.take_slots();
         if longest > 0 && matches!(self.phase.get(), Phase::Parallel { adapt: true, .. }) {
             self.site.record_first_item(longest);
         }

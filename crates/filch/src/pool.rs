@@ -451,7 +451,7 @@ impl Pool {
         F: Sync + Send + 'static,
         R: Send + 'static,
     {
-        self.apply_async(move || ops::starmap(Target::Current, chunking, items, f))
+        self.map_async_with(chunking, items, move |args: I::Item| args.call(&f))
     }
 
     /// Shuts the pool down without running the jobs still queued by this
