@@ -15,6 +15,7 @@
 //! An explicit chunk size skips the probe but not this choice.
 
 use std::num::NonZeroUsize;
+use std::ptr;
 
 use filch_scheduler::ThreadPool;
 
@@ -24,7 +25,7 @@ use crate::history::Site;
 use crate::leaves::{Leaf, Stopped};
 use crate::probe::{self, Probe, Rules, Verdict};
 use crate::shared_call::{self, claim_buffer_items, Batching, Outcome};
-use crate::source::{OwnedBuffer, SliceIter, Source, Stepped, VecBuffer};
+use crate::source::{same_layout, InPlace, OwnedBuffer, SliceIter, Source, Stepped, VecBuffer};
 use crate::split_by_index::{self, Control, Outputs};
 use crate::stream;
 
@@ -106,8 +107,14 @@ where
     // Read before the input becomes an iterator: an owned `Vec`'s rest is
     // split in place after the probe (`source.rs`).
     let vec_buffer = VecBuffer::of::<I, T>(&items);
+    // Whose results can go over its inputs: then the call allocates no
+    // output (the probe's few results grow a small `Vec` of their own).
+    let in_place = vec_buffer.filter(|_| same_layout::<T, R>());
     let mut iter = items.into_iter();
-    let mut out: Vec<R> = Vec::with_capacity(iter.size_hint().0);
+    let mut out: Vec<R> = match in_place {
+        Some(_) => Vec::new(),
+        None => Vec::with_capacity(iter.size_hint().0),
+    };
     // Asked once: a thread-local lookup, and a small call's budget is tight.
     let in_worker = target.in_worker();
     let priced = match chunking {
@@ -154,6 +161,9 @@ where
                     Verdict::Serial(batch)
                         if exact_remaining(&iter).is_some_and(|left| left <= batch) =>
                     {
+                        if let Some(buffer) = in_place {
+                            return serial_end(buffer, iter, out, &mut leaf);
+                        }
                         // The last batch: by value (see `Leaf::serial_rest`).
                         return match leaf.serial_rest(iter, &mut out) {
                             true => Ok(out),
@@ -389,32 +399,26 @@ impl FirstItem<'_> {
                 }
             }
         };
-        out.reserve_exact(n + 1);
-        // SAFETY: `reserve_exact` made room for `n + 1` slots; slot 0 is the
-        // first item's, and `out` is not touched until `run` returns.
-        let outputs = unsafe { out.as_mut_ptr().add(1) };
         let pool = target.pool();
         let share_at_once =
             !self.in_worker && self.probe.share_at_once(self.site, n) && pool.num_threads() > 1;
-        // SAFETY: as just established.
-        let first = unsafe {
-            first_item::run(pool, iter, n, outputs, make_leaf, share_at_once, || {
-                let value = leaf.call(first);
-                if share_at_once {
-                    // No checkpoint follows a shared first item: record
-                    // it here, so a wrong guess is not repeated.
-                    self.probe.record_first_item(self.site);
-                }
-                value
-            })
-        };
+        let first = first_item::run(pool, iter, n, out, make_leaf, share_at_once, || {
+            let value = leaf.call(first);
+            if share_at_once {
+                // No checkpoint follows a shared first item: record it
+                // here, so a wrong guess is not repeated.
+                self.probe.record_first_item(self.site);
+            }
+            value
+        });
         match first {
             First::Alone(Some(value)) => {
                 out.push(value);
                 AfterFirst::Probe
             }
             First::Shared(Some(value), Outcome::Complete(count)) => {
-                // Slot 0: within capacity, so no reallocation.
+                // Slot 0: within the capacity reserved for the shared call,
+                // so no reallocation.
                 out.push(value);
                 // SAFETY: the shared rest initialised slots `1..=count` and
                 // handed them to `out`.
@@ -506,11 +510,162 @@ where
     M: Fn() -> L + Sync,
     L: Leaf<T, Out = R>,
 {
+    if same_layout::<T, R>() && rest.taken_before() == out.len() {
+        return engine_in_place(target, rest, out, make_leaf, splitting);
+    }
     let n = rest.len();
     // SAFETY: the engine hands out each of the `n` indices once, and
     // `rest` outlives it (it is dropped at the end of this function).
     let source = unsafe { rest.source() };
     engine_phase(target, &source, n, out, make_leaf, splitting)
+}
+
+/// The engine over an owned buffer whose slots fit the results (same size
+/// and alignment) and whose first `out.len()` items the probe already
+/// mapped: each result is written over its own input, as the standard
+/// library's in-place `collect` does, so the call writes no fresh memory
+/// and allocates no output; the probe's results are then moved to the
+/// front of the buffer, which becomes the result.
+///
+/// Why it is sound: a piece reads input `i` (moving it out) before it
+/// writes result `i` into the same slot, and owns both; at every moment a
+/// slot holds an unread input, a written result, or nothing, and the
+/// guards of `split_by_index.rs` drop exactly the inputs and the results
+/// they own, by type. If the call stops or panics, the results written so
+/// far are dropped by those guards and `rest` frees the buffer.
+fn engine_in_place<T, R, M, L>(
+    target: Target<'_>,
+    rest: OwnedBuffer<T>,
+    out: Vec<R>,
+    make_leaf: &M,
+    splitting: Splitting,
+) -> Result<Vec<R>, Stopped>
+where
+    T: Send,
+    R: Send,
+    M: Fn() -> L + Sync,
+    L: Leaf<T, Out = R>,
+{
+    let n = rest.len();
+    // SAFETY: the engine hands out each of the `n` indices once, and
+    // `rest` outlives it; the outputs below are the inputs' own slots, and
+    // an `R` fits a `T`'s slot (`same_layout`, checked by the caller).
+    let source = unsafe { InPlace::new(rest.source()) };
+    // SAFETY: slot `i` of the rest holds input `i` until the piece owning
+    // `i` reads it; only then does that piece write result `i` there (see
+    // above).
+    let outputs = unsafe { Outputs::new(rest.rest_as::<R>()) };
+    let control = splitting.control();
+    wake_for(target, splitting);
+    // SAFETY: the indices `0..n` are the call's, not taken before.
+    let written = target.install(|| unsafe {
+        split_by_index::run(&source, 0..n, outputs, make_leaf, &control, false)
+    });
+    if !written.is_complete() {
+        // `written` drops its results, then `rest` frees the buffer.
+        return Err(Stopped);
+    }
+    debug_assert_eq!(written.len(), n);
+    written.release();
+    // SAFETY: the rest's slots hold its `n` results, and the buffer's
+    // first `out.len()` slots the inputs the probe moved out.
+    Ok(unsafe { results_in_place(rest, out) })
+}
+
+/// The last serial batch of a call over an owned `Vec` whose slots fit
+/// the results: in place, unless the iterator is not the `Vec`'s own.
+fn serial_end<J, T, R, L>(
+    buffer: VecBuffer,
+    iter: J,
+    mut out: Vec<R>,
+    leaf: &mut L,
+) -> Result<Vec<R>, Stopped>
+where
+    J: Iterator<Item = T>,
+    T: Send,
+    L: Leaf<T, Out = R>,
+{
+    let stopped = match buffer.take_rest(iter) {
+        Ok(rest) if rest.taken_before() == out.len() => return serial_in_place(rest, out, leaf),
+        Ok(rest) => {
+            // Results and inputs do not line up: an output of its own.
+            // SAFETY: each index is taken once, before `rest` drops.
+            let source = unsafe { rest.source() };
+            // SAFETY: the rest's indices are the call's.
+            !leaf.serial_rest(unsafe { source.take(0..rest.len()) }, &mut out)
+        }
+        Err(iter) => !leaf.serial_rest(iter, &mut out),
+    };
+    match stopped {
+        false => Ok(out),
+        true => Err(Stopped),
+    }
+}
+
+/// The serial end of a call over an owned buffer whose slots fit the
+/// results (see [`engine_in_place`]): the rest is mapped in place on this
+/// thread, as the standard library's `into_iter().map().collect()` does.
+fn serial_in_place<T, R, L>(
+    rest: OwnedBuffer<T>,
+    out: Vec<R>,
+    leaf: &mut L,
+) -> Result<Vec<R>, Stopped>
+where
+    L: Leaf<T, Out = R>,
+{
+    /// Results written so far over the rest: dropped if the call stops or
+    /// panics (before `rest` frees the buffer).
+    struct Results<R> {
+        first: *mut R,
+        len: usize,
+    }
+    impl<R> Drop for Results<R> {
+        fn drop(&mut self) {
+            // SAFETY: the first `len` slots of the rest hold results this
+            // guard owns.
+            unsafe { ptr::drop_in_place(ptr::slice_from_raw_parts_mut(self.first, self.len)) }
+        }
+    }
+    let mut results = Results {
+        first: rest.rest_as::<R>(),
+        len: 0,
+    };
+    // SAFETY: the rest's `len()` slots hold its inputs, which this call
+    // owns; an `R` fits a `T`'s slot (checked by the caller).
+    let going = unsafe { leaf.write_in_place(rest.rest_as::<T>(), rest.len(), &mut results.len) };
+    if !going {
+        return Err(Stopped);
+    }
+    debug_assert_eq!(results.len, rest.len());
+    std::mem::forget(results);
+    // SAFETY: as `engine_in_place`'s call.
+    Ok(unsafe { results_in_place(rest, out) })
+}
+
+/// The result of an in-place call: the probe's results in `out` moved to
+/// the front of the buffer, in the slots of the inputs they came from; the
+/// buffer, as a `Vec<R>`, is the result.
+///
+/// # Safety
+/// `R` must fit `T`'s slots (`same_layout`); all `rest.len()` slots of the
+/// rest must hold initialised results, owned by nobody else, and the
+/// buffer's `out.len()` slots before them the inputs the probe moved out
+/// (`rest.taken_before() == out.len()`).
+unsafe fn results_in_place<T, R>(rest: OwnedBuffer<T>, mut out: Vec<R>) -> Vec<R> {
+    let done = out.len();
+    debug_assert_eq!(rest.taken_before(), done);
+    // SAFETY: those `done` slots are free (the caller's promise); `out`'s
+    // results are moved there bitwise and then forgotten by `out`
+    // (`set_len(0)`), whose own buffer is freed without dropping them.
+    unsafe {
+        let front = rest.rest_as::<R>().sub(done);
+        ptr::copy_nonoverlapping(out.as_ptr(), front, done);
+        out.set_len(0);
+    }
+    let len = done + rest.len();
+    // SAFETY: same layout, and slots `..len` hold the probe's results, then
+    // the rest's (the caller's promise).
+    unsafe { rest.into_vec(len) }
 }
 
 /// The parallel phase on the engine over `n` items pulled from `iter` in

@@ -38,9 +38,18 @@ use crate::leaves::Leaf;
 use crate::shared_call::{self, claim_buffer_items, Batching, Ctx, Outcome, Share};
 use crate::sync::Mutex;
 
-/// What a shared rest needs, prepared before the first item runs.
-struct Standby<'a, J, M> {
-    ctx: Ctx<'a, &'a mut J, M>,
+/// What a shared rest needs, prepared before the first item runs. The
+/// rest's output slots are reserved only when the call is shared: a call
+/// whose first item does not block reserves nothing here (an in-place map
+/// allocates no output at all, `driver.rs`).
+struct Standby<'a, J, R, M> {
+    /// The rest of the input, until the shared call takes it.
+    rest: Cell<Option<&'a mut J>>,
+    /// Where the results go: slot 0 for the first item's, then the rest's.
+    out: *mut Vec<R>,
+    make_leaf: &'a M,
+    /// The shared call's borrowed side, made when it opens.
+    ctx: OnceCell<Ctx<'a, &'a mut J, M>>,
     pool: &'a ThreadPool,
     n: usize,
     max_batch: usize,
@@ -50,9 +59,9 @@ struct Standby<'a, J, M> {
     stand_in_asked: Cell<bool>,
 }
 
-impl<'a, J, M> Standby<'a, J, M> {
+impl<'a, J, R, M> Standby<'a, J, R, M> {
     /// Opens the shared call with `helpers` helper jobs.
-    fn open<R, L>(&self, helpers: usize) -> &Arc<Share>
+    fn open<L>(&self, helpers: usize) -> &Arc<Share>
     where
         J: Iterator + Send,
         J::Item: Send,
@@ -61,14 +70,26 @@ impl<'a, J, M> Standby<'a, J, M> {
         L: Leaf<J::Item, Out = R>,
     {
         self.share.get_or_init(|| {
+            // SAFETY: `out` is the caller's `Vec`, which nothing else
+            // touches until `run` returns (the first item's closure does
+            // not); this runs once.
+            let out = unsafe { &mut *self.out };
+            debug_assert!(out.is_empty());
+            out.reserve_exact(self.n + 1);
+            let ctx = self.ctx.get_or_init(|| Ctx {
+                source: Mutex::new(self.rest.take().expect("the rest is shared once")),
+                // SAFETY: `reserve_exact` made room for `n + 1` slots; slot
+                // 0 is the first item's.
+                outputs: unsafe { out.as_mut_ptr().add(1) }.cast::<()>(),
+                make_leaf: self.make_leaf,
+            });
             let helpers = helpers.min(self.n);
             let batching = Batching {
                 min: 1,
                 max: self.max_batch,
                 fixed: false,
             };
-            let share =
-                Share::new::<&mut J, R, M, L>(self.n, helpers + 1, batching, true, &self.ctx);
+            let share = Share::new::<&mut J, R, M, L>(self.n, helpers + 1, batching, true, ctx);
             for _ in 0..helpers {
                 self.pool.spawn(shared_call::helper_job(Arc::clone(&share)));
             }
@@ -82,7 +103,7 @@ impl<'a, J, M> Standby<'a, J, M> {
 /// take this thread's place.
 ///
 /// # Safety
-/// `standby` must point to a live `Standby<J, M>` whose types match, on
+/// `standby` must point to a live `Standby<J, R, M>` whose types match, on
 /// this thread (it is only reached through the `OnBlock` hook).
 unsafe fn on_block<J, R, M, L>(standby: *const ())
 where
@@ -93,7 +114,7 @@ where
     L: Leaf<J::Item, Out = R>,
 {
     // SAFETY: per the contract.
-    let standby = unsafe { &*standby.cast::<Standby<'_, J, M>>() };
+    let standby = unsafe { &*standby.cast::<Standby<'_, J, R, M>>() };
     match standby.share.get() {
         Some(share) if !standby.stand_in_asked.replace(true) => {
             standby
@@ -103,7 +124,7 @@ where
         Some(_) => {}
         // The first item's thread waits, so every pool thread may help.
         None => {
-            standby.open::<R, L>(standby.pool.num_threads());
+            standby.open::<L>(standby.pool.num_threads());
         }
     }
 }
@@ -123,19 +144,18 @@ pub(crate) enum First<R> {
 /// (a caller outside the pool whose first item is expected to be long) the
 /// rest is shared before `first` runs.
 ///
-/// # Safety
-/// `outputs[..n]` must be valid for writes, uninitialised, and stay
-/// allocated until this returns; on `Shared(_, Complete(count))` the first
-/// `count` are initialised and owned by the caller.
+/// `out` must be empty. If the rest is shared, room for `n + 1` results is
+/// reserved in it; on `Shared(_, Complete(count))` its slots `1..=count`
+/// are then initialised and owned by the caller (who sets the length).
 ///
 /// # Panics
 /// Resumes a panic of `first`, or the first panic of the shared rest, after
 /// every helper has left and every claimed item has been dropped.
-pub(crate) unsafe fn run<J, R, M, L>(
+pub(crate) fn run<J, R, M, L>(
     pool: &ThreadPool,
     rest: &mut J,
     n: usize,
-    outputs: *mut R,
+    out: &mut Vec<R>,
     make_leaf: &M,
     share_at_once: bool,
     first: impl FnOnce() -> Option<R>,
@@ -148,11 +168,10 @@ where
     L: Leaf<J::Item, Out = R>,
 {
     let standby = Standby {
-        ctx: Ctx {
-            source: Mutex::new(rest),
-            outputs: outputs.cast::<()>(),
-            make_leaf,
-        },
+        rest: Cell::new(Some(rest)),
+        out: std::ptr::from_mut(out),
+        make_leaf,
+        ctx: OnceCell::new(),
         pool,
         n,
         max_batch: claim_buffer_items::<J::Item>(),
@@ -161,7 +180,7 @@ where
     };
     if share_at_once {
         // This thread is no worker and works on the call too.
-        standby.open::<R, L>(pool.num_threads().saturating_sub(1).max(1));
+        standby.open::<L>(pool.num_threads().saturating_sub(1).max(1));
     }
     let value = {
         // SAFETY: `standby` outlives the guard; `on_block` gets its types.
@@ -196,7 +215,14 @@ where
     // leave its pool a thread short (on a 1-thread pool, with nobody to run
     // a job a helper waits for): it waits as a blocked worker instead, so a
     // spare stands in for it meanwhile.
-    // SAFETY: `outputs` is as this function requires; our part is over.
+    let outputs = standby
+        .ctx
+        .get()
+        .expect("an open call has its context")
+        .outputs
+        .cast::<R>();
+    // SAFETY: `outputs` are the `n` slots reserved in `out` when the call
+    // opened, which stay allocated until this returns; our part is over.
     let outcome = filch_scheduler::blocking(|| unsafe { shared_call::conclude(&share, outputs) });
     First::Shared(value, outcome)
 }

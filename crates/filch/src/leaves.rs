@@ -60,6 +60,45 @@ pub(crate) trait Leaf<T> {
         true
     }
 
+    /// Maps the `len` inputs at `slots` in place: each slot's input is read,
+    /// then its result written into the same slot. Adds the number written
+    /// to `written`, even if the function panics; `false` if stopped. Inputs
+    /// not read by then (after a stop or a panic) are dropped here.
+    ///
+    /// One pointer both reads and writes, so the compiler sees each result
+    /// land where its input was and can vectorise the loop; a separate
+    /// output pointer (as [`write_run`](Self::write_run) takes) would need
+    /// an overlap check, which an in-place call always fails.
+    ///
+    /// # Safety
+    /// `slots[..len]` must hold initialised inputs owned by the caller, and
+    /// `Self::Out` must have `T`'s size and alignment.
+    #[inline]
+    unsafe fn write_in_place(&mut self, slots: *mut T, len: usize, written: &mut usize) -> bool {
+        let mut run = InPlaceRun {
+            slots,
+            len,
+            read: 0,
+            count: Count::new(written),
+        };
+        while run.read < len {
+            // SAFETY: `read < len`: within the run's slots.
+            let slot = unsafe { slots.add(run.read) };
+            // SAFETY: the slot holds an input this run owns; counted as read
+            // before the function runs, so the guard does not drop it again.
+            let item = unsafe { slot.read() };
+            run.read += 1;
+            match self.call(item) {
+                // SAFETY: the input was moved out of this slot, which fits
+                // an output (the caller's promise).
+                Some(value) => unsafe { slot.cast::<Self::Out>().write(value) },
+                None => return false,
+            }
+            run.count.n += 1;
+        }
+        true
+    }
+
     /// Maps everything `iter` still holds into `out`; `false` if stopped.
     /// Taking the iterator by value matters for cheap items: a batch taken
     /// through `&mut I` pays a bound check and a write-back of the
@@ -92,6 +131,28 @@ impl Drop for Count<'_> {
     #[inline]
     fn drop(&mut self) {
         *self.target += self.n;
+    }
+}
+
+/// The slots of one [`Leaf::write_in_place`]: drops the inputs not read
+/// yet when the run ends early (a stop, or a panic of the function), and
+/// counts the results written.
+struct InPlaceRun<'a, T> {
+    slots: *mut T,
+    len: usize,
+    read: usize,
+    count: Count<'a>,
+}
+
+impl<T> Drop for InPlaceRun<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: `slots[read..len]` still hold inputs this run owns.
+        unsafe {
+            std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(
+                self.slots.add(self.read),
+                self.len - self.read,
+            ));
+        }
     }
 }
 

@@ -50,6 +50,18 @@ pub(crate) unsafe trait Source: Sync {
     /// # Safety
     /// As [`take`](Self::take).
     unsafe fn discard(&self, range: Range<usize>);
+
+    /// For a source whose results are written over their own inputs
+    /// ([`InPlace`]): the slots of `range`, which the caller then owns as
+    /// if taken. `None` for every other source (the default), which the
+    /// compiler folds away.
+    ///
+    /// # Safety
+    /// As [`take`](Self::take).
+    #[inline]
+    unsafe fn in_place_slots(&self, _range: Range<usize>) -> Option<*mut Self::Item> {
+        None
+    }
 }
 
 /// The initialised items of a buffer whose owner no longer drops them.
@@ -101,6 +113,48 @@ unsafe impl<T: Send> Source for Owned<T> {
                 range.len(),
             ));
         }
+    }
+}
+
+/// An [`Owned`] buffer whose results go over their own inputs: the
+/// engine reads slot `i` and writes result `i` into it
+/// ([`Leaf::write_in_place`](crate::leaves::Leaf::write_in_place)).
+pub(crate) struct InPlace<T>(Owned<T>);
+
+impl<T> InPlace<T> {
+    /// # Safety
+    /// As [`Owned::new`]; besides, the call's output slots must be these
+    /// same slots, and its results fit them (`same_layout`).
+    pub(crate) unsafe fn new(owned: Owned<T>) -> Self {
+        InPlace(owned)
+    }
+}
+
+// SAFETY: `Owned`'s contract, to which `in_place_slots` adds nothing: it
+// hands out the range's items as `take` does, as slots instead of a run.
+unsafe impl<T: Send> Source for InPlace<T> {
+    type Item = T;
+    type Run<'s>
+        = OwnedRun<'s, T>
+    where
+        Self: 's;
+
+    #[inline]
+    unsafe fn take(&self, range: Range<usize>) -> OwnedRun<'_, T> {
+        // SAFETY: the caller's promise, passed on.
+        unsafe { self.0.take(range) }
+    }
+
+    #[inline]
+    unsafe fn discard(&self, range: Range<usize>) {
+        // SAFETY: the caller's promise, passed on.
+        unsafe { self.0.discard(range) }
+    }
+
+    #[inline]
+    unsafe fn in_place_slots(&self, range: Range<usize>) -> Option<*mut T> {
+        // SAFETY: the range lies within the buffer (the caller's promise).
+        Some(unsafe { self.0.base.add(range.start) })
     }
 }
 
@@ -454,6 +508,47 @@ impl<T> OwnedBuffer<T> {
         // SAFETY: `rest[..len]` are initialised items nobody else owns.
         unsafe { Owned::new(self.rest) }
     }
+
+    /// How many item slots lie before the remaining items: the items the
+    /// call took before the buffer was taken over.
+    pub(crate) fn taken_before(&self) -> usize {
+        match std::mem::size_of::<T>() {
+            0 => 0,
+            size => (self.rest as usize - self.buffer.ptr) / size,
+        }
+    }
+
+    /// The slot of the first remaining item, as a slot for an `R`: where
+    /// the result of that item goes when a call maps in place.
+    pub(crate) fn rest_as<R>(&self) -> *mut R {
+        self.rest.cast::<R>()
+    }
+
+    /// Turns the buffer into a `Vec<R>` of its first `len` slots, without
+    /// freeing it.
+    ///
+    /// # Safety
+    /// `R` must have `T`'s size and alignment (so the buffer's layout is
+    /// that of a `Vec<R>` of the same capacity), `len` must be within the
+    /// capacity, and slots `..len` must hold initialised `R`s that nobody
+    /// else owns.
+    pub(crate) unsafe fn into_vec<R>(self, len: usize) -> Vec<R> {
+        debug_assert!(same_layout::<T, R>() && len <= self.buffer.capacity);
+        let this = ManuallyDrop::new(self);
+        // SAFETY: a `Vec<T>` allocated the buffer with this capacity, which
+        // is a `Vec<R>`'s layout too (same size and alignment); the items
+        // are initialised `R`s (the caller's promise). `this` is forgotten,
+        // so the buffer is freed only by the new `Vec`.
+        unsafe { Vec::from_raw_parts(this.buffer.ptr as *mut R, len, this.buffer.capacity) }
+    }
+}
+
+/// Whether a `T`'s slot can hold an `R` in a buffer allocated for `T`s:
+/// the same size (not zero: zero-sized outputs need no buffer) and the
+/// same alignment.
+pub(crate) fn same_layout<T, R>() -> bool {
+    use std::mem::{align_of, size_of};
+    size_of::<T>() == size_of::<R>() && align_of::<T>() == align_of::<R>() && size_of::<T>() != 0
 }
 
 impl<T> Drop for OwnedBuffer<T> {

@@ -319,17 +319,32 @@ where
         let blocks_before = crate::blocking::blocks_on_this_thread();
         let from = piece.start + piece.consumed;
         let batch = grain.min(remaining);
-        // SAFETY: `from..from + batch` are inputs this piece owns; counted
-        // consumed first, so a panic in `leaf` leaves the batch's unrun
-        // inputs to `run` (which drops them), not to the guard.
-        let run = unsafe { source.take(from..from + batch) };
-        piece.consumed += batch;
         let slot = piece.outputs.at(piece.start + piece.written);
         let timing = !timed && batch == grain;
         let started = if timing { clock::now() } else { 0 };
-        // SAFETY: the batch's slots follow the ones written so far; they
-        // are this piece's and unwritten.
-        let going = unsafe { leaf.write_run(run, slot, &mut piece.written) };
+        // Both arms: `from..from + batch` are inputs this piece owns, taken
+        // here; counted consumed first, so a panic in `leaf` leaves the
+        // batch's unrun inputs to the run (which drops them), not to the
+        // guard. The batch's output slots follow the ones written so far;
+        // they are this piece's and unwritten, and for an in-place source
+        // they are the inputs' own slots (`InPlace::new`).
+        // SAFETY: as just said.
+        let slots = unsafe { source.in_place_slots(from..from + batch) };
+        let going = match slots {
+            Some(slots) => {
+                piece.consumed += batch;
+                debug_assert!(ptr::eq(slots.cast::<R>(), slot));
+                // SAFETY: as above.
+                unsafe { leaf.write_in_place(slots, batch, &mut piece.written) }
+            }
+            None => {
+                // SAFETY: as above.
+                let run = unsafe { source.take(from..from + batch) };
+                piece.consumed += batch;
+                // SAFETY: as above.
+                unsafe { leaf.write_run(run, slot, &mut piece.written) }
+            }
+        };
         if !going {
             control.stop.store(true, Ordering::Relaxed);
             return piece.finish();

@@ -1,4 +1,5 @@
-//! A `map` over N items allocates its output once, plus bookkeeping that
+//! A `map` over N items allocates its output once (none at all over an
+//! owned `Vec` whose slots fit the results), plus bookkeeping that
 //! does not grow with N: no allocation or boxing per item, no copy of the
 //! input, no second copy of the results. Counted with a global allocator
 //! that tallies every allocation of the process (workers included), so the
@@ -119,6 +120,15 @@ fn assert_output_once(what: &str, n: usize, tally: &Tally, extra_bytes: usize) {
     );
 }
 
+/// Runs `call` on one of `pool`'s workers or on this thread, counting.
+fn run_on<R: Send>(pool: &Pool, on_worker: bool, call: &(dyn Fn() -> R + Sync)) -> (R, Tally) {
+    if on_worker {
+        tally(|| pool.install(call))
+    } else {
+        tally(call)
+    }
+}
+
 fn expected(n: usize) -> Vec<u64> {
     (0..n as u64).map(f).collect()
 }
@@ -147,27 +157,41 @@ fn maps_allocate_their_output_once() {
             drop(chunked.map(0..N as u64, f));
         }
         for on_worker in [true, false] {
-            let run = |call: &(dyn Fn() -> Vec<u64> + Sync)| -> (Vec<u64>, Tally) {
-                if on_worker {
-                    tally(|| pool.install(call))
-                } else {
-                    tally(call)
-                }
-            };
+            let run = |call: &(dyn Fn() -> Vec<u64> + Sync)| run_on(&pool, on_worker, call);
             let place = if on_worker {
                 "on a worker"
             } else {
                 "from outside"
             };
 
-            // An owned Vec: split in place, its buffer freed at the end.
+            // An owned Vec whose items' slots fit the results: mapped in
+            // place, its buffer the result, no output allocated.
+            let (got, t, buffer) = {
+                let input: Vec<u64> = (0..N as u64).collect();
+                let buffer = input.as_ptr() as usize;
+                let input = std::sync::Mutex::new(Some(input));
+                let (got, t) = run(&|| pool.map(input.lock().unwrap().take().unwrap(), f));
+                (got, t, buffer)
+            };
+            assert_eq!(got, want);
+            assert_eq!(
+                got.as_ptr() as usize,
+                buffer,
+                "map over a Vec<u64> to u64s, {place}: the result is not the input's buffer"
+            );
+            assert_output_once(&format!("map over a Vec, {place}"), 0, &t, 0);
+
+            // An owned Vec whose slots do not fit the results: split in
+            // place, its buffer freed at the end.
             let (got, t) = {
                 let input: Vec<u64> = (0..N as u64).collect();
                 let input = std::sync::Mutex::new(Some(input));
-                run(&|| pool.map(input.lock().unwrap().take().unwrap(), f))
+                let call = || pool.map(input.lock().unwrap().take().unwrap(), |x| (f(x), x));
+                run_on(&pool, on_worker, &call)
             };
-            assert_eq!(got, want);
-            assert_output_once(&format!("map over a Vec, {place}"), N, &t, 0);
+            assert!(got.iter().zip(&want).all(|(g, w)| g.0 == *w));
+            // Pairs: an output of twice the size.
+            assert_output_once(&format!("map over a Vec to pairs, {place}"), 2 * N, &t, 0);
 
             let (got, t) = run(&|| pool.map(0..N as u64, f));
             assert_eq!(got, want);
