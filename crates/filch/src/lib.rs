@@ -29,7 +29,7 @@
 //!
 //! | combinator | order of results | laziness | buffering | a panic in `f` |
 //! |---|---|---|---|---|
-//! | [`Pool::map`], [`Pool::starmap`], [`Pool::map_init`], [`map`] | input order | eager: returns when all are done | the output `Vec`, written in place; an owned `Vec`, an integer range or a slice of a primitive type is split by index where it lies; other inputs of known length are read in batches or chunks of a few MiB; an input of unknown length is collected first once the call goes parallel | resumed at the call with its payload; items not started are dropped unrun |
+//! | [`Pool::map`], [`Pool::starmap`], [`Pool::map_init`], [`map`] | input order | eager: returns when all are done | the output `Vec`, written in place (an owned `Vec` whose slots fit the results becomes the output: each result over its input); an owned `Vec`, an integer range or a slice of a primitive type is split by index where it lies; other inputs of known length are read in batches or chunks of a few MiB; an input of unknown length is collected first once the call goes parallel | resumed at the call with its payload; items not started are dropped unrun |
 //! | [`Pool::try_map`], [`try_map`] | input order (`Ok`) | eager; stops starting items at the first `Err` | as `map` | as `map` |
 //! | [`Pool::for_each`], [`for_each`] | — (no order among the calls) | eager | none: no output (in place over `&mut` slices, split by index for primitive elements) | as `map` |
 //! | [`Pool::map_reduce`], [`map_reduce`] | one value; `combine` associative and commutative, pieces combined in no particular order | eager | one accumulator per piece of work, no mapped vector | as `map`; every accumulator made is dropped |

@@ -110,6 +110,20 @@ impl Pool {
     /// assert_eq!(lengths, [1, 2, 3]);
     /// ```
     ///
+    /// An owned `Vec` whose items' slots fit the results (the same size and
+    /// alignment) is mapped in place, as `into_iter().map().collect()` is:
+    /// each result is written over its input and the `Vec`'s buffer is
+    /// returned, so no output is allocated.
+    ///
+    /// ```
+    /// let pool = filch::Pool::new();
+    /// let xs: Vec<f64> = (0..100_000).map(f64::from).collect();
+    /// let buffer = xs.as_ptr() as usize;
+    /// let ys: Vec<f64> = pool.map(xs, |x| x * x + 0.5);
+    /// assert_eq!(ys.as_ptr() as usize, buffer);
+    /// assert_eq!(ys[3], 9.5);
+    /// ```
+    ///
     /// # Panics
     /// Resumes a panic of `f` with its original payload, after the items
     /// already running have finished; items not yet started are dropped
