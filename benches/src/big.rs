@@ -291,9 +291,18 @@ pub fn form_cases<'a>(
     pairs: &'a [(f64, f64)],
     pools: &'a Pools,
 ) -> Vec<Case<'a, Vec<f64>>> {
-    let (filch, rayon) = (pools.filch.pool(), pools.rayon.pool());
+    let (filch, rayon, threads) = (pools.filch.pool(), pools.rayon.pool(), pools.threads());
     let f = |&z: &f64| poly(z);
     let g = |a: f64, b: f64| poly(a) + b;
+    // The plain split of the same loop over the inputs, each piece writing its part of one
+    // output: what this machine's memory allows, which the targets judge a form against.
+    let pieces = move |item: fn(f64) -> f64| {
+        fill_pieces(threads, inputs.len(), move |range, out| {
+            for (slot, z) in out.iter_mut().zip(&inputs[range]) {
+                slot.write(item(*z));
+            }
+        })
+    };
     let ok = |&z: &f64| Ok::<f64, ()>(poly(z));
     let counted = |count: &mut u64, &z: &f64| {
         *count += 1;
@@ -318,6 +327,14 @@ pub fn form_cases<'a>(
                 let owned = pairs.to_vec();
                 rayon.install(|| owned.into_par_iter().map(|(a, b)| g(a, b)).collect())
             }),
+            Case::new(STD_PIECES, move || {
+                let owned = pairs.to_vec();
+                fill_pieces(threads, owned.len(), |range, out| {
+                    for (slot, &(a, b)) in out.iter_mut().zip(&owned[range]) {
+                        slot.write(g(a, b));
+                    }
+                })
+            }),
         ],
         Form::TryMap => vec![
             Case::new("serial", move || {
@@ -332,6 +349,7 @@ pub fn form_cases<'a>(
                     .install(|| inputs.par_iter().map(ok).collect::<Result<_, _>>())
                     .unwrap()
             }),
+            Case::new(STD_PIECES, move || pieces(poly)),
         ],
         Form::MapInit => vec![
             Case::new("serial", move || {
@@ -345,6 +363,14 @@ pub fn form_cases<'a>(
             Case::new("rayon", move || {
                 rayon.install(|| inputs.par_iter().map_init(|| 0, counted).collect())
             }),
+            Case::new(STD_PIECES, move || {
+                fill_pieces(threads, inputs.len(), |range, out| {
+                    let mut count = 0;
+                    for (slot, z) in out.iter_mut().zip(&inputs[range]) {
+                        slot.write(counted(&mut count, z));
+                    }
+                })
+            }),
         ],
         Form::Chunked => vec![
             Case::new("serial", move || inputs.iter().map(f).collect()),
@@ -355,6 +381,7 @@ pub fn form_cases<'a>(
             Case::new("rayon", move || {
                 rayon.install(|| inputs.par_iter().with_min_len(CHUNK).map(f).collect())
             }),
+            Case::new(STD_PIECES, move || pieces(poly)),
         ],
     }
 }
