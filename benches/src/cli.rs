@@ -27,6 +27,8 @@ OPTIONS:
         --only LIST     comma-separated sections to run: sweep,big,programs,seeds,forkjoin,blocking
         --cap-ms MS     threshold sweep: skip cells whose serial time would exceed MS ms
         --no-plots      do not write SVG plots
+        --check         exit with status 1 if a measured promise (the targets table) is
+                        not met; promises not run count as neither
     -h, --help          print this help
 
 OUTPUT:
@@ -51,6 +53,8 @@ pub struct Options {
     pub cap_ms: Option<u64>,
     /// `--no-plots` unset.
     pub plots: bool,
+    /// `--check`: fail the run if a measured target is not met.
+    pub check: bool,
 }
 
 impl Default for Options {
@@ -63,6 +67,7 @@ impl Default for Options {
             sections: None,
             cap_ms: None,
             plots: true,
+            check: false,
         }
     }
 }
@@ -105,6 +110,7 @@ where
             "--quick" => opts.mode = Mode::Quick,
             "--full" => opts.mode = Mode::Full,
             "--no-plots" => opts.plots = false,
+            "--check" => opts.check = true,
             "--out" => opts.out = Some(PathBuf::from(value("--out")?)),
             "--threads" => opts.threads = Some(positive("--threads", &value("--threads")?)?),
             "--rounds" => opts.rounds = Some(positive("--rounds", &value("--rounds")?)?),
@@ -202,6 +208,12 @@ mod tests {
         assert_eq!(run(&["--smoke"]).mode, Mode::Smoke);
         assert_eq!(run(&["--quick-test"]).mode, Mode::Smoke);
         assert_eq!(run(&["--full", "--quick"]).mode, Mode::Quick);
+    }
+
+    #[test]
+    fn check_is_off_unless_asked_for() {
+        assert!(!run(&["--full"]).check);
+        assert!(run(&["--smoke", "--check"]).check);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use filch_bench::alloc_count::Counting;
 use filch_bench::cli::{self, Command, HELP};
-use filch_bench::run;
+use filch_bench::{run, targets};
 
 /// Counts live bytes, for the big-input section's peak memory.
 #[global_allocator]
@@ -25,6 +25,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Command::Run(options)) => {
+            let check = options.check;
             let config = options.into_config(run::default_out_dir(), run::default_threads());
             match run::run(&config, &args.join(" ")) {
                 Ok((report, path)) => {
@@ -33,6 +34,14 @@ fn main() -> ExitCode {
                         path.display(),
                         report.elapsed.as_secs_f64()
                     );
+                    let missed = targets::missed(&targets::evaluate(&report));
+                    if check && !missed.is_empty() {
+                        eprintln!("filch-bench: {} promises not met:", missed.len());
+                        for goal in &missed {
+                            eprintln!("  {goal}");
+                        }
+                        return ExitCode::FAILURE;
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(message) => {

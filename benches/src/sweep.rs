@@ -238,7 +238,7 @@ impl SweepResult {
                     "{},{},{},{:.1},{:.1},{:.1},{},{},{:.4},{}\n",
                     cell.n,
                     cell.w,
-                    o.name,
+                    csv_field(&o.name),
                     s.median_ns,
                     s.min_ns,
                     s.max_ns,
@@ -327,6 +327,16 @@ pub fn run(
         ws: cfg.ws.clone(),
         cells,
         cap_serial_ns: cfg.cap_serial_ns,
+    }
+}
+
+/// A CSV field: quoted (with inner quotes doubled) when it holds a comma, a quote or a line
+/// break, as RFC 4180 has it, so that a system named "filch, on a worker" stays one column.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
     }
 }
 
@@ -426,6 +436,9 @@ mod tests {
             csv.lines().nth(4).unwrap(),
             "10,1000,filch,8000.0,8000.0,8000.0,1,3,1.2500,true"
         );
+        assert_eq!(csv_field("filch, on a worker"), "\"filch, on a worker\"");
+        assert_eq!(csv_field("a \"b\""), "\"a \"\"b\"\"\"");
+        assert_eq!(csv_field("std::scope"), "std::scope");
         let be = result.break_even_table();
         assert_eq!(be.rows[0][0], "10");
         assert!(be.rows[0][1].starts_with("1 µs (≈"), "{:?}", be.rows[0]);

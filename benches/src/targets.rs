@@ -818,6 +818,15 @@ pub fn summary(targets: &[Target]) -> String {
     s
 }
 
+/// The goals of the measured targets that were not met, for `--check`.
+pub fn missed(targets: &[Target]) -> Vec<String> {
+    targets
+        .iter()
+        .filter(|t| t.status == Status::NotMet)
+        .map(|t| format!("{}: {}", t.area, t.goal))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -825,6 +834,17 @@ mod tests {
     use crate::config::{Config, Mode, Sections};
     use crate::machine::Machine;
     use crate::measure::Outcome;
+
+    #[test]
+    fn missed_lists_the_measured_targets_not_met_and_nothing_else() {
+        let targets = [
+            Target::new(BIG, "met").measured("2x".into(), None, true),
+            Target::new(BIG, "missed").measured("1x".into(), None, false),
+            Target::new(BIG, "not run"),
+            Target::new(BIG, "no data").no_data(),
+        ];
+        assert_eq!(missed(&targets), [format!("{BIG}: missed")]);
+    }
     use std::path::PathBuf;
     use std::time::Duration;
 

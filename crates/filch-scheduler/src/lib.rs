@@ -46,8 +46,6 @@
 //! - `tracing`: TRACE events (target `filch_scheduler`) for steals, parks,
 //!   wake-ups and spare workers. Off by default; when off the events compile to nothing.
 
-#![warn(clippy::undocumented_unsafe_blocks)]
-
 mod blocking;
 mod builder;
 mod error;

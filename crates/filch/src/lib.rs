@@ -81,8 +81,6 @@
 //! `functools.partial`; a Rust closure does the same and inlines better:
 //! `pool.map(0..3, |b| g(2, b))`.
 
-#![warn(clippy::undocumented_unsafe_blocks)]
-
 mod args;
 mod async_result;
 mod blocking;
