@@ -555,18 +555,9 @@ where
     // `i` reads it; only then does that piece write result `i` there (see
     // above).
     let outputs = unsafe { Outputs::new(rest.rest_as::<R>()) };
-    let control = splitting.control();
-    wake_for(target, splitting);
-    // SAFETY: the indices `0..n` are the call's, not taken before.
-    let written = target.install(|| unsafe {
-        split_by_index::run(&source, 0..n, outputs, make_leaf, &control, false)
-    });
-    if !written.is_complete() {
-        // `written` drops its results, then `rest` frees the buffer.
-        return Err(Stopped);
-    }
-    debug_assert_eq!(written.len(), n);
-    written.release();
+    // SAFETY: the indices `0..n` are the call's, not taken before. On a
+    // stop the engine has dropped its results; `rest` then frees the buffer.
+    unsafe { run_engine(target, &source, n, outputs, make_leaf, splitting)? };
     // SAFETY: the rest's slots hold its `n` results, and the buffer's
     // first `out.len()` slots the inputs the probe moved out.
     Ok(unsafe { results_in_place(rest, out) })
@@ -744,9 +735,37 @@ where
     // SAFETY: `reserve_exact` made room for `n` more slots past `len`; they
     // are uninitialised and `out` is not touched until the engine returns.
     let outputs = unsafe { Outputs::new(out.as_mut_ptr().add(out.len())) };
+    // SAFETY: as just established; the indices `0..n` are the call's.
+    let len = out.len() + unsafe { run_engine(target, source, n, outputs, make_leaf, splitting)? };
+    // SAFETY: the engine initialised all `n` slots and released them.
+    unsafe { out.set_len(len) };
+    Ok(out)
+}
+
+/// Runs the engine over the `n` items of `source` into `outputs`, on the
+/// target pool: `Ok(n)` with every output written and handed to the caller,
+/// or `Err(Stopped)` with the outputs written so far dropped.
+///
+/// # Safety
+/// The indices `0..n` of `source` must be the caller's, not taken before,
+/// and `outputs` valid for them (`Outputs::new`).
+unsafe fn run_engine<S, R, M, L>(
+    target: Target<'_>,
+    source: &S,
+    n: usize,
+    outputs: Outputs<R>,
+    make_leaf: &M,
+    splitting: Splitting,
+) -> Result<usize, Stopped>
+where
+    S: Source,
+    R: Send,
+    M: Fn() -> L + Sync,
+    L: Leaf<S::Item, Out = R>,
+{
     let control = splitting.control();
     wake_for(target, splitting);
-    // SAFETY: the indices `0..n` are the call's, not taken before.
+    // SAFETY: the caller's promise, passed on.
     let written = target.install(|| unsafe {
         split_by_index::run(source, 0..n, outputs, make_leaf, &control, false)
     });
@@ -754,8 +773,5 @@ where
         return Err(Stopped);
     }
     debug_assert_eq!(written.len(), n);
-    let len = out.len() + written.release();
-    // SAFETY: the engine initialised all `n` slots and released them.
-    unsafe { out.set_len(len) };
-    Ok(out)
+    Ok(written.release())
 }
