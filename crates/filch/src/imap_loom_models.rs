@@ -2,6 +2,8 @@
 //! completions under every interleaving loom explores.
 
 use super::*;
+use crate::imap_window::*;
+use crate::sync::{Condvar, Mutex};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
 

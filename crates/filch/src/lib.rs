@@ -95,6 +95,7 @@ mod history;
 mod imap;
 mod imap_jobs;
 mod imap_scope;
+mod imap_window;
 mod leaves;
 mod ops;
 mod pool;
