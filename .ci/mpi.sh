@@ -2,8 +2,10 @@
 # filch-mpi under MPI: installs OpenMPI and libclang (for rsmpi's bindgen)
 # from Debian's packages when they are missing, lints and builds the crate
 # with its `mpi` feature, runs the cluster checks under
-# `mpirun -np 3`, the killed-rank check (it starts its own mpirun), and a
-# smoke run of the cluster-threshold bench under `mpirun -np 2`.
+# `mpirun -np 3`, the killed-rank check (it starts its own mpirun), a
+# smoke run of the cluster-threshold bench under `mpirun -np 2`, and the
+# same checks across two hosts over TCP (two loopback addresses that mpirun
+# reaches through a stand-in for ssh, crates/filch-mpi/launch).
 # The README's "Across machines" section points here; .ci/run calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,3 +61,24 @@ cargo build --release -p filch-mpi --features mpi --bin cluster-threshold
 # --bind-to none: with 2 ranks OpenMPI would bind each to one core, and rank
 # 0's 2-thread local pool (the comparison) would share one.
 "${MPIRUN[@]}" -np 2 --bind-to none target/release/cluster-threshold --smoke
+
+echo "--- two hosts on one machine, over TCP (crates/filch-mpi/launch)"
+launch=crates/filch-mpi/launch
+bash -n "$launch/slurm.sbatch"
+TWO_HOSTS=(--hostfile "$launch/two-hosts-on-one-machine"
+  --mca plm_rsh_agent "$PWD/$launch/ssh-here.sh"
+  --mca btl tcp,self --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo)
+for ranks in 3 4; do
+  echo "--- cluster checks, $ranks ranks on 2 hosts: ${MPIRUN[*]} ${TWO_HOSTS[*]} -np $ranks --display-map"
+  map=$("${MPIRUN[@]}" "${TWO_HOSTS[@]}" -np "$ranks" --display-map "$cluster_bin" | tee /dev/stderr)
+  # The job map must show ranks started on both hosts, through the agent.
+  for host in 127.0.0.2 127.0.0.3; do
+    if ! printf '%s\n' "$map" | grep -q "Data for node: $host.*Num procs: [1-9]"; then
+      echo "no rank was started on host $host" >&2
+      exit 1
+    fi
+  done
+done
+echo "--- cluster-threshold bench over TCP, one rank per host, smoke run"
+"${MPIRUN[@]}" "${TWO_HOSTS[@]}" -np 2 --map-by node --bind-to none \
+  target/release/cluster-threshold --smoke
