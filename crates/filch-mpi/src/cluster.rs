@@ -5,6 +5,7 @@
 use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
+use std::time::Instant;
 
 use filch::{Pool, Unpack};
 use mpi::environment::Universe;
@@ -14,9 +15,10 @@ use serde::Serialize;
 
 use crate::coordinator::Coordinator;
 use crate::error::ClusterError;
+use crate::placement::{Placement, Plan};
 use crate::serve::serve;
 use crate::transport::Transport;
-use crate::wire::{self, CallId, ReplyHead};
+use crate::wire::{self, CallId, ChunkOutcome, ReplyHead};
 
 /// This process's place in an MPI job, with a filch pool for its share of
 /// the work. Every rank runs the same program (SPMD) and makes the same
@@ -48,6 +50,8 @@ pub struct Cluster {
     pool: Pool,
     /// Calls made so far; the next call's sequence number is this plus one.
     calls: Cell<u64>,
+    /// Rank 0's rule for keeping a `map` on its own pool (`placement.rs`).
+    placement: Cell<Placement>,
     /// An `imap` of this cluster is open on this rank.
     pub(crate) lazy_open: Cell<bool>,
     /// Keeps the cluster on its initialising thread.
@@ -96,7 +100,40 @@ impl Cluster {
     pub fn builder() -> ClusterBuilder {
         ClusterBuilder {
             threads_per_rank: None,
+            always_distribute: false,
         }
+    }
+
+    /// Whether every `map` and `starmap` goes across the cluster. By
+    /// default (`false`) rank 0 first maps a few items itself and keeps a
+    /// call whose work is too small to pay for messages on its own pool
+    /// (the other ranks still end the call in step); `true` sends every
+    /// call out unprobed, for programs that know their calls are big or
+    /// that need the other ranks to run `f`. Only rank 0's setting counts.
+    /// `imap` always distributes.
+    ///
+    /// ```no_run
+    /// let cluster = filch_mpi::Cluster::init()?;
+    /// cluster.set_always_distribute(true);
+    /// assert!(cluster.always_distributes());
+    /// # Ok::<(), filch_mpi::ClusterError>(())
+    /// ```
+    pub fn set_always_distribute(&self, always: bool) {
+        let mut placement = self.placement.get();
+        placement.always_distribute = always;
+        self.placement.set(placement);
+    }
+
+    /// Whether every `map` goes across the cluster unprobed; see
+    /// [`set_always_distribute`](Self::set_always_distribute).
+    ///
+    /// ```no_run
+    /// let cluster = filch_mpi::Cluster::builder().always_distribute(true).init()?;
+    /// assert!(cluster.always_distributes());
+    /// # Ok::<(), filch_mpi::ClusterError>(())
+    /// ```
+    pub fn always_distributes(&self) -> bool {
+        self.placement.get().always_distribute
     }
 
     /// This process's rank, from 0 to `size() - 1`.
@@ -249,9 +286,32 @@ impl Cluster {
             return serve::<I::Item, R, F>(&self.transport, &self.pool, call, f).map(|()| None);
         }
         let items: Vec<I::Item> = items.into_iter().collect();
-        let mut coordinator =
-            Coordinator::new(&self.transport, call.clone(), items.into_iter(), None);
+        let mut placement = self.placement.get();
+        let plan = placement.plan(&self.pool, f, items, self.size());
+        let (first, rest, local_estimate_ns) = match plan {
+            // Kept local: the call ends as soon as the other ranks ask.
+            Plan::Local(outcome) => {
+                let items = match &outcome {
+                    ChunkOutcome::Done { results, .. } => results.len(),
+                    _ => 0,
+                };
+                (Some((items, outcome)), Vec::new().into_iter(), 0)
+            }
+            Plan::Distribute {
+                first,
+                rest,
+                local_estimate_ns,
+            } => (first, rest, local_estimate_ns),
+        };
+        let start = Instant::now();
+        let mut coordinator = Coordinator::new(&self.transport, call.clone(), rest, None);
+        if let Some((items, outcome)) = first {
+            coordinator.start_with(items, outcome);
+        }
         coordinator.run_to_end(&self.pool, f);
+        let elapsed_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        placement.learn(local_estimate_ns, elapsed_ns, self.size());
+        self.placement.set(placement);
         coordinator.into_results().map(Some)
     }
 }
@@ -287,6 +347,7 @@ impl Drop for Cluster {
 #[must_use = "a builder does nothing until `init` is called"]
 pub struct ClusterBuilder {
     threads_per_rank: Option<usize>,
+    always_distribute: bool,
 }
 
 impl ClusterBuilder {
@@ -299,6 +360,22 @@ impl ClusterBuilder {
     pub fn threads_per_rank(self, threads: usize) -> Self {
         ClusterBuilder {
             threads_per_rank: Some(threads),
+            ..self
+        }
+    }
+
+    /// Sends every `map` across the cluster without probing whether it pays;
+    /// see [`Cluster::set_always_distribute`].
+    ///
+    /// ```no_run
+    /// let cluster = filch_mpi::Cluster::builder().always_distribute(true).init()?;
+    /// assert!(cluster.always_distributes());
+    /// # Ok::<(), filch_mpi::ClusterError>(())
+    /// ```
+    pub fn always_distribute(self, always: bool) -> Self {
+        ClusterBuilder {
+            always_distribute: always,
+            ..self
         }
     }
 
@@ -331,6 +408,7 @@ impl ClusterBuilder {
             transport: Transport::new(universe.world()),
             pool,
             calls: Cell::new(0),
+            placement: Cell::new(Placement::new(self.always_distribute)),
             lazy_open: Cell::new(false),
             _not_send: PhantomData,
             _universe: universe,

@@ -162,6 +162,16 @@ where
         }
     }
 
+    /// Files `outcome`, the results of the input's first `items` items that
+    /// rank 0 mapped before the call went out (see `placement.rs`), as the
+    /// call's first chunk; `input` then holds the items after them.
+    pub(crate) fn start_with(&mut self, items: usize, outcome: ChunkOutcome<R>) {
+        debug_assert_eq!(self.next_chunk, 0);
+        self.next_chunk = 1;
+        self.unconsumed += 1;
+        self.on_finished(0, 0, items, outcome);
+    }
+
     /// Whether `End` has been sent: the call is over on every rank.
     pub(crate) fn is_over(&self) -> bool {
         self.ended

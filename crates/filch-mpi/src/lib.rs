@@ -87,6 +87,10 @@
 mod chunk_size;
 mod error;
 #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+mod local;
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+mod placement;
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
 mod wire;
 
 #[cfg(feature = "mpi")]
@@ -97,8 +101,6 @@ mod cluster;
 mod coordinator;
 #[cfg(feature = "mpi")]
 mod imap;
-#[cfg(feature = "mpi")]
-mod local;
 #[cfg(feature = "mpi")]
 mod serve;
 #[cfg(feature = "mpi")]

@@ -38,8 +38,12 @@ fn main() {
     quiet_injected_panics();
     let refused = Cluster::builder().threads_per_rank(0).init().unwrap_err();
     assert!(refused.to_string().contains("0 threads"), "{refused}");
+    // The checks below are about the distributed protocol, so every call
+    // goes out; `small_maps_stay_on_rank_0_big_ones_go_out` checks the
+    // default placement.
     let cluster = Cluster::builder()
         .threads_per_rank(1)
+        .always_distribute(true)
         .init()
         .expect("MPI initialises");
     let watchdog = Watchdog::start(cluster.rank());
@@ -60,6 +64,10 @@ fn main() {
         (
             "map_balances_work_across_ranks",
             map_balances_work_across_ranks,
+        ),
+        (
+            "small_maps_stay_on_rank_0_big_ones_go_out",
+            small_maps_stay_on_rank_0_big_ones_go_out,
         ),
         ("imap_yields_input_order", imap_yields_input_order),
         (
@@ -211,6 +219,48 @@ fn map_balances_work_across_ranks(cluster: &Cluster) {
             assert!(share > 0, "rank {rank} mapped nothing");
         }
     }
+}
+
+/// By default rank 0 keeps a map too small to pay for messages on its own
+/// pool, and sends a big one out; either way every rank ends the call, and
+/// a panic on rank 0 in a call kept local still reaches every rank.
+fn small_maps_stay_on_rank_0_big_ones_go_out(cluster: &Cluster) {
+    cluster.set_always_distribute(false);
+    let me = cluster.rank();
+    let small = cluster.map(0..1000u32, move |x| (x, me)).unwrap();
+    if let Some(small) = small {
+        assert!(small
+            .iter()
+            .enumerate()
+            .all(|(i, &(x, r))| x as usize == i && r == 0));
+    }
+    let panicked = cluster
+        .map(0..10u32, |x| {
+            assert!(x != 5, "{INJECTED} on item five");
+            x
+        })
+        .unwrap_err();
+    assert!(
+        matches!(&panicked, ClusterError::Panicked { rank: 0, message } if message.contains("five")),
+        "{panicked}"
+    );
+    // 2000 items of 200 µs: 0.4 s of work, far above the bar.
+    let big = cluster
+        .map(0..2000u32, move |x| {
+            thread::sleep(Duration::from_micros(200));
+            (x, me)
+        })
+        .unwrap();
+    if let Some(big) = big {
+        assert!(big.iter().enumerate().all(|(i, &(x, _))| x as usize == i));
+        for rank in 1..cluster.size() {
+            assert!(
+                big.iter().any(|&(_, r)| r == rank),
+                "rank {rank} mapped nothing"
+            );
+        }
+    }
+    cluster.set_always_distribute(true);
 }
 
 /// Ranks finish chunks in a scrambled order (the work depends on the rank

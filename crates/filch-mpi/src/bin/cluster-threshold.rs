@@ -204,6 +204,7 @@ fn main() {
     let mut serial = vec![Vec::new(); sizes];
     let mut pooled = vec![Vec::new(); sizes];
     let mut clustered = vec![Vec::new(); sizes];
+    let mut distributed = vec![Vec::new(); sizes];
     for _round in 0..options.rounds {
         for (i, &ns) in options.sweep.iter().enumerate() {
             let iters = (ns as f64 * steps_per_ns).round() as u64;
@@ -221,16 +222,22 @@ fn main() {
                 black_box(local.map(items.clone(), |(x, n)| work(x, n)));
                 pooled[i].push(start.elapsed());
             }
-            let start = Instant::now();
-            let out = cluster.starmap(items, work);
-            clustered[i].push(start.elapsed());
-            match out {
-                Ok(out) => {
-                    black_box(out);
-                }
-                Err(err) => {
-                    eprintln!("cluster-threshold: rank {}: {err}", cluster.rank());
-                    process::exit(1);
+            // The cluster as it comes (small calls kept on rank 0), then
+            // with every call sent out: what distributing itself costs.
+            for (always, times) in [(false, &mut clustered), (true, &mut distributed)] {
+                cluster.set_always_distribute(always);
+                let items = items.clone();
+                let start = Instant::now();
+                let out = cluster.starmap(items, work);
+                times[i].push(start.elapsed());
+                match out {
+                    Ok(out) => {
+                        black_box(out);
+                    }
+                    Err(err) => {
+                        eprintln!("cluster-threshold: rank {}: {err}", cluster.rank());
+                        process::exit(1);
+                    }
                 }
             }
         }
@@ -250,30 +257,34 @@ fn main() {
         None => {}
     }
     println!(
-        "| work per item | serial | local pool, 2 threads | cluster, {} ranks × 1 thread |",
+        "| work per item | serial | local pool, 2 threads | cluster, {} ranks × 1 thread | cluster, every call distributed |",
         cluster.size()
     );
-    println!("|---|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|");
     let mut local_speedups = Vec::new();
     let mut cluster_speedups = Vec::new();
+    let mut distributed_speedups = Vec::new();
     for (i, &ns) in options.sweep.iter().enumerate() {
         let base = median(serial[i].clone());
         let speedup =
             |samples: &Vec<Duration>| base.as_secs_f64() / median(samples.clone()).as_secs_f64();
         local_speedups.push(speedup(&pooled[i]));
         cluster_speedups.push(speedup(&clustered[i]));
+        distributed_speedups.push(speedup(&distributed[i]));
         println!(
-            "| {} | {} | {:.2}x | {:.2}x |",
+            "| {} | {} | {:.2}x | {:.2}x | {:.2}x |",
             human_ns(ns as f64),
             human(base),
             local_speedups[i],
-            cluster_speedups[i]
+            cluster_speedups[i],
+            distributed_speedups[i]
         );
     }
     println!(
-        "break-even work per item ({} items per call): local pool {}, cluster {}",
+        "break-even work per item ({} items per call): local pool {}, cluster {}, every call distributed {}",
         options.items,
         break_even(&options.sweep, &local_speedups),
-        break_even(&options.sweep, &cluster_speedups)
+        break_even(&options.sweep, &cluster_speedups),
+        break_even(&options.sweep, &distributed_speedups)
     );
 }
