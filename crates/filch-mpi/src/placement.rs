@@ -6,7 +6,8 @@
 //!
 //! # The probe
 //! Rank 0 maps the first items itself, on its pool, in pieces growing
-//! [`PROBE_GROWTH`]-fold from one item. It stops when the estimate settles
+//! [`PROBE_GROWTH`]-fold from one item, and estimates the rest at the
+//! fastest rate a piece showed. It stops when the estimate settles
 //! the question: the rest would take less than half the bar (stay local),
 //! or [`PROBE_NS`] have passed and the rest would take at least the bar
 //! (distribute; the probe's results become the call's first chunk and its
@@ -121,9 +122,14 @@ impl Placement {
         let mut todo = items.into_iter();
         let mut results = Vec::with_capacity(todo.len());
         let mut busy_ns = 0u64;
+        // The fastest rate seen, in ns per item: on a shared machine a
+        // piece can only be slowed down (preempted), never sped up, so one
+        // unlucky piece must not make cheap work look dear.
+        let mut fastest: Option<(u64, usize)> = None;
         let mut piece = 1usize;
         while todo.len() > 0 {
-            let estimate = estimate_ns(busy_ns, results.len(), todo.len());
+            let estimate =
+                fastest.map_or(u64::MAX, |(ns, items)| estimate_ns(ns, items, todo.len()));
             if !results.is_empty() && estimate < bar / 2 {
                 break;
             }
@@ -147,6 +153,13 @@ impl Placement {
                     results: done,
                     elapsed_ns,
                 } => {
+                    let items = done.len();
+                    let faster = fastest.is_none_or(|(ns, n)| {
+                        u128::from(elapsed_ns) * (n as u128) < u128::from(ns) * (items as u128)
+                    });
+                    if faster && items > 0 {
+                        fastest = Some((elapsed_ns, items));
+                    }
                     results.extend(done);
                     busy_ns = busy_ns.saturating_add(elapsed_ns);
                 }
