@@ -70,7 +70,10 @@ TWO_HOSTS=(--hostfile "$launch/two-hosts-on-one-machine"
   --mca btl tcp,self --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo)
 for ranks in 3 4; do
   echo "--- cluster checks, $ranks ranks on 2 hosts: ${MPIRUN[*]} ${TWO_HOSTS[*]} -np $ranks --display-map"
-  map=$("${MPIRUN[@]}" "${TWO_HOSTS[@]}" -np "$ranks" --display-map "$cluster_bin" | tee /dev/stderr)
+  # (Printed after the run rather than through `tee /dev/stderr`, which
+  # reopens a redirected log and truncates it.)
+  map=$("${MPIRUN[@]}" "${TWO_HOSTS[@]}" -np "$ranks" --display-map "$cluster_bin")
+  printf '%s\n' "$map"
   # The job map must show ranks started on both hosts, through the agent.
   for host in 127.0.0.2 127.0.0.3; do
     if ! printf '%s\n' "$map" | grep -q "Data for node: $host.*Num procs: [1-9]"; then
