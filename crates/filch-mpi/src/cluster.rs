@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::coordinator::Coordinator;
 use crate::error::ClusterError;
+use crate::local::elapsed_ns;
 use crate::placement::{Placement, Plan};
 use crate::serve::serve;
 use crate::transport::Transport;
@@ -309,8 +310,7 @@ impl Cluster {
             coordinator.start_with(items, outcome);
         }
         coordinator.run_to_end(&self.pool, f);
-        let elapsed_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        placement.learn(local_estimate_ns, elapsed_ns, self.size());
+        placement.learn(local_estimate_ns, elapsed_ns(start), self.size());
         self.placement.set(placement);
         coordinator.into_results().map(Some)
     }

@@ -48,7 +48,8 @@ where
     }
 }
 
-fn elapsed_ns(start: Instant) -> u64 {
+/// Wall time since `start` in ns, saturating.
+pub(crate) fn elapsed_ns(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 

@@ -147,46 +147,28 @@ impl Placement {
                     local_estimate_ns: estimate,
                 };
             }
-            let items: Vec<T> = todo.by_ref().take(piece).collect();
-            match map_chunk(pool, f, items) {
-                ChunkOutcome::Done {
-                    results: done,
-                    elapsed_ns,
-                } => {
-                    let items = done.len();
-                    let faster = fastest.is_none_or(|(ns, n)| {
-                        u128::from(elapsed_ns) * (n as u128) < u128::from(ns) * (items as u128)
-                    });
-                    if faster && items > 0 {
-                        fastest = Some((elapsed_ns, items));
-                    }
-                    results.extend(done);
-                    busy_ns = busy_ns.saturating_add(elapsed_ns);
-                }
-                failed => return Plan::Local(failed),
+            let items = piece.min(todo.len());
+            let elapsed_ns =
+                match map_onto(pool, f, todo.by_ref().take(items).collect(), &mut results) {
+                    Ok(elapsed_ns) => elapsed_ns,
+                    Err(failed) => return Plan::Local(failed),
+                };
+            let faster = fastest.is_none_or(|(ns, n)| {
+                u128::from(elapsed_ns) * (n as u128) < u128::from(ns) * (items as u128)
+            });
+            if faster {
+                fastest = Some((elapsed_ns, items));
             }
+            busy_ns = busy_ns.saturating_add(elapsed_ns);
             piece = piece.saturating_mul(PROBE_GROWTH);
         }
         // Staying local: map the rest in one call, and let the bar sink.
-        let outcome = if todo.len() == 0 {
-            ChunkOutcome::Done {
+        let outcome = match map_onto(pool, f, todo.collect(), &mut results) {
+            Ok(elapsed_ns) => ChunkOutcome::Done {
                 results,
-                elapsed_ns: busy_ns,
-            }
-        } else {
-            match map_chunk(pool, f, todo.collect()) {
-                ChunkOutcome::Done {
-                    results: rest,
-                    elapsed_ns,
-                } => {
-                    results.extend(rest);
-                    ChunkOutcome::Done {
-                        results,
-                        elapsed_ns: busy_ns.saturating_add(elapsed_ns),
-                    }
-                }
-                failed => failed,
-            }
+                elapsed_ns: busy_ns.saturating_add(elapsed_ns),
+            },
+            Err(failed) => failed,
         };
         if ranks > 1 {
             let bar = self.bar_ns(ranks);
@@ -202,6 +184,31 @@ impl Placement {
         if local_estimate_ns > 0 && elapsed_ns > local_estimate_ns {
             self.bar_ns = self.bar_ns(ranks).max(local_estimate_ns.saturating_mul(2));
         }
+    }
+}
+
+/// Maps `items` on `pool` and appends their results to `results`: the
+/// piece's wall time, or the outcome of a piece that failed.
+fn map_onto<T, R, F>(
+    pool: &Pool,
+    f: &F,
+    items: Vec<T>,
+    results: &mut Vec<R>,
+) -> Result<u64, ChunkOutcome<R>>
+where
+    T: Send,
+    R: Send,
+    F: Fn(T) -> R + Sync + Send,
+{
+    match map_chunk(pool, f, items) {
+        ChunkOutcome::Done {
+            results: done,
+            elapsed_ns,
+        } => {
+            results.extend(done);
+            Ok(elapsed_ns)
+        }
+        failed => Err(failed),
     }
 }
 
