@@ -9,7 +9,7 @@
 //! [`PROBE_GROWTH`]-fold from one item, and estimates the rest at the
 //! fastest rate a piece showed. It stops when the estimate settles
 //! the question: the rest would take less than half the bar (stay local),
-//! or [`PROBE_NS`] have passed and the rest would take at least the bar
+//! or at least [`MIN_PIECES`] pieces and [`PROBE_NS`] have passed and the rest would take at least the bar
 //! (distribute; the probe's results become the call's first chunk and its
 //! timing seeds the chunk sizer). Meanwhile the other ranks' first requests
 //! wait in MPI's queue; whatever rank 0 decides, every request gets its one
@@ -40,6 +40,11 @@ use crate::wire::ChunkOutcome;
 /// How long rank 0 probes before it distributes, in ns: long enough to time
 /// items to a few percent, short against the 2 ms bar.
 pub(crate) const PROBE_NS: u64 = 100_000;
+
+/// Pieces timed before a call may go out: one piece alone can have been
+/// preempted (a one-item first piece once took 365 µs under CI load and
+/// sent a call out before its fifth item was reached).
+pub(crate) const MIN_PIECES: usize = 2;
 
 /// Each probe piece is this many times the one before.
 pub(crate) const PROBE_GROWTH: usize = 4;
@@ -127,13 +132,14 @@ impl Placement {
         // unlucky piece must not make cheap work look dear.
         let mut fastest: Option<(u64, usize)> = None;
         let mut piece = 1usize;
+        let mut pieces = 0usize;
         while todo.len() > 0 {
             let estimate =
                 fastest.map_or(u64::MAX, |(ns, items)| estimate_ns(ns, items, todo.len()));
             if !results.is_empty() && estimate < bar / 2 {
                 break;
             }
-            if busy_ns >= PROBE_NS && estimate >= bar {
+            if pieces >= MIN_PIECES && busy_ns >= PROBE_NS && estimate >= bar {
                 self.bar_ns = self.bar_ns(ranks);
                 return Plan::Distribute {
                     first: Some((
@@ -160,6 +166,7 @@ impl Placement {
                 fastest = Some((elapsed_ns, items));
             }
             busy_ns = busy_ns.saturating_add(elapsed_ns);
+            pieces += 1;
             piece = piece.saturating_mul(PROBE_GROWTH);
         }
         // Staying local: map the rest in one call, and let the bar sink.
