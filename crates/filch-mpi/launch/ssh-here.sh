@@ -9,7 +9,7 @@
 #   mpirun --hostfile crates/filch-mpi/launch/two-hosts-on-one-machine \
 #     --mca plm_rsh_agent "$PWD/crates/filch-mpi/launch/ssh-here.sh" \
 #     --mca btl tcp,self --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo \
-#     -np 4 target/release/my-program
+#     --mca rtc_hwloc_vmhole none -np 4 target/release/my-program
 while [ $# -gt 0 ]; do
   case "$1" in
     -*) shift ;;
