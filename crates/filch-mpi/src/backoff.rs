@@ -35,6 +35,14 @@ impl Backoff {
         Backoff::default()
     }
 
+    /// A wait that expects no answer soon: it sleeps from the first poll,
+    /// leaving the cores to the ranks that compute.
+    pub(crate) fn sleepy() -> Backoff {
+        Backoff {
+            polls: SPIN_POLLS + YIELD_POLLS,
+        }
+    }
+
     /// Something arrived: the next wait starts by spinning again.
     pub(crate) fn reset(&mut self) {
         self.polls = 0;

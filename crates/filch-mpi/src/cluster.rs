@@ -2,7 +2,7 @@
 //! filch pool per rank, and the SPMD combinators `map` and `starmap` (the
 //! lazy ones are in `imap.rs`).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::Instant;
@@ -13,6 +13,8 @@ use mpi::Threading;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::answered_ahead::{AnsweredAhead, Check};
+use crate::backoff::Backoff;
 use crate::coordinator::Coordinator;
 use crate::error::ClusterError;
 use crate::local::elapsed_ns;
@@ -53,6 +55,12 @@ pub struct Cluster {
     calls: Cell<u64>,
     /// Rank 0's rule for keeping a `map` on its own pool (`placement.rs`).
     placement: Cell<Placement>,
+    /// On rank 0, the requests of calls kept local that were answered
+    /// before they came (`answered_ahead.rs`).
+    ahead: RefCell<AnsweredAhead>,
+    /// On the other ranks, whether the last call ended without a chunk
+    /// (see `serve.rs`).
+    idle: Cell<bool>,
     /// An `imap` of this cluster is open on this rank.
     pub(crate) lazy_open: Cell<bool>,
     /// Keeps the cluster on its initialising thread.
@@ -197,6 +205,16 @@ impl Cluster {
         &self.transport
     }
 
+    /// Whether this worker's last call ended without a chunk (`serve.rs`).
+    pub(crate) fn idle(&self) -> &Cell<bool> {
+        &self.idle
+    }
+
+    /// Requests answered ahead (`answered_ahead.rs`).
+    pub(crate) fn ahead(&self) -> &RefCell<AnsweredAhead> {
+        &self.ahead
+    }
+
     /// Starts call number `calls + 1` of `kind` from `T` to `R`.
     pub(crate) fn begin<T, R>(&self, kind: &str) -> Result<CallId, ClusterError> {
         if self.lazy_open.get() {
@@ -284,44 +302,90 @@ impl Cluster {
     {
         if !self.is_root() {
             drop(items);
-            return serve::<I::Item, R, F>(&self.transport, &self.pool, call, f).map(|()| None);
+            return serve::<I::Item, R, F>(&self.transport, &self.pool, call, f, &self.idle)
+                .map(|()| None);
         }
         let items: Vec<I::Item> = items.into_iter().collect();
         let mut placement = self.placement.get();
         let plan = placement.plan(&self.pool, f, items, self.size());
-        let (first, rest, local_estimate_ns) = match plan {
-            // Kept local: the call ends as soon as the other ranks ask.
+        self.placement.set(placement);
+        match plan {
+            // Kept local: the other ranks are answered without waiting.
             Plan::Local(outcome) => {
                 let items = match &outcome {
                     ChunkOutcome::Done { results, .. } => results.len(),
                     _ => 0,
                 };
-                (Some((items, outcome)), Vec::new().into_iter(), 0)
+                let none = Vec::<I::Item>::new().into_iter();
+                let mut coordinator =
+                    Coordinator::new(&self.transport, &self.ahead, call.clone(), none, None);
+                coordinator.start_with(items, outcome);
+                coordinator.end_without_waiting();
+                coordinator.into_results().map(Some)
             }
             Plan::Distribute {
                 first,
                 rest,
                 local_estimate_ns,
-            } => (first, rest, local_estimate_ns),
-        };
-        let start = Instant::now();
-        let mut coordinator = Coordinator::new(&self.transport, call.clone(), rest, None);
-        if let Some((items, outcome)) = first {
-            coordinator.start_with(items, outcome);
+            } => {
+                let start = Instant::now();
+                let mut coordinator =
+                    Coordinator::new(&self.transport, &self.ahead, call.clone(), rest, None);
+                if let Some((items, outcome)) = first {
+                    coordinator.start_with(items, outcome);
+                }
+                coordinator.run_to_end(&self.pool, f);
+                placement.learn(local_estimate_ns, elapsed_ns(start));
+                self.placement.set(placement);
+                coordinator.into_results().map(Some)
+            }
         }
-        coordinator.run_to_end(&self.pool, f);
-        placement.learn(local_estimate_ns, elapsed_ns(start), self.size());
-        self.placement.set(placement);
-        coordinator.into_results().map(Some)
+    }
+}
+
+impl Cluster {
+    /// Waits for every request answered ahead (`answered_ahead.rs`) and
+    /// takes it; a request of a call rank 0 never made is told rank 0 is
+    /// gone.
+    fn take_requests_answered_ahead(&self) {
+        let mut ahead = self.ahead.borrow_mut();
+        let mut backoff = Backoff::new();
+        while !ahead.is_empty() {
+            let Some((rank, bytes)) = self.transport.try_receive_any() else {
+                backoff.snooze();
+                continue;
+            };
+            backoff.reset();
+            let check = match wire::decode_head::<CallId>(rank, &bytes) {
+                Ok((id, _)) => ahead.check(rank, &id),
+                Err(_) => Check::NotAhead,
+            };
+            match check {
+                Check::Answered => {}
+                // No call is left to fail on rank 0: say it here.
+                Check::Mismatch(reason) => {
+                    if let Some(err) = reason.into_error() {
+                        eprintln!("filch-mpi: rank 0 dropped its cluster after {err}");
+                    }
+                }
+                Check::NotAhead => {
+                    if let Ok(reply) = wire::encode(0, &ReplyHead::Shutdown, &()) {
+                        self.transport.send(rank, &reply);
+                    }
+                }
+            }
+        }
     }
 }
 
 impl Drop for Cluster {
-    /// On rank 0, tells any rank still waiting in a call that rank 0 never
-    /// made that no answer will come ([`ClusterError::RootGone`]); then MPI
-    /// is finalised.
+    /// On rank 0, takes the requests of calls it answered ahead (waiting for
+    /// those not yet sent: every rank makes the same calls), then tells any
+    /// rank still waiting in a call that rank 0 never made that no answer
+    /// will come ([`ClusterError::RootGone`]); then MPI is finalised.
     fn drop(&mut self) {
         if self.is_root() {
+            self.take_requests_answered_ahead();
             if let Ok(bytes) = wire::encode(0, &ReplyHead::Shutdown, &()) {
                 for rank in 1..self.size() {
                     self.transport.send(rank, &bytes);
@@ -404,11 +468,15 @@ impl ClusterBuilder {
                 provided: format!("{provided:?}"),
             });
         }
+        let transport = Transport::new(universe.world());
+        let ranks = transport.size();
         Ok(Cluster {
-            transport: Transport::new(universe.world()),
+            transport,
             pool,
             calls: Cell::new(0),
             placement: Cell::new(Placement::new(self.always_distribute)),
+            ahead: RefCell::new(AnsweredAhead::new(ranks)),
+            idle: Cell::new(false),
             lazy_open: Cell::new(false),
             _not_send: PhantomData,
             _universe: universe,

@@ -9,6 +9,9 @@
 //!   `Chunk { chunk } + items`, or `End(reason)`, after which the worker
 //!   returns from the call. (`Shutdown` is sent once, when rank 0's
 //!   `Cluster` drops, to any rank still waiting in a call rank 0 never made.)
+//!   In a call rank 0 kept on its own pool, the `End` of a rank not heard
+//!   from yet is sent ahead of its request, which is checked and taken
+//!   when it comes (`answered_ahead.rs`).
 //!
 //! Rank 0 maps chunks too, on its calling thread, a slice of about 250 µs
 //! at a time (`local.rs`), so between slices it answers requests: a
@@ -61,12 +64,14 @@
 //! What it cannot survive is a rank that dies: MPI's default error handler
 //! then aborts the whole job (see `docs/cluster.md`).
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use filch::Pool;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::answered_ahead::{AnsweredAhead, Check};
 use crate::backoff::Backoff;
 use crate::chunk_size::ChunkSizer;
 use crate::error::ClusterError;
@@ -103,6 +108,8 @@ enum Peer {
 #[derive(Debug)]
 pub(crate) struct Coordinator<'t, It: Iterator, R> {
     transport: &'t Transport,
+    /// Requests of earlier calls answered ahead (`answered_ahead.rs`).
+    ahead: &'t RefCell<AnsweredAhead>,
     call: CallId,
     input: It,
     /// The input returned `None`.
@@ -138,6 +145,7 @@ where
     /// `window` chunks ahead of the consumer.
     pub(crate) fn new(
         transport: &'t Transport,
+        ahead: &'t RefCell<AnsweredAhead>,
         call: CallId,
         input: It,
         window: Option<usize>,
@@ -145,6 +153,7 @@ where
         let (low, high) = input.size_hint();
         Coordinator {
             transport,
+            ahead,
             call,
             length_known: high == Some(low),
             input,
@@ -209,6 +218,10 @@ where
         }
         let done = std::mem::take(&mut self.done);
         debug_assert_eq!(done.len() as u64, self.next_chunk);
+        if done.len() == 1 {
+            // A call kept on rank 0: its one chunk is the output, uncopied.
+            return Ok(done.into_values().next().unwrap_or_default());
+        }
         Ok(done.into_values().flatten().collect())
     }
 
@@ -226,6 +239,29 @@ where
                 backoff.snooze();
             }
         }
+    }
+
+    /// Ends a call rank 0 mapped entirely itself (its results filed with
+    /// [`start_with`](Self::start_with), the input empty) without waiting
+    /// for the other ranks: those whose request is here are answered as
+    /// usual, the others are sent their `End` ahead of it
+    /// (`answered_ahead.rs`).
+    pub(crate) fn end_without_waiting(&mut self) {
+        debug_assert!(self.local.is_none());
+        while let Some((rank, bytes)) = self.transport.try_receive_any() {
+            self.on_request(rank, &bytes);
+        }
+        self.input_done = true;
+        let reason = self.stop.clone().unwrap_or(EndReason::Complete);
+        for rank in 1..self.peers.len() {
+            if self.peers[rank] == Peer::Unheard {
+                self.reply(rank, &ReplyHead::End(reason.clone()));
+                self.ahead.borrow_mut().expect(rank, &self.call);
+                self.peers[rank] = Peer::Ended;
+            }
+        }
+        debug_assert!(self.can_end());
+        self.end();
     }
 
     /// Stops handing out work (the consumer is gone) and waits for the
@@ -285,6 +321,9 @@ where
     }
 
     fn on_request(&mut self, rank: usize, bytes: &[u8]) {
+        if self.answered_ahead(rank, bytes) {
+            return;
+        }
         let decoded = wire::decode_head::<CallId>(rank, bytes).and_then(|(id, body)| {
             if id == self.call {
                 wire::decode_body::<Option<Finished<R>>>(rank, body).map(Some)
@@ -335,6 +374,24 @@ where
             }
         };
         self.peers[rank] = next;
+    }
+
+    /// Takes `rank`'s request if it is one of an earlier call that was
+    /// answered ahead (`answered_ahead.rs`); whether it was.
+    fn answered_ahead(&mut self, rank: usize, bytes: &[u8]) -> bool {
+        if !self.ahead.borrow().expects(rank) {
+            return false;
+        }
+        let Ok((id, _)) = wire::decode_head::<CallId>(rank, bytes) else {
+            return false;
+        };
+        let check = self.ahead.borrow_mut().check(rank, &id);
+        match check {
+            Check::NotAhead => return false,
+            Check::Answered => {}
+            Check::Mismatch(reason) => self.fail(reason),
+        }
+        true
     }
 
     fn on_finished(&mut self, rank: usize, chunk: u64, items: usize, outcome: ChunkOutcome<R>) {

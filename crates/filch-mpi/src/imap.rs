@@ -96,7 +96,8 @@ impl Cluster {
         };
         if !self.is_root() {
             drop(items);
-            let served = serve::<It::Item, R, F>(self.transport(), self.pool(), &call, &f);
+            let served =
+                serve::<It::Item, R, F>(self.transport(), self.pool(), &call, &f, self.idle());
             return ClusterImap::over(served.err());
         }
         self.lazy_open.set(true);
@@ -104,7 +105,13 @@ impl Cluster {
         ClusterImap {
             state: State::Root(Box::new(Root {
                 cluster: self,
-                coordinator: Coordinator::new(self.transport(), call, items, Some(window)),
+                coordinator: Coordinator::new(
+                    self.transport(),
+                    self.ahead(),
+                    call,
+                    items,
+                    Some(window),
+                ),
                 f,
                 order,
                 ready: Vec::new().into_iter(),

@@ -5,36 +5,50 @@
 //! whether to share — time the first items, estimate the rest, then choose.
 //!
 //! # The probe
-//! Rank 0 maps the first items itself, on its pool, in pieces growing
-//! [`PROBE_GROWTH`]-fold from one item, and estimates the rest at the
-//! fastest rate a piece showed. It stops when the estimate settles
-//! the question: the rest would take less than half the bar (stay local),
-//! or at least [`MIN_PIECES`] pieces and [`PROBE_NS`] have passed and the rest would take at least the bar
-//! (distribute; the probe's results become the call's first chunk and its
-//! timing seeds the chunk sizer). Meanwhile the other ranks' first requests
-//! wait in MPI's queue; whatever rank 0 decides, every request gets its one
-//! reply, so the protocol in `coordinator.rs` is unchanged: a call kept
-//! local is a distributed call whose input ran out before anyone asked.
+//! Rank 0 maps the first items itself, on its calling thread, in pieces
+//! growing [`PROBE_GROWTH`]-fold from one item (the last one cut to end the
+//! probe near [`PROBE_NS`]), and takes the fastest rate a piece showed: on a
+//! shared machine a piece can only be slowed down, never sped up. The rest
+//! would take `rest × rate / threads` on rank 0's pool (the pool's ideal
+//! speed-up, which leans towards staying local). The probe stops as soon as
+//! that estimate is under half the least bar (stay local), or once at least
+//! [`MIN_PIECES`] pieces and [`PROBE_NS`] have passed; then the call goes
+//! out if the estimate reaches the bar, the probe's results becoming the
+//! call's first chunk. Pieces run serially so the rate is one thread's
+//! rate, whatever the pool's own splitting does with small pieces.
+//!
+//! Meanwhile the other ranks' first requests wait in MPI's queue; whatever
+//! rank 0 decides, every request gets its one reply, so the protocol in
+//! `coordinator.rs` is unchanged: a call kept local is a distributed call
+//! whose input ran out before anyone asked.
 //!
 //! # The bar
-//! Distributing costs about [`DISTRIBUTION_COST_NS`] per call (the first
-//! one-item chunks, the chunk sizes ramping up, the tail), and saves at most
-//! `rest × (1 − 1/ranks)` when every rank is as fast as rank 0. So a call
-//! goes out when the rest's estimated time on rank 0's pool is at least
-//! `DISTRIBUTION_COST_NS × ranks / (ranks − 1)`: 2 ms with 2 ranks.
+//! A distributed call takes about `cost + estimate / gain`: a fixed
+//! [`DISTRIBUTION_COST_NS`] (the first one-item chunks, the chunk sizes
+//! ramping up, the tail) plus the work spread over the cluster, where
+//! `gain` is what the whole cluster can do per unit of time over what rank
+//! 0's pool can. It pays when that is less than `estimate`, that is from
+//! `estimate ≥ cost × gain / (gain − 1)`: 2 ms when `gain` is 2.
 //!
-//! Ranks may be slower than rank 0 (fewer cores, a busy host, several ranks
-//! on one host sharing its cores), which the bar cannot see in advance. So
-//! every distributed call is checked afterwards: if it took longer than the
-//! estimate for staying local, the bar rises to twice that estimate, and
-//! calls of that size stay local. The bar sinks back by a sixteenth on each
-//! call kept local (never below its starting value), so after a dozen such
-//! calls the cluster tries again: a slow spell on another host does not
-//! lock a program out of its cluster for good.
+//! `gain` starts at the number of ranks (every rank as fast as rank 0) and
+//! is measured afresh by every distributed call: `estimate / (elapsed −
+//! cost)`. Ranks sharing rank 0's host, busy hosts and slow links all show
+//! up there. A cluster measured at no gain (two ranks on one host, each
+//! with a pool over all its cores) keeps its calls local; since hosts come
+//! and go from busy, a call the starting bar would send out still goes out
+//! after [`patience`](Placement) such calls were kept local. Patience starts
+//! at one call and doubles up to [`MAX_PATIENCE`] each time going out did
+//! not pay, and returns to one when it paid: a slow spell does not lock a
+//! program out of its cluster, and a cluster that never pays costs at most
+//! one slow call in [`MAX_PATIENCE`].
+
+use std::panic::{self, AssertUnwindSafe};
+use std::time::Instant;
 
 use filch::Pool;
 
-use crate::local::map_chunk;
+use crate::error::panic_message;
+use crate::local::{elapsed_ns, map_chunk};
 use crate::wire::ChunkOutcome;
 
 /// How long rank 0 probes before it distributes, in ns: long enough to time
@@ -56,6 +70,14 @@ pub(crate) const PROBE_GROWTH: usize = 4;
 /// ~1.4 ms against 0.5 ms.
 pub(crate) const DISTRIBUTION_COST_NS: u64 = 1_000_000;
 
+/// A cluster measured at a gain below this keeps its calls local: the
+/// saving would be lost in the noise of the measurement itself.
+pub(crate) const MIN_GAIN: f64 = 1.1;
+
+/// The most calls the starting bar would send out that are kept local in a
+/// row before one goes out to measure the cluster again.
+pub(crate) const MAX_PATIENCE: u32 = 64;
+
 /// What a `map` on rank 0 does with its input, as the probe decided.
 #[derive(Debug)]
 pub(crate) enum Plan<T, R> {
@@ -75,12 +97,17 @@ pub(crate) enum Plan<T, R> {
 }
 
 /// Rank 0's placement rule and what it has learned from earlier calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Placement {
     /// Every call goes across the cluster, unprobed.
     pub(crate) always_distribute: bool,
-    /// The bar for the current cluster size; 0 until first used.
-    bar_ns: u64,
+    /// The gain the last distributed call measured; `None` until one did.
+    gain: Option<f64>,
+    /// Calls the starting bar would have sent out that the measured gain
+    /// kept local, since the last call went out.
+    held_back: u32,
+    /// How many of those before the next one goes out anyway.
+    patience: u32,
 }
 
 impl Placement {
@@ -88,18 +115,39 @@ impl Placement {
     pub(crate) fn new(always_distribute: bool) -> Placement {
         Placement {
             always_distribute,
-            bar_ns: 0,
+            gain: None,
+            held_back: 0,
+            patience: 1,
         }
     }
 
     /// The least estimated time on rank 0's pool for which a call of a
-    /// cluster of `ranks` is distributed.
-    pub(crate) fn bar_ns(&self, ranks: usize) -> u64 {
-        self.bar_ns.max(starting_bar_ns(ranks))
+    /// cluster of `ranks` is distributed; `None` while the cluster is
+    /// measured at no gain.
+    pub(crate) fn bar_ns(&self, ranks: usize) -> Option<u64> {
+        let gain = self.gain.unwrap_or(ranks as f64);
+        (gain >= MIN_GAIN).then(|| bar_for_gain(gain))
     }
 
-    /// Maps a probe of `items` on `pool` and decides where the rest runs; a
-    /// call kept local is finished here.
+    /// Whether a call whose rest would take `estimate_ns` on rank 0's pool
+    /// goes out, counting the calls held back by a measured lack of gain.
+    fn goes_out(&mut self, estimate_ns: u64, ranks: usize) -> bool {
+        if self.bar_ns(ranks).is_some_and(|bar| estimate_ns >= bar) {
+            return true;
+        }
+        if estimate_ns < starting_bar_ns(ranks) {
+            return false;
+        }
+        self.held_back += 1;
+        if self.held_back < self.patience {
+            return false;
+        }
+        self.held_back = 0;
+        true
+    }
+
+    /// Maps a probe of `items` and decides where the rest runs; a call kept
+    /// local is finished here, on `pool`.
     pub(crate) fn plan<T, R, F>(
         &mut self,
         pool: &Pool,
@@ -119,46 +167,56 @@ impl Placement {
                 local_estimate_ns: 0,
             };
         }
-        let bar = if ranks > 1 {
-            self.bar_ns(ranks)
+        let threads = pool.threads().max(1);
+        let least_bar = if ranks > 1 {
+            starting_bar_ns(ranks).min(self.bar_ns(ranks).unwrap_or(u64::MAX))
         } else {
             u64::MAX
         };
         let mut todo = items.into_iter();
         let mut results = Vec::with_capacity(todo.len());
         let mut busy_ns = 0u64;
-        // The fastest rate seen, in ns per item: on a shared machine a
-        // piece can only be slowed down (preempted), never sped up, so one
-        // unlucky piece must not make cheap work look dear.
+        // The fastest rate seen, as (ns, items) of one piece.
         let mut fastest: Option<(u64, usize)> = None;
         let mut piece = 1usize;
         let mut pieces = 0usize;
         while todo.len() > 0 {
-            let estimate =
-                fastest.map_or(u64::MAX, |(ns, items)| estimate_ns(ns, items, todo.len()));
-            if !results.is_empty() && estimate < bar / 2 {
+            let estimate = fastest.map_or(u64::MAX, |(ns, items)| {
+                estimate_ns(ns, items * threads, todo.len())
+            });
+            if !results.is_empty() && estimate < least_bar / 2 {
                 break;
             }
-            if pieces >= MIN_PIECES && busy_ns >= PROBE_NS && estimate >= bar {
-                self.bar_ns = self.bar_ns(ranks);
-                return Plan::Distribute {
-                    first: Some((
-                        results.len(),
-                        ChunkOutcome::Done {
-                            results,
-                            elapsed_ns: busy_ns,
-                        },
-                    )),
-                    rest: todo,
-                    local_estimate_ns: estimate,
-                };
+            if pieces >= MIN_PIECES && busy_ns >= PROBE_NS {
+                if ranks > 1 && self.goes_out(estimate, ranks) {
+                    return Plan::Distribute {
+                        first: Some((
+                            results.len(),
+                            ChunkOutcome::Done {
+                                results,
+                                elapsed_ns: busy_ns,
+                            },
+                        )),
+                        rest: todo,
+                        local_estimate_ns: estimate,
+                    };
+                }
+                break;
             }
-            let items = piece.min(todo.len());
-            let elapsed_ns =
-                match map_onto(pool, f, todo.by_ref().take(items).collect(), &mut results) {
-                    Ok(elapsed_ns) => elapsed_ns,
-                    Err(failed) => return Plan::Local(failed),
-                };
+            // Cut the piece so the probe ends near `PROBE_NS` once two
+            // pieces have been timed.
+            let to_probe_end = match fastest {
+                Some((ns, done)) if pieces + 1 >= MIN_PIECES => {
+                    let left = PROBE_NS.saturating_sub(busy_ns);
+                    usize::try_from(estimate_items(left, ns, done)).unwrap_or(usize::MAX)
+                }
+                _ => usize::MAX,
+            };
+            let items = piece.min(to_probe_end).clamp(1, todo.len());
+            let elapsed_ns = match map_here(f, todo.by_ref().take(items), &mut results) {
+                Ok(elapsed_ns) => elapsed_ns,
+                Err(failed) => return Plan::Local(failed),
+            };
             let faster = fastest.is_none_or(|(ns, n)| {
                 u128::from(elapsed_ns) * (n as u128) < u128::from(ns) * (items as u128)
             });
@@ -169,60 +227,67 @@ impl Placement {
             pieces += 1;
             piece = piece.saturating_mul(PROBE_GROWTH);
         }
-        // Staying local: map the rest in one call, and let the bar sink.
-        let outcome = match map_onto(pool, f, todo.collect(), &mut results) {
-            Ok(elapsed_ns) => ChunkOutcome::Done {
-                results,
-                elapsed_ns: busy_ns.saturating_add(elapsed_ns),
-            },
-            Err(failed) => failed,
+        // Staying local: map the rest on the pool in one call.
+        let outcome = match map_chunk(pool, f, todo.collect()) {
+            ChunkOutcome::Done {
+                results: rest,
+                elapsed_ns,
+            } => {
+                results.extend(rest);
+                ChunkOutcome::Done {
+                    results,
+                    elapsed_ns: busy_ns.saturating_add(elapsed_ns),
+                }
+            }
+            failed => failed,
         };
-        if ranks > 1 {
-            let bar = self.bar_ns(ranks);
-            self.bar_ns = (bar - bar / 16).max(starting_bar_ns(ranks));
-        }
         Plan::Local(outcome)
     }
 
     /// After a distributed call: `elapsed_ns` from the decision to the end,
-    /// against `local_estimate_ns` for staying on rank 0. A call that did
-    /// not pay raises the bar above its size.
-    pub(crate) fn learn(&mut self, local_estimate_ns: u64, elapsed_ns: u64, ranks: usize) {
-        if local_estimate_ns > 0 && elapsed_ns > local_estimate_ns {
-            self.bar_ns = self.bar_ns(ranks).max(local_estimate_ns.saturating_mul(2));
+    /// against `local_estimate_ns` for staying on rank 0. Measures the
+    /// cluster's gain afresh and adjusts the patience.
+    pub(crate) fn learn(&mut self, local_estimate_ns: u64, elapsed_ns: u64) {
+        if local_estimate_ns == 0 {
+            return;
         }
+        let spread_ns = elapsed_ns.saturating_sub(DISTRIBUTION_COST_NS).max(1);
+        self.gain = Some(local_estimate_ns as f64 / spread_ns as f64);
+        self.patience = if elapsed_ns < local_estimate_ns {
+            1
+        } else {
+            (self.patience * 2).min(MAX_PATIENCE)
+        };
     }
 }
 
-/// Maps `items` on `pool` and appends their results to `results`: the
-/// piece's wall time, or the outcome of a piece that failed.
-fn map_onto<T, R, F>(
-    pool: &Pool,
+/// Maps `items` on this thread and appends their results to `results`: the
+/// piece's wall time, or the outcome of a piece that panicked.
+fn map_here<T, R, F>(
     f: &F,
-    items: Vec<T>,
+    items: impl Iterator<Item = T>,
     results: &mut Vec<R>,
 ) -> Result<u64, ChunkOutcome<R>>
 where
-    T: Send,
-    R: Send,
-    F: Fn(T) -> R + Sync + Send,
+    F: Fn(T) -> R,
 {
-    match map_chunk(pool, f, items) {
-        ChunkOutcome::Done {
-            results: done,
-            elapsed_ns,
-        } => {
-            results.extend(done);
-            Ok(elapsed_ns)
-        }
-        failed => Err(failed),
+    let start = Instant::now();
+    match panic::catch_unwind(AssertUnwindSafe(|| results.extend(items.map(f)))) {
+        Ok(()) => Ok(elapsed_ns(start)),
+        Err(payload) => Err(ChunkOutcome::Panicked(panic_message(&*payload))),
     }
 }
 
-/// The bar before anything was learned: see the module docs.
+/// The bar for a cluster that does `gain` times rank 0's work per unit of
+/// time: see the module docs.
+fn bar_for_gain(gain: f64) -> u64 {
+    let bar = DISTRIBUTION_COST_NS as f64 * gain / (gain - 1.0);
+    bar.min(u64::MAX as f64) as u64
+}
+
+/// The bar before anything was learned: every rank as fast as rank 0.
 fn starting_bar_ns(ranks: usize) -> u64 {
-    let ranks = ranks.max(2) as u64;
-    DISTRIBUTION_COST_NS.saturating_mul(ranks) / (ranks - 1)
+    bar_for_gain(ranks.max(2) as f64)
 }
 
 /// The time `rest` items take at the rate of `done` items in `busy_ns`.
@@ -232,6 +297,12 @@ fn estimate_ns(busy_ns: u64, done: usize, rest: usize) -> u64 {
     }
     let estimate = u128::from(busy_ns) * rest as u128 / done as u128;
     u64::try_from(estimate).unwrap_or(u64::MAX)
+}
+
+/// How many items fit in `ns` at the rate of `done` items in `busy_ns`.
+fn estimate_items(ns: u64, busy_ns: u64, done: usize) -> u64 {
+    let items = u128::from(ns) * done as u128 / u128::from(busy_ns.max(1));
+    u64::try_from(items).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -254,9 +325,9 @@ mod tests {
     #[test]
     fn the_bar_starts_at_the_cost_over_the_saving() {
         let placement = Placement::new(false);
-        assert_eq!(placement.bar_ns(2), 2 * DISTRIBUTION_COST_NS);
-        assert_eq!(placement.bar_ns(3), 3 * DISTRIBUTION_COST_NS / 2);
-        assert_eq!(placement.bar_ns(1), 2 * DISTRIBUTION_COST_NS);
+        assert_eq!(placement.bar_ns(2), Some(2 * DISTRIBUTION_COST_NS));
+        assert_eq!(placement.bar_ns(3), Some(3 * DISTRIBUTION_COST_NS / 2));
+        assert_eq!(placement.bar_ns(1), None, "one rank has nothing to gain");
     }
 
     #[test]
@@ -343,24 +414,47 @@ mod tests {
     }
 
     #[test]
-    fn a_call_that_did_not_pay_raises_the_bar_and_local_calls_lower_it() {
+    fn a_measured_gain_moves_the_bar() {
         let mut placement = Placement::new(false);
-        let start = placement.bar_ns(2);
-        placement.learn(5_000_000, 4_000_000, 2);
-        assert_eq!(
-            placement.bar_ns(2),
-            start,
-            "a call that paid leaves the bar"
+        // 5 ms of rank-0 work done in 1 ms + 2 ms: a gain of 2.5.
+        placement.learn(5_000_000, 3_000_000);
+        let bar = placement.bar_ns(2).expect("a cluster that paid has a bar");
+        assert!(
+            (1_600_000..=1_700_000).contains(&bar),
+            "bar {bar} for gain 2.5"
         );
-        placement.learn(5_000_000, 6_000_000, 2);
-        assert_eq!(placement.bar_ns(2), 10_000_000);
-        let mut calls = 0;
-        while placement.bar_ns(2) > start {
-            placement.plan(&pool(), &|x: u64| x, vec![1], 2);
-            calls += 1;
-            assert!(calls < 100, "the bar never sank back");
+        // Asked to always distribute: nothing is learned.
+        placement.learn(0, 9_000_000);
+        assert_eq!(placement.bar_ns(2), Some(bar));
+    }
+
+    #[test]
+    fn a_cluster_without_gain_keeps_calls_local_but_tries_again_ever_less_often() {
+        let mut placement = Placement::new(false);
+        let big = 50 * DISTRIBUTION_COST_NS;
+        assert!(placement.goes_out(big, 2), "the first big call goes out");
+        // It took as long as staying local would have.
+        placement.learn(big, big + DISTRIBUTION_COST_NS);
+        assert_eq!(placement.bar_ns(2), None);
+        let mut tries = Vec::new();
+        for call in 1..=300u32 {
+            if placement.goes_out(big, 2) {
+                tries.push(call);
+                placement.learn(big, big + DISTRIBUTION_COST_NS);
+            }
         }
-        // 10 ms → 2 ms by sixteenths: 25 calls.
-        assert_eq!(calls, 25);
+        // Kept local 1, 3, 7, 15, 31, 63 calls before each try, then 63.
+        assert_eq!(&tries[..6], &[2, 6, 14, 30, 62, 126]);
+        assert!(tries.windows(2).all(|w| w[1] - w[0] <= MAX_PATIENCE));
+        // Small calls never count towards a try.
+        let before = placement;
+        assert!(!placement.goes_out(DISTRIBUTION_COST_NS / 2, 2));
+        assert_eq!(placement, before);
+        // A try that pays brings the bar and the patience back.
+        let mut placement = before;
+        while !placement.goes_out(big, 2) {}
+        placement.learn(big, big / 2);
+        assert!(placement.bar_ns(2).is_some());
+        assert!(placement.goes_out(big, 2));
     }
 }

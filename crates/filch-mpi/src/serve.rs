@@ -3,10 +3,13 @@
 //! rank 0 says the call is over. The protocol is described in
 //! `coordinator.rs`.
 
+use std::cell::Cell;
+
 use filch::Pool;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::backoff::Backoff;
 use crate::error::ClusterError;
 use crate::local::map_chunk;
 use crate::transport::Transport;
@@ -14,11 +17,20 @@ use crate::wire::{self, CallId, ChunkOutcome, Finished, ReplyHead};
 
 /// Serves call `call` until rank 0 ends it; returns the call's error, if it
 /// failed anywhere, so that every rank sees the same outcome.
+///
+/// `idle` says whether this rank's last call ended without a chunk (rank 0
+/// kept it local), and is updated for the next call. After such a call the
+/// first wait sleeps instead of spinning: rank 0 is likely keeping this
+/// call local too and answers only when it is done, and on a host the ranks
+/// share, a spinning worker would take a core from rank 0's pool. A call
+/// that does go out starts with a one-item chunk, so a sleeping worker
+/// joins it at most one short sleep late.
 pub(crate) fn serve<T, R, F>(
     transport: &Transport,
     pool: &Pool,
     call: &CallId,
     f: &F,
+    idle: &Cell<bool>,
 ) -> Result<(), ClusterError>
 where
     T: DeserializeOwned + Send,
@@ -41,7 +53,12 @@ where
             }
         };
         transport.send(0, &request);
-        let reply = transport.receive_from(0);
+        let wait = if finished.is_none() && idle.get() {
+            Backoff::sleepy()
+        } else {
+            Backoff::new()
+        };
+        let reply = transport.receive_from(0, wait);
         let (head, body) = match wire::decode_head::<ReplyHead>(rank, &reply) {
             Ok(decoded) => decoded,
             // Garbage from rank 0 (ranks built from different code): say so
@@ -54,6 +71,7 @@ where
                 continue;
             }
         };
+        idle.set(matches!(head, ReplyHead::End(_)) && finished.is_none());
         finished = match head {
             ReplyHead::End(reason) => return reason.into_error().map_or(Ok(()), Err),
             ReplyHead::Shutdown => return Err(ClusterError::RootGone { rank }),

@@ -79,10 +79,10 @@ impl Transport {
         Some((status.source_rank() as usize, bytes))
     }
 
-    /// Waits (politely, see `backoff.rs`) for the next message from `rank`.
-    pub(crate) fn receive_from(&self, rank: usize) -> Vec<u8> {
+    /// Waits (politely, with `backoff`, see `backoff.rs`) for the next
+    /// message from `rank`.
+    pub(crate) fn receive_from(&self, rank: usize, mut backoff: Backoff) -> Vec<u8> {
         let source = self.world.process_at_rank(rank as mpi::Rank);
-        let mut backoff = Backoff::new();
         loop {
             if let Some(matched) = source.immediate_matched_probe_with_tag(TAG) {
                 return matched.matched_receive_vec::<u8>().0;

@@ -69,6 +69,14 @@ fn main() {
             "small_maps_stay_on_rank_0_big_ones_go_out",
             small_maps_stay_on_rank_0_big_ones_go_out,
         ),
+        (
+            "small_calls_in_a_row_keep_every_rank_in_step",
+            small_calls_in_a_row_keep_every_rank_in_step,
+        ),
+        (
+            "a_mismatch_in_a_call_kept_local_is_an_error_on_every_rank",
+            a_mismatch_in_a_call_kept_local_is_an_error_on_every_rank,
+        ),
         ("imap_yields_input_order", imap_yields_input_order),
         (
             "imap_unordered_yields_every_result_once",
@@ -261,6 +269,87 @@ fn small_maps_stay_on_rank_0_big_ones_go_out(cluster: &Cluster) {
         }
     }
     cluster.set_always_distribute(true);
+}
+
+/// Calls kept on rank 0 return there without waiting for the other ranks,
+/// which are answered when they ask: after 300 of them in a row every rank
+/// is still in step, a panic in one still reaches every rank, and the next
+/// distributed call has every rank working.
+fn small_calls_in_a_row_keep_every_rank_in_step(cluster: &Cluster) {
+    cluster.set_always_distribute(false);
+    let me = cluster.rank();
+    for call in 0..300u32 {
+        let out = cluster
+            .map(0..50u32, move |x| x + call)
+            .unwrap_or_else(|err| panic!("rank {me}: small call {call}: {err}"));
+        if let Some(out) = out {
+            assert_eq!(out, (call..call + 50).collect::<Vec<_>>());
+        }
+    }
+    let err = cluster
+        .map(0..10u32, |x| {
+            assert!(x != 7, "{INJECTED} on item seven");
+            x
+        })
+        .unwrap_err();
+    assert!(
+        matches!(&err, ClusterError::Panicked { rank: 0, message } if message.contains("seven")),
+        "rank {me}: {err}"
+    );
+    cluster.set_always_distribute(true);
+    let big = cluster
+        .map(0..400u32, move |x| {
+            thread::sleep(Duration::from_micros(500));
+            (x, me)
+        })
+        .unwrap();
+    if let Some(big) = big {
+        assert!(big.iter().enumerate().all(|(i, &(x, _))| x as usize == i));
+        for rank in 1..cluster.size() {
+            assert!(
+                big.iter().any(|&(_, r)| r == rank),
+                "rank {rank} mapped nothing"
+            );
+        }
+    }
+}
+
+/// A worker that made a different call than one rank 0 kept local was
+/// answered before it asked, so the mismatch shows when its request comes:
+/// in rank 0's next call (here one that goes out, so it hears from every
+/// rank), which fails on every rank. The calls after are in step again.
+fn a_mismatch_in_a_call_kept_local_is_an_error_on_every_rank(cluster: &Cluster) {
+    if cluster.size() == 1 {
+        return;
+    }
+    cluster.set_always_distribute(false);
+    let first = if cluster.is_root() {
+        cluster.map(0..10u64, |x| x).map(|_| ())
+    } else {
+        cluster.map(0..10u64, |x| x.to_string()).map(|_| ())
+    };
+    cluster.set_always_distribute(true);
+    let second = cluster.map(0..10u64, |x| x + 1);
+    first.unwrap_or_else(|err| panic!("rank {}: the call kept local: {err}", cluster.rank()));
+    match second {
+        Err(ClusterError::Mismatch { rank, detail }) => {
+            assert!(rank >= 1);
+            assert!(detail.contains("alloc::string::String"), "{detail}");
+        }
+        other => panic!(
+            "rank {}: expected a mismatch, got {other:?}",
+            cluster.rank()
+        ),
+    }
+    let again = cluster
+        .map(0..10u64, |x| x * 2)
+        .unwrap_or_else(|err| panic!("rank {}: the call after a mismatch: {err}", cluster.rank()));
+    assert_eq!(
+        again,
+        cluster
+            .is_root()
+            .then(|| (0..10u64).map(|x| x * 2).collect())
+    );
 }
 
 /// Ranks finish chunks in a scrambled order (the work depends on the rank
