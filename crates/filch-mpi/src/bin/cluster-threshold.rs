@@ -1,8 +1,10 @@
 //! What going distributed costs on one machine: the same `map` of N items
 //! of w ns each, timed as a serial loop, on a local filch pool of 2 threads,
-//! and on a cluster of 2 ranks × 1 thread, for w from 100 ns to 1 ms; prints
+//! and on a cluster of ranks, for w from 100 ns to 1 ms; prints
 //! each one's speed-up over the loop and the work per item at which each
-//! breaks even. Run it under MPI with two ranks:
+//! breaks even. Every rank's pool has as many threads as the local pool
+//! (`--threads-per-rank` changes it), so a call the cluster keeps on rank 0
+//! runs on the same pool the local column measures. Run it under MPI with two ranks:
 //!
 //! ```text
 //! cargo build --release -p filch-mpi --features mpi --bin cluster-threshold
@@ -16,8 +18,9 @@
 //!
 //! Rounds are interleaved (every system at every size, then again) and each
 //! cell is the median of the rounds, so a burst of noise from elsewhere on
-//! the machine lands in one round rather than in one system. Rank 1 only
-//! serves; rank 0 times and prints.
+//! the machine lands in one round rather than in one system. A sample of a
+//! call shorter than 10 ms is that many calls back to back, averaged. The
+//! other ranks only serve; rank 0 times and prints.
 
 use std::hint::black_box;
 use std::process;
@@ -25,6 +28,14 @@ use std::time::{Duration, Instant};
 
 use filch::Pool;
 use filch_mpi::Cluster;
+
+/// Threads of the local pool, and by default of every rank's pool.
+const LOCAL_THREADS: usize = 2;
+
+/// The least work one sample holds, in ns: a call shorter than this is
+/// repeated within the sample (every rank computes the same count from the
+/// sweep), so a single late wake-up does not decide a cell.
+const MIN_SAMPLE_NS: u64 = 10_000_000;
 
 /// Work per item for the full sweep, in ns.
 const FULL_SWEEP_NS: [u64; 9] = [
@@ -40,6 +51,7 @@ struct Options {
     items: u64,
     rounds: usize,
     sweep: Vec<u64>,
+    threads_per_rank: usize,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -47,6 +59,7 @@ fn parse_options() -> Result<Options, String> {
         items: 1_000,
         rounds: 7,
         sweep: FULL_SWEEP_NS.to_vec(),
+        threads_per_rank: LOCAL_THREADS,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -77,9 +90,12 @@ fn parse_options() -> Result<Options, String> {
                     .collect::<Result<_, _>>()?;
             }
             "--rounds" => options.rounds = number("--rounds")? as usize,
+            "--threads-per-rank" => {
+                options.threads_per_rank = number("--threads-per-rank")? as usize;
+            }
             "--help" | "-h" => {
                 return Err(
-                    "usage: mpirun -np 2 --bind-to none cluster-threshold [--smoke] [--items N] [--rounds R] [--work NS,NS,...]"
+                    "usage: mpirun -np 2 --bind-to none cluster-threshold [--smoke] [--items N] [--rounds R] [--work NS,NS,...] [--threads-per-rank T]"
                         .into(),
                 )
             }
@@ -138,6 +154,25 @@ fn allowed_cpus() -> Option<(String, usize)> {
     Some((list, count))
 }
 
+/// Lets the workers of the system timed before go idle and park before the
+/// next is timed. Without it the next pool's helpers were often woken onto
+/// the core still busy with the last pool's spinning workers, and Linux
+/// kept the two on one core for the whole call (seen as calls of 3 µs
+/// items at serial speed, both workers on one CPU): a cost of running two
+/// pools back to back, not of either system.
+fn settle() {
+    std::thread::sleep(Duration::from_millis(1));
+}
+
+/// The wall time of one of `reps` calls of `call` made back to back.
+fn per_call(reps: u64, mut call: impl FnMut()) -> Duration {
+    let start = Instant::now();
+    for _ in 0..reps {
+        call();
+    }
+    start.elapsed() / reps as u32
+}
+
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort_unstable();
     samples[samples.len() / 2]
@@ -185,20 +220,23 @@ fn main() {
             process::exit(2);
         }
     };
-    let cluster = match Cluster::builder().threads_per_rank(1).init() {
+    let cluster = match Cluster::builder()
+        .threads_per_rank(options.threads_per_rank)
+        .init()
+    {
         Ok(cluster) => cluster,
         Err(err) => {
             eprintln!("cluster-threshold: {err}");
             process::exit(1);
         }
     };
-    if cluster.size() != 2 && cluster.is_root() {
-        eprintln!(
-            "cluster-threshold: measures 2 ranks × 1 thread against a 2-thread pool; run it with mpirun -np 2 (got {} ranks)",
-            cluster.size()
-        );
+    if cluster.size() < 2 && cluster.is_root() {
+        eprintln!("cluster-threshold: one rank has no one to share with; run it with mpirun -np 2 or more");
     }
-    let local = Pool::builder().threads(2).build().expect("a 2-thread pool");
+    let local = Pool::builder()
+        .threads(LOCAL_THREADS)
+        .build()
+        .expect("a 2-thread pool");
     let steps_per_ns = if cluster.is_root() { calibrate() } else { 0.0 };
     let sizes = options.sweep.len();
     let mut serial = vec![Vec::new(); sizes];
@@ -208,37 +246,41 @@ fn main() {
     for _round in 0..options.rounds {
         for (i, &ns) in options.sweep.iter().enumerate() {
             let iters = (ns as f64 * steps_per_ns).round() as u64;
+            let reps = MIN_SAMPLE_NS.div_ceil(options.items * ns).max(1);
             let items: Vec<(u64, u64)> = if cluster.is_root() {
                 (0..options.items).map(|x| (x, iters)).collect()
             } else {
                 Vec::new()
             };
             if cluster.is_root() {
-                let start = Instant::now();
-                let out: Vec<u64> = items.iter().map(|&(x, n)| work(x, n)).collect();
-                serial[i].push(start.elapsed());
-                black_box(out);
-                let start = Instant::now();
-                black_box(local.map(items.clone(), |(x, n)| work(x, n)));
-                pooled[i].push(start.elapsed());
+                settle();
+                serial[i].push(per_call(reps, || {
+                    let out: Vec<u64> = items.iter().map(|&(x, n)| work(x, n)).collect();
+                    black_box(out);
+                }));
+                settle();
+                pooled[i].push(per_call(reps, || {
+                    black_box(local.map(items.clone(), |(x, n)| work(x, n)));
+                }));
             }
             // The cluster as it comes (small calls kept on rank 0), then
             // with every call sent out: what distributing itself costs.
             for (always, times) in [(false, &mut clustered), (true, &mut distributed)] {
                 cluster.set_always_distribute(always);
-                let items = items.clone();
-                let start = Instant::now();
-                let out = cluster.starmap(items, work);
-                times[i].push(start.elapsed());
-                match out {
-                    Ok(out) => {
-                        black_box(out);
-                    }
-                    Err(err) => {
-                        eprintln!("cluster-threshold: rank {}: {err}", cluster.rank());
-                        process::exit(1);
-                    }
+                if cluster.is_root() {
+                    settle();
                 }
+                times[i].push(per_call(reps, || {
+                    match cluster.starmap(items.clone(), work) {
+                        Ok(out) => {
+                            black_box(out);
+                        }
+                        Err(err) => {
+                            eprintln!("cluster-threshold: rank {}: {err}", cluster.rank());
+                            process::exit(1);
+                        }
+                    }
+                }));
             }
         }
     }
@@ -257,10 +299,11 @@ fn main() {
         None => {}
     }
     println!(
-        "| work per item | serial | local pool, 2 threads | cluster, {} ranks × 1 thread | cluster, every call distributed |",
-        cluster.size()
+        "| work per item | serial | local pool, {LOCAL_THREADS} threads | cluster, {} ranks × {} threads | cluster, every call distributed | cluster ÷ local, time |",
+        cluster.size(),
+        cluster.threads_per_rank()
     );
-    println!("|---|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|");
     let mut local_speedups = Vec::new();
     let mut cluster_speedups = Vec::new();
     let mut distributed_speedups = Vec::new();
@@ -272,12 +315,13 @@ fn main() {
         cluster_speedups.push(speedup(&clustered[i]));
         distributed_speedups.push(speedup(&distributed[i]));
         println!(
-            "| {} | {} | {:.2}x | {:.2}x | {:.2}x |",
+            "| {} | {} | {:.2}x | {:.2}x | {:.2}x | {:.2} |",
             human_ns(ns as f64),
             human(base),
             local_speedups[i],
             cluster_speedups[i],
-            distributed_speedups[i]
+            distributed_speedups[i],
+            local_speedups[i] / cluster_speedups[i]
         );
     }
     println!(
