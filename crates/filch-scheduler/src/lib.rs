@@ -63,6 +63,7 @@ mod scope;
 mod sleep;
 mod spare;
 mod spawn;
+mod spread;
 mod stats;
 mod sync;
 mod unwind;

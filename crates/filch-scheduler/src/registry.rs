@@ -16,6 +16,7 @@ use crate::latch::LockLatch;
 use crate::pinning;
 use crate::sleep::Sleep;
 use crate::spare::Spares;
+use crate::spread::BusyCpus;
 use crate::stats::{PoolStats, WorkerCounters};
 use crate::sync::{Arc, AtomicBool, Ordering};
 use crate::unwind;
@@ -40,6 +41,8 @@ pub(crate) struct Registry {
     stack_size: Option<usize>,
     injector: Injector<JobRef>,
     sleep: Arc<Sleep>,
+    /// Where workers run jobs, so a woken one can keep off (`spread.rs`).
+    pub(crate) busy_cpus: BusyCpus,
     terminate: AtomicBool,
     start_handler: Option<ThreadHook>,
     exit_handler: Option<ThreadHook>,
@@ -94,6 +97,7 @@ impl Registry {
             stack_size: builder.stack_size,
             injector: Injector::new(),
             sleep: Arc::new(Sleep::new(n + max_spares)),
+            busy_cpus: BusyCpus::new(n + max_spares),
             terminate: AtomicBool::new(false),
             start_handler: builder.start_handler.take(),
             exit_handler: builder.exit_handler.take(),

@@ -270,6 +270,7 @@ impl WorkerThread {
     /// is set (`None`), or, with no latch, the pool terminates (`None`).
     fn idle_until_work(&self, latch: Option<&CoreLatch>) -> Option<JobRef> {
         let sleep = self.registry.sleep();
+        self.registry.busy_cpus.mark_idle(self.index);
         let mut idle = sleep.start_looking();
         let found = loop {
             if latch.is_some_and(CoreLatch::probe) {
@@ -293,11 +294,18 @@ impl WorkerThread {
                     self.bump(Counter::Parks);
                     self.bump(Counter::Wakes);
                     event!(worker = self.index, "parked, then woken");
+                    let pinned = self.registry.workers[self.index].core.is_some();
+                    if !pinned && self.registry.busy_cpus.move_off_busy_peers(self.index) {
+                        event!(worker = self.index, "moved off a busy peer's CPU");
+                    }
                 }
                 IdleOutcome::Searched | IdleOutcome::Abandoned | IdleOutcome::Declined => {}
             }
         };
         sleep.stop_looking(idle);
+        if found.is_some() {
+            self.registry.busy_cpus.mark_busy(self.index);
+        }
         found
     }
 
