@@ -23,10 +23,22 @@ const FIRST_SLEEP: Duration = Duration::from_micros(5);
 /// sleeping rank only ~10k wake-ups a second.
 pub(crate) const MAX_SLEEP: Duration = Duration::from_micros(100);
 
+/// The first sleep of a [`sleepy`](Backoff::sleepy) wait.
+const SLEEPY_FIRST_SLEEP: Duration = Duration::from_micros(50);
+
+/// The longest sleep of a [`sleepy`](Backoff::sleepy) wait: each poll is an
+/// MPI progress call (over TCP, system calls), and a rank polling every
+/// 100 µs while rank 0 runs call after call on its own pool took a quarter
+/// of the time of 300 ns × 1000-item calls from rank 0's pool on a shared
+/// host.
+const SLEEPY_MAX_SLEEP: Duration = Duration::from_micros(500);
+
 /// The state of one wait; `reset` it when something happened.
 #[derive(Debug, Default)]
 pub(crate) struct Backoff {
     polls: u32,
+    /// Sleeps from the first poll, longer ones (see [`Backoff::sleepy`]).
+    sleepy: bool,
 }
 
 impl Backoff {
@@ -36,23 +48,28 @@ impl Backoff {
     }
 
     /// A wait that expects no answer soon: it sleeps from the first poll,
-    /// leaving the cores to the ranks that compute.
+    /// from 50 µs up to 500 µs, leaving the cores to the ranks that compute.
     pub(crate) fn sleepy() -> Backoff {
         Backoff {
-            polls: SPIN_POLLS + YIELD_POLLS,
+            polls: 0,
+            sleepy: true,
         }
     }
 
     /// Something arrived: the next wait starts by spinning again.
     pub(crate) fn reset(&mut self) {
         self.polls = 0;
+        self.sleepy = false;
     }
 
     /// Waits a little before the next poll, longer the longer nothing came.
     pub(crate) fn snooze(&mut self) {
         let polls = self.polls;
         self.polls = self.polls.saturating_add(1);
-        if polls < SPIN_POLLS {
+        if self.sleepy {
+            let sleep = SLEEPY_FIRST_SLEEP * 2u32.pow(polls.min(16));
+            thread::sleep(sleep.min(SLEEPY_MAX_SLEEP));
+        } else if polls < SPIN_POLLS {
             std::hint::spin_loop();
         } else if polls < SPIN_POLLS + YIELD_POLLS {
             thread::yield_now();
