@@ -3,6 +3,7 @@
 //! lazy ones are in `imap.rs`).
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::Instant;
@@ -13,15 +14,15 @@ use mpi::Threading;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::answered_ahead::{AnsweredAhead, Check};
 use crate::backoff::Backoff;
 use crate::coordinator::Coordinator;
 use crate::error::ClusterError;
 use crate::local::elapsed_ns;
+use crate::owed_ends::{OwedEnds, Settle};
 use crate::placement::{Placement, Plan};
-use crate::serve::serve;
+use crate::serve::{serve, Worker};
 use crate::transport::Transport;
-use crate::wire::{self, CallId, ChunkOutcome, ReplyHead};
+use crate::wire::{self, CallId, ChunkOutcome, EndReason, ReplyHead};
 
 /// This process's place in an MPI job, with a filch pool for its share of
 /// the work. Every rank runs the same program (SPMD) and makes the same
@@ -55,9 +56,12 @@ pub struct Cluster {
     calls: Cell<u64>,
     /// Rank 0's rule for keeping a `map` on its own pool (`placement.rs`).
     placement: Cell<Placement>,
-    /// On rank 0, the requests of calls kept local that were answered
-    /// before they came (`answered_ahead.rs`).
-    ahead: RefCell<AnsweredAhead>,
+    /// On rank 0, the endings of calls kept local that the other ranks
+    /// have not been told yet (`owed_ends.rs`).
+    owed: RefCell<OwedEnds>,
+    /// On the other ranks, the endings of the next calls, already told
+    /// (`owed_ends.rs`, `serve.rs`).
+    told: RefCell<VecDeque<(CallId, EndReason)>>,
     /// On the other ranks, whether the last call ended without a chunk
     /// (see `serve.rs`).
     idle: Cell<bool>,
@@ -205,14 +209,19 @@ impl Cluster {
         &self.transport
     }
 
-    /// Whether this worker's last call ended without a chunk (`serve.rs`).
-    pub(crate) fn idle(&self) -> &Cell<bool> {
-        &self.idle
+    /// What a worker rank serves a call with (`serve.rs`).
+    pub(crate) fn worker(&self) -> Worker<'_> {
+        Worker {
+            transport: &self.transport,
+            pool: &self.pool,
+            idle: &self.idle,
+            told: &self.told,
+        }
     }
 
-    /// Requests answered ahead (`answered_ahead.rs`).
-    pub(crate) fn ahead(&self) -> &RefCell<AnsweredAhead> {
-        &self.ahead
+    /// Endings owed to the other ranks (`owed_ends.rs`).
+    pub(crate) fn owed(&self) -> &RefCell<OwedEnds> {
+        &self.owed
     }
 
     /// Starts call number `calls + 1` of `kind` from `T` to `R`.
@@ -302,8 +311,7 @@ impl Cluster {
     {
         if !self.is_root() {
             drop(items);
-            return serve::<I::Item, R, F>(&self.transport, &self.pool, call, f, &self.idle)
-                .map(|()| None);
+            return serve::<I::Item, R, F>(self.worker(), call, f).map(|()| None);
         }
         let items: Vec<I::Item> = items.into_iter().collect();
         let mut placement = self.placement.get();
@@ -318,7 +326,7 @@ impl Cluster {
                 };
                 let none = Vec::<I::Item>::new().into_iter();
                 let mut coordinator =
-                    Coordinator::new(&self.transport, &self.ahead, call.clone(), none, None);
+                    Coordinator::new(&self.transport, &self.owed, call.clone(), none, None);
                 coordinator.start_with(items, outcome);
                 coordinator.end_without_waiting();
                 coordinator.into_results().map(Some)
@@ -330,7 +338,7 @@ impl Cluster {
             } => {
                 let start = Instant::now();
                 let mut coordinator =
-                    Coordinator::new(&self.transport, &self.ahead, call.clone(), rest, None);
+                    Coordinator::new(&self.transport, &self.owed, call.clone(), rest, None);
                 if let Some((items, outcome)) = first {
                     coordinator.start_with(items, outcome);
                 }
@@ -344,48 +352,48 @@ impl Cluster {
 }
 
 impl Cluster {
-    /// Waits for every request answered ahead (`answered_ahead.rs`) and
-    /// takes it; a request of a call rank 0 never made is told rank 0 is
-    /// gone.
-    fn take_requests_answered_ahead(&self) {
-        let mut ahead = self.ahead.borrow_mut();
+    /// Waits for the request of every rank owed endings (`owed_ends.rs`)
+    /// and answers it; a request of a call rank 0 never made is told rank 0
+    /// is gone.
+    fn settle_owed_ends(&self) {
+        let mut owed = self.owed.borrow_mut();
         let mut backoff = Backoff::new();
-        while !ahead.is_empty() {
+        while !owed.is_empty() {
             let Some((rank, bytes)) = self.transport.try_receive_any() else {
                 backoff.snooze();
                 continue;
             };
             backoff.reset();
-            let check = match wire::decode_head::<CallId>(rank, &bytes) {
-                Ok((id, _)) => ahead.check(rank, &id),
-                Err(_) => Check::NotAhead,
+            let head = match wire::decode_head::<CallId>(rank, &bytes) {
+                Ok((id, _)) => match owed.settle(rank, &id) {
+                    Settle::Owed(ends) => ReplyHead::Ends(ends),
+                    // No call is left to fail on rank 0: say it here, as
+                    // the other rank's call fails with it.
+                    Settle::Mismatch(reason) => {
+                        if let Some(err) = reason.clone().into_error() {
+                            eprintln!("filch-mpi: rank 0 dropped its cluster after {err}");
+                        }
+                        ReplyHead::End(reason)
+                    }
+                    Settle::NotOwed => ReplyHead::Shutdown,
+                },
+                Err(_) => ReplyHead::Shutdown,
             };
-            match check {
-                Check::Answered => {}
-                // No call is left to fail on rank 0: say it here.
-                Check::Mismatch(reason) => {
-                    if let Some(err) = reason.into_error() {
-                        eprintln!("filch-mpi: rank 0 dropped its cluster after {err}");
-                    }
-                }
-                Check::NotAhead => {
-                    if let Ok(reply) = wire::encode(0, &ReplyHead::Shutdown, &()) {
-                        self.transport.send(rank, &reply);
-                    }
-                }
+            if let Ok(reply) = wire::encode(0, &head, &()) {
+                self.transport.send(rank, &reply);
             }
         }
     }
 }
 
 impl Drop for Cluster {
-    /// On rank 0, takes the requests of calls it answered ahead (waiting for
-    /// those not yet sent: every rank makes the same calls), then tells any
+    /// On rank 0, answers the ranks owed endings of calls it kept local
+    /// (waiting for their requests: every rank makes the same calls), then tells any
     /// rank still waiting in a call that rank 0 never made that no answer
     /// will come ([`ClusterError::RootGone`]); then MPI is finalised.
     fn drop(&mut self) {
         if self.is_root() {
-            self.take_requests_answered_ahead();
+            self.settle_owed_ends();
             if let Ok(bytes) = wire::encode(0, &ReplyHead::Shutdown, &()) {
                 for rank in 1..self.size() {
                     self.transport.send(rank, &bytes);
@@ -475,7 +483,8 @@ impl ClusterBuilder {
             pool,
             calls: Cell::new(0),
             placement: Cell::new(Placement::new(self.always_distribute)),
-            ahead: RefCell::new(AnsweredAhead::new(ranks)),
+            owed: RefCell::new(OwedEnds::new(ranks)),
+            told: RefCell::new(VecDeque::new()),
             idle: Cell::new(false),
             lazy_open: Cell::new(false),
             _not_send: PhantomData,

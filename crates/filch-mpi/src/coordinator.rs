@@ -9,9 +9,9 @@
 //!   `Chunk { chunk } + items`, or `End(reason)`, after which the worker
 //!   returns from the call. (`Shutdown` is sent once, when rank 0's
 //!   `Cluster` drops, to any rank still waiting in a call rank 0 never made.)
-//!   In a call rank 0 kept on its own pool, the `End` of a rank not heard
-//!   from yet is sent ahead of its request, which is checked and taken
-//!   when it comes (`answered_ahead.rs`).
+//!   A call rank 0 kept on its own pool ends without waiting for the ranks
+//!   not heard from yet: their endings are filed and sent, several calls'
+//!   at once, as `Ends` in reply to their next request (`owed_ends.rs`).
 //!
 //! Rank 0 maps chunks too, on its calling thread, a slice of about 250 µs
 //! at a time (`local.rs`), so between slices it answers requests: a
@@ -71,11 +71,11 @@ use filch::Pool;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::answered_ahead::{AnsweredAhead, Check};
 use crate::backoff::Backoff;
 use crate::chunk_size::ChunkSizer;
 use crate::error::ClusterError;
 use crate::local::{LocalChunk, SLICE_NS};
+use crate::owed_ends::{OwedEnds, Settle};
 use crate::transport::Transport;
 use crate::wire::{self, CallId, ChunkOutcome, EndReason, Finished, ReplyHead};
 
@@ -108,8 +108,8 @@ enum Peer {
 #[derive(Debug)]
 pub(crate) struct Coordinator<'t, It: Iterator, R> {
     transport: &'t Transport,
-    /// Requests of earlier calls answered ahead (`answered_ahead.rs`).
-    ahead: &'t RefCell<AnsweredAhead>,
+    /// Endings of calls kept on rank 0 not yet told (`owed_ends.rs`).
+    owed: &'t RefCell<OwedEnds>,
     call: CallId,
     input: It,
     /// The input returned `None`.
@@ -145,7 +145,7 @@ where
     /// `window` chunks ahead of the consumer.
     pub(crate) fn new(
         transport: &'t Transport,
-        ahead: &'t RefCell<AnsweredAhead>,
+        owed: &'t RefCell<OwedEnds>,
         call: CallId,
         input: It,
         window: Option<usize>,
@@ -153,7 +153,7 @@ where
         let (low, high) = input.size_hint();
         Coordinator {
             transport,
-            ahead,
+            owed,
             call,
             length_known: high == Some(low),
             input,
@@ -244,8 +244,7 @@ where
     /// Ends a call rank 0 mapped entirely itself (its results filed with
     /// [`start_with`](Self::start_with), the input empty) without waiting
     /// for the other ranks: those whose request is here are answered as
-    /// usual, the others are sent their `End` ahead of it
-    /// (`answered_ahead.rs`).
+    /// usual, the others' endings are filed (`owed_ends.rs`).
     pub(crate) fn end_without_waiting(&mut self) {
         debug_assert!(self.local.is_none());
         while let Some((rank, bytes)) = self.transport.try_receive_any() {
@@ -253,13 +252,14 @@ where
         }
         self.input_done = true;
         let reason = self.stop.clone().unwrap_or(EndReason::Complete);
+        let mut owed = self.owed.borrow_mut();
         for rank in 1..self.peers.len() {
             if self.peers[rank] == Peer::Unheard {
-                self.reply(rank, &ReplyHead::End(reason.clone()));
-                self.ahead.borrow_mut().expect(rank, &self.call);
+                owed.owe(rank, &self.call, &reason);
                 self.peers[rank] = Peer::Ended;
             }
         }
+        drop(owed);
         debug_assert!(self.can_end());
         self.end();
     }
@@ -321,7 +321,7 @@ where
     }
 
     fn on_request(&mut self, rank: usize, bytes: &[u8]) {
-        if self.answered_ahead(rank, bytes) {
+        if self.settled_as_owed(rank, bytes) {
             return;
         }
         let decoded = wire::decode_head::<CallId>(rank, bytes).and_then(|(id, body)| {
@@ -376,20 +376,23 @@ where
         self.peers[rank] = next;
     }
 
-    /// Takes `rank`'s request if it is one of an earlier call that was
-    /// answered ahead (`answered_ahead.rs`); whether it was.
-    fn answered_ahead(&mut self, rank: usize, bytes: &[u8]) -> bool {
-        if !self.ahead.borrow().expects(rank) {
+    /// Answers `rank`'s request if it is for an earlier call whose ending
+    /// is filed (`owed_ends.rs`); whether it was.
+    fn settled_as_owed(&mut self, rank: usize, bytes: &[u8]) -> bool {
+        if !self.owed.borrow().owes(rank) {
             return false;
         }
         let Ok((id, _)) = wire::decode_head::<CallId>(rank, bytes) else {
             return false;
         };
-        let check = self.ahead.borrow_mut().check(rank, &id);
-        match check {
-            Check::NotAhead => return false,
-            Check::Answered => {}
-            Check::Mismatch(reason) => self.fail(reason),
+        let settle = self.owed.borrow_mut().settle(rank, &id);
+        match settle {
+            Settle::NotOwed => return false,
+            Settle::Owed(ends) => self.reply(rank, &ReplyHead::Ends(ends)),
+            Settle::Mismatch(reason) => {
+                self.reply(rank, &ReplyHead::End(reason.clone()));
+                self.fail(reason);
+            }
         }
         true
     }

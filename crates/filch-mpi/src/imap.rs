@@ -96,8 +96,7 @@ impl Cluster {
         };
         if !self.is_root() {
             drop(items);
-            let served =
-                serve::<It::Item, R, F>(self.transport(), self.pool(), &call, &f, self.idle());
+            let served = serve::<It::Item, R, F>(self.worker(), &call, &f);
             return ClusterImap::over(served.err());
         }
         self.lazy_open.set(true);
@@ -107,7 +106,7 @@ impl Cluster {
                 cluster: self,
                 coordinator: Coordinator::new(
                     self.transport(),
-                    self.ahead(),
+                    self.owed(),
                     call,
                     items,
                     Some(window),

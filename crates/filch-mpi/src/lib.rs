@@ -84,12 +84,12 @@
 // The MPI-free parts compile without the feature so their unit tests run in
 // `cargo test --workspace` everywhere; only the MPI code uses them.
 #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
-mod answered_ahead;
-#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
 mod chunk_size;
 mod error;
 #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
 mod local;
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+mod owed_ends;
 #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
 mod placement;
 #[cfg_attr(not(feature = "mpi"), allow(dead_code))]

@@ -133,6 +133,10 @@ pub(crate) enum ReplyHead {
     },
     /// The call is over; stop asking.
     End(EndReason),
+    /// Calls rank 0 kept on its own pool, oldest first: the first is the
+    /// call the request named, which is over with its reason; the others
+    /// are the next calls, already over too (`owed_ends.rs`).
+    Ends(Vec<(CallId, EndReason)>),
     /// Rank 0 dropped its `Cluster`: no call will be answered any more.
     Shutdown,
 }

@@ -235,12 +235,27 @@ fn map_balances_work_across_ranks(cluster: &Cluster) {
 fn small_maps_stay_on_rank_0_big_ones_go_out(cluster: &Cluster) {
     cluster.set_always_distribute(false);
     let me = cluster.rank();
-    let small = cluster.map(0..1000u32, move |x| (x, me)).unwrap();
-    if let Some(small) = small {
-        assert!(small
-            .iter()
-            .enumerate()
-            .all(|(i, &(x, r))| x as usize == i && r == 0));
+    // Whether a call stays local is decided by timing it, and a timing can
+    // be thrown by a preemption on a loaded machine: of five small calls,
+    // most must stay local, and every one must be right.
+    let mut kept_local = 0;
+    for _ in 0..5 {
+        let small = cluster.map(0..1000u32, move |x| (x, me)).unwrap();
+        if let Some(small) = small {
+            assert!(
+                small.iter().enumerate().all(|(i, &(x, _))| x as usize == i),
+                "a small map's results out of order"
+            );
+            if small.iter().all(|&(_, r)| r == 0) {
+                kept_local += 1;
+            }
+        }
+    }
+    if cluster.is_root() {
+        assert!(
+            kept_local >= 3,
+            "only {kept_local} of 5 small maps stayed on rank 0"
+        );
     }
     let panicked = cluster
         .map(0..10u32, |x| {
@@ -314,10 +329,12 @@ fn small_calls_in_a_row_keep_every_rank_in_step(cluster: &Cluster) {
     }
 }
 
-/// A worker that made a different call than one rank 0 kept local was
-/// answered before it asked, so the mismatch shows when its request comes:
-/// in rank 0's next call (here one that goes out, so it hears from every
-/// rank), which fails on every rank. The calls after are in step again.
+/// A worker that made a different call than one rank 0 kept local is
+/// caught when its request reaches rank 0: in that call if it came in
+/// time, else in rank 0's next call (here one that goes out, so it hears
+/// from every rank). Either way every rank gets the mismatch from one of
+/// the two calls, the worker from the first, and the calls after are in
+/// step again.
 fn a_mismatch_in_a_call_kept_local_is_an_error_on_every_rank(cluster: &Cluster) {
     if cluster.size() == 1 {
         return;
@@ -329,21 +346,34 @@ fn a_mismatch_in_a_call_kept_local_is_an_error_on_every_rank(cluster: &Cluster) 
         cluster.map(0..10u64, |x| x.to_string()).map(|_| ())
     };
     cluster.set_always_distribute(true);
-    let second = cluster.map(0..10u64, |x| x + 1);
-    first.unwrap_or_else(|err| panic!("rank {}: the call kept local: {err}", cluster.rank()));
-    match second {
-        Err(ClusterError::Mismatch { rank, detail }) => {
-            assert!(rank >= 1);
-            assert!(detail.contains("alloc::string::String"), "{detail}");
-        }
-        other => panic!(
-            "rank {}: expected a mismatch, got {other:?}",
-            cluster.rank()
-        ),
+    let second = cluster.map(0..10u64, |x| x + 1).map(|_| ());
+    let rank = cluster.rank();
+    let mismatches: Vec<String> = [&first, &second]
+        .into_iter()
+        .filter_map(|outcome| match outcome {
+            Err(ClusterError::Mismatch { detail, .. }) => Some(detail.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !mismatches.is_empty(),
+        "rank {rank}: no mismatch reported: {first:?}, {second:?}"
+    );
+    assert!(
+        mismatches
+            .iter()
+            .all(|detail| detail.contains("alloc::string::String")),
+        "rank {rank}: {mismatches:?}"
+    );
+    if !cluster.is_root() {
+        assert!(
+            matches!(first, Err(ClusterError::Mismatch { .. })),
+            "rank {rank}: {first:?}"
+        );
     }
     let again = cluster
         .map(0..10u64, |x| x * 2)
-        .unwrap_or_else(|err| panic!("rank {}: the call after a mismatch: {err}", cluster.rank()));
+        .unwrap_or_else(|err| panic!("rank {rank}: the call after a mismatch: {err}"));
     assert_eq!(
         again,
         cluster
