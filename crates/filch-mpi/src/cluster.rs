@@ -6,6 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use filch::{Pool, Unpack};
@@ -17,6 +18,7 @@ use serde::Serialize;
 use crate::backoff::Backoff;
 use crate::coordinator::Coordinator;
 use crate::error::ClusterError;
+use crate::imap_progress::Progress;
 use crate::local::elapsed_ns;
 use crate::owed_ends::{OwedEnds, Settle};
 use crate::placement::{Placement, Plan};
@@ -42,7 +44,8 @@ use crate::wire::{self, CallId, ChunkOutcome, EndReason, ReplyHead};
 /// ```
 ///
 /// A `Cluster` is neither `Send` nor `Sync`: MPI is called only from the
-/// thread that initialised it (`MPI_THREAD_FUNNELED`). Dropping it finalises
+/// thread that initialised it, and from an `imap`'s progress thread while
+/// that thread alone uses MPI (see [`Cluster::imap`]). Dropping it finalises
 /// MPI; MPI cannot be initialised again in the same process.
 ///
 /// ```compile_fail
@@ -50,15 +53,15 @@ use crate::wire::{self, CallId, ChunkOutcome, EndReason, ReplyHead};
 /// needs_send(filch_mpi::Cluster::init().unwrap()); // a Cluster stays on its thread
 /// ```
 pub struct Cluster {
-    transport: Transport,
-    pool: Pool,
+    transport: Arc<Transport>,
+    pool: Arc<Pool>,
     /// Calls made so far; the next call's sequence number is this plus one.
     calls: Cell<u64>,
     /// Rank 0's rule for keeping a `map` on its own pool (`placement.rs`).
     placement: Cell<Placement>,
     /// On rank 0, the endings of calls kept local that the other ranks
     /// have not been told yet (`owed_ends.rs`).
-    owed: RefCell<OwedEnds>,
+    owed: Arc<Mutex<OwedEnds>>,
     /// On the other ranks, the endings of the next calls, already told
     /// (`owed_ends.rs`, `serve.rs`).
     told: RefCell<VecDeque<(CallId, EndReason)>>,
@@ -67,6 +70,13 @@ pub struct Cluster {
     idle: Cell<bool>,
     /// An `imap` of this cluster is open on this rank.
     pub(crate) lazy_open: Cell<bool>,
+    /// MPI was initialised `MPI_THREAD_SERIALIZED` or better, so an `imap`
+    /// on rank 0 can make progress on a thread of its own.
+    pub(crate) background: bool,
+    /// On rank 0, the progress thread of the open `imap`, if it has one:
+    /// joined when the `imap` ends, or at the latest when the cluster
+    /// drops (an `imap` forgotten with `mem::forget`).
+    pub(crate) progress: RefCell<Option<Progress>>,
     /// Keeps the cluster on its initialising thread.
     _not_send: PhantomData<*const ()>,
     /// Last field: dropped last, finalising MPI after everything else.
@@ -220,8 +230,27 @@ impl Cluster {
     }
 
     /// Endings owed to the other ranks (`owed_ends.rs`).
-    pub(crate) fn owed(&self) -> &RefCell<OwedEnds> {
+    pub(crate) fn owed(&self) -> &Arc<Mutex<OwedEnds>> {
         &self.owed
+    }
+
+    /// The link to the other ranks.
+    pub(crate) fn transport_arc(&self) -> &Arc<Transport> {
+        &self.transport
+    }
+
+    /// This rank's pool, to share with an `imap`'s progress thread.
+    pub(crate) fn pool_arc(&self) -> &Arc<Pool> {
+        &self.pool
+    }
+
+    /// Stops and joins the progress thread of an `imap`, if one runs: it
+    /// ends its call on every rank first.
+    pub(crate) fn stop_progress(&self) {
+        let progress = self.progress.borrow_mut().take();
+        if let Some(progress) = progress {
+            progress.stop();
+        }
     }
 
     /// Starts call number `calls + 1` of `kind` from `T` to `R`.
@@ -356,7 +385,7 @@ impl Cluster {
     /// and answers it; a request of a call rank 0 never made is told rank 0
     /// is gone.
     fn settle_owed_ends(&self) {
-        let mut owed = self.owed.borrow_mut();
+        let mut owed = self.owed.lock().unwrap_or_else(PoisonError::into_inner);
         let mut backoff = Backoff::new();
         while !owed.is_empty() {
             let Some((rank, bytes)) = self.transport.try_receive_any() else {
@@ -392,6 +421,7 @@ impl Drop for Cluster {
     /// rank still waiting in a call that rank 0 never made that no answer
     /// will come ([`ClusterError::RootGone`]); then MPI is finalised.
     fn drop(&mut self) {
+        self.stop_progress();
         if self.is_root() {
             self.settle_owed_ends();
             if let Ok(bytes) = wire::encode(0, &ReplyHead::Shutdown, &()) {
@@ -469,7 +499,7 @@ impl ClusterBuilder {
             builder = builder.threads(threads);
         }
         let pool = builder.build()?;
-        let (universe, provided) = mpi::initialize_with_threading(Threading::Funneled)
+        let (universe, provided) = mpi::initialize_with_threading(Threading::Serialized)
             .ok_or(ClusterError::AlreadyInitialized)?;
         if provided < Threading::Funneled {
             return Err(ClusterError::ThreadSupport {
@@ -479,14 +509,16 @@ impl ClusterBuilder {
         let transport = Transport::new(universe.world());
         let ranks = transport.size();
         Ok(Cluster {
-            transport,
-            pool,
+            transport: Arc::new(transport),
+            pool: Arc::new(pool),
             calls: Cell::new(0),
             placement: Cell::new(Placement::new(self.always_distribute)),
-            owed: RefCell::new(OwedEnds::new(ranks)),
+            owed: Arc::new(Mutex::new(OwedEnds::new(ranks))),
             told: RefCell::new(VecDeque::new()),
             idle: Cell::new(false),
             lazy_open: Cell::new(false),
+            background: provided >= Threading::Serialized,
+            progress: RefCell::new(None),
             _not_send: PhantomData,
             _universe: universe,
         })

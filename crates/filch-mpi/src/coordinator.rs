@@ -64,8 +64,8 @@
 //! What it cannot survive is a rank that dies: MPI's default error handler
 //! then aborts the whole job (see `docs/cluster.md`).
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use filch::Pool;
 use serde::de::DeserializeOwned;
@@ -109,7 +109,7 @@ enum Peer {
 pub(crate) struct Coordinator<'t, It: Iterator, R> {
     transport: &'t Transport,
     /// Endings of calls kept on rank 0 not yet told (`owed_ends.rs`).
-    owed: &'t RefCell<OwedEnds>,
+    owed: &'t Mutex<OwedEnds>,
     call: CallId,
     input: It,
     /// The input returned `None`.
@@ -145,7 +145,7 @@ where
     /// `window` chunks ahead of the consumer.
     pub(crate) fn new(
         transport: &'t Transport,
-        owed: &'t RefCell<OwedEnds>,
+        owed: &'t Mutex<OwedEnds>,
         call: CallId,
         input: It,
         window: Option<usize>,
@@ -252,7 +252,7 @@ where
         }
         self.input_done = true;
         let reason = self.stop.clone().unwrap_or(EndReason::Complete);
-        let mut owed = self.owed.borrow_mut();
+        let mut owed = self.owed_ends();
         for rank in 1..self.peers.len() {
             if self.peers[rank] == Peer::Unheard {
                 owed.owe(rank, &self.call, &reason);
@@ -379,13 +379,13 @@ where
     /// Answers `rank`'s request if it is for an earlier call whose ending
     /// is filed (`owed_ends.rs`); whether it was.
     fn settled_as_owed(&mut self, rank: usize, bytes: &[u8]) -> bool {
-        if !self.owed.borrow().owes(rank) {
+        if !self.owed_ends().owes(rank) {
             return false;
         }
         let Ok((id, _)) = wire::decode_head::<CallId>(rank, bytes) else {
             return false;
         };
-        let settle = self.owed.borrow_mut().settle(rank, &id);
+        let settle = self.owed_ends().settle(rank, &id);
         match settle {
             Settle::NotOwed => return false,
             Settle::Owed(ends) => self.reply(rank, &ReplyHead::Ends(ends)),
@@ -395,6 +395,12 @@ where
             }
         }
         true
+    }
+
+    /// The filed endings; a panic elsewhere while they were held leaves
+    /// them whole (every change to them is one call), so poison is ignored.
+    fn owed_ends(&self) -> MutexGuard<'t, OwedEnds> {
+        self.owed.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn on_finished(&mut self, rank: usize, chunk: u64, items: usize, outcome: ChunkOutcome<R>) {

@@ -1,15 +1,19 @@
 //! The lazy combinators: `Cluster::imap` and `Cluster::imap_unordered`, and
 //! the iterator they return.
 //!
-//! On rank 0 the iterator drives the protocol from `next()`: rank 0 answers
-//! the other ranks and maps its own share only while the consumer is inside
-//! `next()` (everything runs on the calling thread). So a consumer that
-//! spends long on each result leaves the other ranks idle (sleeping, not
-//! spinning) once they finish their chunks; `map` has no such gap. On the other ranks the call serves
-//! chunks before it returns, and the iterator only reports how the call
-//! ended.
+//! On rank 0 a progress thread drives the protocol (`imap_progress.rs`):
+//! it answers the other ranks and maps rank 0's own share while the
+//! consumer does whatever it does with each result, and hands finished
+//! chunks to `next()` through a channel. Where MPI offers less than
+//! `MPI_THREAD_SERIALIZED`, the iterator drives the protocol from `next()`
+//! on the calling thread instead, so a consumer that spends long on each
+//! result leaves the other ranks idle once they finish their chunks. On the
+//! other ranks the call serves chunks before it returns, and the iterator
+//! only reports how the call ended.
 
 use std::fmt;
+use std::panic;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -18,6 +22,7 @@ use crate::backoff::Backoff;
 use crate::cluster::Cluster;
 use crate::coordinator::{Coordinator, Order};
 use crate::error::ClusterError;
+use crate::imap_progress::{self, Link, Msg, Results};
 use crate::serve::serve;
 
 /// Chunks rank 0 hands out ahead of the consumer, per rank: bounds how far
@@ -53,9 +58,10 @@ impl Cluster {
     pub fn imap<I, F, R>(&self, items: I, f: F) -> ClusterImap<'_, I::IntoIter, F, R>
     where
         I: IntoIterator,
-        I::Item: Serialize + DeserializeOwned + Send,
-        F: Fn(I::Item) -> R + Send + Sync,
-        R: Serialize + DeserializeOwned + Send,
+        I::IntoIter: Send + 'static,
+        I::Item: Serialize + DeserializeOwned + Send + 'static,
+        F: Fn(I::Item) -> R + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         self.lazy("imap", Order::Input, items.into_iter(), f)
     }
@@ -76,19 +82,20 @@ impl Cluster {
     pub fn imap_unordered<I, F, R>(&self, items: I, f: F) -> ClusterImap<'_, I::IntoIter, F, R>
     where
         I: IntoIterator,
-        I::Item: Serialize + DeserializeOwned + Send,
-        F: Fn(I::Item) -> R + Send + Sync,
-        R: Serialize + DeserializeOwned + Send,
+        I::IntoIter: Send + 'static,
+        I::Item: Serialize + DeserializeOwned + Send + 'static,
+        F: Fn(I::Item) -> R + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         self.lazy("imap_unordered", Order::Completion, items.into_iter(), f)
     }
 
     fn lazy<It, F, R>(&self, kind: &str, order: Order, items: It, f: F) -> ClusterImap<'_, It, F, R>
     where
-        It: Iterator,
-        It::Item: Serialize + DeserializeOwned + Send,
-        F: Fn(It::Item) -> R + Send + Sync,
-        R: Serialize + DeserializeOwned + Send,
+        It: Iterator + Send + 'static,
+        It::Item: Serialize + DeserializeOwned + Send + 'static,
+        F: Fn(It::Item) -> R + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         let call = match self.begin::<It::Item, R>(kind) {
             Ok(call) => call,
@@ -101,6 +108,22 @@ impl Cluster {
         }
         self.lazy_open.set(true);
         let window = READ_AHEAD_PER_RANK * self.size();
+        if self.background {
+            let link = Link {
+                transport: Arc::clone(self.transport_arc()),
+                owed: Arc::clone(self.owed()),
+                pool: Arc::clone(self.pool_arc()),
+            };
+            let (progress, results) = imap_progress::start(link, call, items, window, order, f);
+            *self.progress.borrow_mut() = Some(progress);
+            return ClusterImap {
+                state: State::Background(Background {
+                    cluster: self,
+                    results,
+                    ready: Vec::new().into_iter(),
+                }),
+            };
+        }
         ClusterImap {
             state: State::Root(Box::new(Root {
                 cluster: self,
@@ -139,8 +162,10 @@ where
     F: Fn(It::Item) -> R + Send + Sync,
     R: DeserializeOwned + Send,
 {
-    /// Rank 0 while the call is on.
+    /// Rank 0 while the call is on, driving it from `next()`.
     Root(Box<Root<'c, It, F, R>>),
+    /// Rank 0 while the call is on, driven by a progress thread.
+    Background(Background<'c, R>),
     /// The call is over; the error still to yield, if any.
     Over(Option<ClusterError>),
 }
@@ -160,6 +185,13 @@ where
     ready: std::vec::IntoIter<R>,
 }
 
+struct Background<'c, R> {
+    cluster: &'c Cluster,
+    results: Results<R>,
+    /// Results of the chunk being yielded.
+    ready: std::vec::IntoIter<R>,
+}
+
 impl<It, F, R> fmt::Debug for ClusterImap<'_, It, F, R>
 where
     It: Iterator,
@@ -170,6 +202,7 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &self.state {
             State::Root(_) => "running on rank 0",
+            State::Background(_) => "running on rank 0, in the background",
             State::Over(Some(_)) => "over, error pending",
             State::Over(None) => "over",
         };
@@ -195,11 +228,18 @@ where
     /// Ends the call on every rank (cancelling what was not handed out) and
     /// marks the cluster free for calls.
     fn finish(&mut self) {
-        if let State::Root(root) = &mut self.state {
-            root.coordinator.cancel(root.cluster.pool(), &root.f);
-            root.cluster.lazy_open.set(false);
-            self.state = State::Over(None);
+        match &mut self.state {
+            State::Root(root) => {
+                root.coordinator.cancel(root.cluster.pool(), &root.f);
+                root.cluster.lazy_open.set(false);
+            }
+            State::Background(background) => {
+                background.cluster.stop_progress();
+                background.cluster.lazy_open.set(false);
+            }
+            State::Over(_) => return,
         }
+        self.state = State::Over(None);
     }
 }
 
@@ -216,6 +256,27 @@ where
         let root = match &mut self.state {
             State::Over(error) => return error.take().map(Err),
             State::Root(root) => root,
+            State::Background(background) => loop {
+                if let Some(result) = background.ready.next() {
+                    return Some(Ok(result));
+                }
+                match background.results.next() {
+                    Some(Msg::Chunk(chunk)) => background.ready = chunk.into_iter(),
+                    Some(Msg::Over(error)) => {
+                        self.finish();
+                        return error.map(Err);
+                    }
+                    Some(Msg::Panicked(payload)) => {
+                        self.finish();
+                        panic::resume_unwind(payload);
+                    }
+                    // The thread ended without a word: only `stop` does that.
+                    None => {
+                        self.finish();
+                        return None;
+                    }
+                }
+            },
         };
         let mut backoff = Backoff::new();
         loop {

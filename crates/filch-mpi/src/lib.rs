@@ -77,8 +77,11 @@
 //!   same item and result types and the same function. Calls are numbered
 //!   and typed; ranks out of step get [`ClusterError::Mismatch`] instead of
 //!   a hang.
-//! - A `Cluster` stays on the thread that created it (MPI is initialised
-//!   `MPI_THREAD_FUNNELED`); the pool's threads never call MPI.
+//! - A `Cluster` stays on the thread that created it; the pool's threads
+//!   never call MPI. MPI is initialised asking for `MPI_THREAD_SERIALIZED`:
+//!   with it, an `imap` on rank 0 runs the protocol on a progress thread of
+//!   its own while the consumer works (the only MPI user while it runs);
+//!   with only `MPI_THREAD_FUNNELED`, it runs it from `next()`.
 //! - `Cluster::init` once per process: MPI cannot be initialised twice.
 
 // The MPI-free parts compile without the feature so their unit tests run in
@@ -103,6 +106,8 @@ mod cluster;
 mod coordinator;
 #[cfg(feature = "mpi")]
 mod imap;
+#[cfg(feature = "mpi")]
+mod imap_progress;
 #[cfg(feature = "mpi")]
 mod serve;
 #[cfg(feature = "mpi")]

@@ -1,7 +1,9 @@
 //! Bytes between ranks over MPI: every message of the chunk protocol goes
 //! through here, on one tag of `MPI_COMM_WORLD`, as a byte vector (the
-//! encoding is `wire.rs`'s business). All of it runs on the thread that
-//! initialised MPI (`MPI_THREAD_FUNNELED`).
+//! encoding is `wire.rs`'s business). One thread at a time uses it: the
+//! thread that initialised MPI, or, while an `imap` runs on rank 0 with MPI
+//! initialised `MPI_THREAD_SERIALIZED`, that imap's progress thread
+//! (`imap_progress.rs`).
 
 use mpi::point_to_point::{Destination, MatchedReceiveVec, Source};
 use mpi::topology::{Communicator, SimpleCommunicator};
@@ -19,6 +21,19 @@ pub(crate) struct Transport {
     rank: usize,
     size: usize,
 }
+
+// SAFETY: MPI allows calls from any thread as long as no two are made at
+// once when it was initialised `MPI_THREAD_SERIALIZED`, and from the
+// initialising thread only when `MPI_THREAD_FUNNELED`. A `Transport` is
+// only reachable through its `Cluster` (which is neither `Send` nor `Sync`)
+// and through the progress thread of an `imap` on rank 0, which is started
+// only under `MPI_THREAD_SERIALIZED`, while the `Cluster` makes no MPI call
+// (every other call returns `ClusterError::Busy` while an `imap` is open),
+// and is joined before the `Cluster` uses MPI again or drops.
+unsafe impl Send for Transport {}
+// SAFETY: as for `Send` above: shared, it is still used by one thread at a
+// time.
+unsafe impl Sync for Transport {}
 
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -7,9 +7,10 @@
 
 mod common;
 
-use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 use std::process;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -105,6 +106,10 @@ fn main() {
         (
             "imap_reports_a_panic_once_then_ends",
             imap_reports_a_panic_once_then_ends,
+        ),
+        (
+            "a_panicking_imap_input_reaches_rank_0s_consumer_and_ends_the_call",
+            a_panicking_imap_input_reaches_rank_0s_consumer_and_ends_the_call,
         ),
         (
             "mismatched_calls_are_an_error_not_a_hang",
@@ -421,8 +426,12 @@ fn imap_unordered_yields_every_result_once(cluster: &Cluster) {
 /// An infinite input is read a bounded distance ahead; dropping the
 /// iterator ends the call on every rank, and the next call works.
 fn imap_reads_an_infinite_input_lazily(cluster: &Cluster) {
-    let pulled = Cell::new(0u64);
-    let input = (0u64..).inspect(|_| pulled.set(pulled.get() + 1));
+    // The input runs on rank 0's progress thread: it must own what it uses.
+    let pulled = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&pulled);
+    let input = (0u64..).inspect(move |_| {
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
     let mut results = cluster.imap(input, |x| x * 2);
     let first: Vec<u64> = if cluster.is_root() {
         results
@@ -439,7 +448,8 @@ fn imap_reads_an_infinite_input_lazily(cluster: &Cluster) {
         // Chunks of tiny items grow fourfold per measurement, so a few
         // thousand items are read for the first 100 (341 to 5721 in runs on
         // the 2-core VM); 10^5 catches a read-ahead that does not stop.
-        assert!(pulled.get() < 100_000, "read {} items ahead", pulled.get());
+        let pulled = pulled.load(Ordering::Relaxed);
+        assert!(pulled < 100_000, "read {pulled} items ahead");
     }
     let after = cluster.map(0..10u8, |x| x).unwrap();
     assert_eq!(after, cluster.is_root().then(|| (0..10u8).collect()));
@@ -531,6 +541,36 @@ fn imap_reports_a_panic_once_then_ends(cluster: &Cluster) {
         errors[0]
     );
     assert!(results.next().is_none());
+}
+
+/// Rank 0's input is read on its progress thread: a panic there comes out
+/// of `next()` on rank 0's own thread, the call ends on every rank (the
+/// others see it end without results or error), and the next call works.
+fn a_panicking_imap_input_reaches_rank_0s_consumer_and_ends_the_call(cluster: &Cluster) {
+    let input = (0..3000u32).inspect(|&x| {
+        assert!(x != 1500, "{INJECTED} input item 1500");
+    });
+    let mut results = cluster.imap(input, |x| {
+        thread::sleep(Duration::from_micros(20));
+        x
+    });
+    let caught = panic::catch_unwind(AssertUnwindSafe(|| {
+        results.by_ref().collect::<Result<Vec<u32>, _>>()
+    }));
+    drop(results);
+    if cluster.is_root() {
+        let payload = caught.expect_err("the input's panic reaches rank 0's consumer");
+        let message = filch_mpi::panic_message(&*payload);
+        assert!(message.contains("input item 1500"), "{message}");
+    } else {
+        let served = caught.expect("the other ranks do not panic");
+        assert_eq!(
+            served.expect("the call ends without error there"),
+            Vec::<u32>::new()
+        );
+    }
+    let after = cluster.map(0..10u8, |x| x).unwrap();
+    assert_eq!(after, cluster.is_root().then(|| (0..10u8).collect()));
 }
 
 /// Rank 0 maps to `u64`, the others to `String`: every rank gets a

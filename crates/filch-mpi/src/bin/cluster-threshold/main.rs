@@ -9,7 +9,7 @@
 //! ```text
 //! cargo build --release -p filch-mpi --features mpi --bin cluster-threshold
 //! mpirun -np 2 --bind-to none target/release/cluster-threshold \
-//!     [--smoke] [--items N] [--rounds R] [--work NS,NS,...]
+//!     [--smoke] [--items N] [--rounds R] [--work NS,NS,...] [--threads-per-rank T] [--imap]
 //! ```
 //!
 //! `--bind-to none` matters: with two ranks OpenMPI binds each to one core,
@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 
 use filch::Pool;
 use filch_mpi::Cluster;
+
+mod slow_consumer;
 
 /// Threads of the local pool, and by default of every rank's pool.
 const LOCAL_THREADS: usize = 2;
@@ -52,6 +54,8 @@ struct Options {
     rounds: usize,
     sweep: Vec<u64>,
     threads_per_rank: usize,
+    /// Run the slow-consumer `imap` experiment instead of the sweep.
+    imap: bool,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -60,6 +64,7 @@ fn parse_options() -> Result<Options, String> {
         rounds: 7,
         sweep: FULL_SWEEP_NS.to_vec(),
         threads_per_rank: LOCAL_THREADS,
+        imap: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -73,6 +78,7 @@ fn parse_options() -> Result<Options, String> {
             }
         };
         match arg.as_str() {
+            "--imap" => options.imap = true,
             "--smoke" => {
                 options.items = 200;
                 options.rounds = 3;
@@ -95,7 +101,7 @@ fn parse_options() -> Result<Options, String> {
             }
             "--help" | "-h" => {
                 return Err(
-                    "usage: mpirun -np 2 --bind-to none cluster-threshold [--smoke] [--items N] [--rounds R] [--work NS,NS,...] [--threads-per-rank T]"
+                    "usage: mpirun -np 2 --bind-to none cluster-threshold [--smoke] [--items N] [--rounds R] [--work NS,NS,...] [--threads-per-rank T] [--imap]"
                         .into(),
                 )
             }
@@ -108,7 +114,7 @@ fn parse_options() -> Result<Options, String> {
 /// About `iters` steps of integer hashing: the work of one item. Every rank
 /// gets the step count with the item, so all ranks do the same work even if
 /// they calibrated differently.
-fn work(x: u64, iters: u64) -> u64 {
+pub(crate) fn work(x: u64, iters: u64) -> u64 {
     let mut h = x;
     for _ in 0..iters {
         h = black_box(
@@ -135,7 +141,7 @@ fn calibrate() -> f64 {
 
 /// The CPUs this process may run on, as Linux lists them
 /// (`Cpus_allowed_list` in `/proc/self/status`), and how many they are.
-fn allowed_cpus() -> Option<(String, usize)> {
+pub(crate) fn allowed_cpus() -> Option<(String, usize)> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let list = status
         .lines()
@@ -173,12 +179,12 @@ fn per_call(reps: u64, mut call: impl FnMut()) -> Duration {
     start.elapsed() / reps as u32
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
+pub(crate) fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort_unstable();
     samples[samples.len() / 2]
 }
 
-fn human(d: Duration) -> String {
+pub(crate) fn human(d: Duration) -> String {
     let ns = d.as_nanos() as f64;
     match ns {
         n if n < 1e3 => format!("{n:.0} ns"),
@@ -233,11 +239,15 @@ fn main() {
     if cluster.size() < 2 && cluster.is_root() {
         eprintln!("cluster-threshold: one rank has no one to share with; run it with mpirun -np 2 or more");
     }
+    let steps_per_ns = if cluster.is_root() { calibrate() } else { 0.0 };
+    if options.imap {
+        slow_consumer::run(&cluster, steps_per_ns, options.rounds);
+        return;
+    }
     let local = Pool::builder()
         .threads(LOCAL_THREADS)
         .build()
         .expect("a 2-thread pool");
-    let steps_per_ns = if cluster.is_root() { calibrate() } else { 0.0 };
     let sizes = options.sweep.len();
     let mut serial = vec![Vec::new(); sizes];
     let mut pooled = vec![Vec::new(); sizes];
