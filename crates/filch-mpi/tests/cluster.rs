@@ -273,21 +273,7 @@ fn small_maps_stay_on_rank_0_big_ones_go_out(cluster: &Cluster) {
         "{panicked}"
     );
     // 2000 items of 200 µs: 0.4 s of work, far above the bar.
-    let big = cluster
-        .map(0..2000u32, move |x| {
-            thread::sleep(Duration::from_micros(200));
-            (x, me)
-        })
-        .unwrap();
-    if let Some(big) = big {
-        assert!(big.iter().enumerate().all(|(i, &(x, _))| x as usize == i));
-        for rank in 1..cluster.size() {
-            assert!(
-                big.iter().any(|&(_, r)| r == rank),
-                "rank {rank} mapped nothing"
-            );
-        }
-    }
+    every_rank_maps_part_of(cluster, 2000, Duration::from_micros(200));
     cluster.set_always_distribute(true);
 }
 
@@ -317,17 +303,24 @@ fn small_calls_in_a_row_keep_every_rank_in_step(cluster: &Cluster) {
         "rank {me}: {err}"
     );
     cluster.set_always_distribute(true);
-    let big = cluster
-        .map(0..400u32, move |x| {
-            thread::sleep(Duration::from_micros(500));
+    every_rank_maps_part_of(cluster, 400, Duration::from_micros(500));
+}
+
+/// Maps `items` items that take `each` across the cluster: the results
+/// come back in order and every rank mapped some.
+fn every_rank_maps_part_of(cluster: &Cluster, items: u32, each: Duration) {
+    let me = cluster.rank();
+    let out = cluster
+        .map(0..items, move |x| {
+            thread::sleep(each);
             (x, me)
         })
         .unwrap();
-    if let Some(big) = big {
-        assert!(big.iter().enumerate().all(|(i, &(x, _))| x as usize == i));
+    if let Some(out) = out {
+        assert!(out.iter().enumerate().all(|(i, &(x, _))| x as usize == i));
         for rank in 1..cluster.size() {
             assert!(
-                big.iter().any(|&(_, r)| r == rank),
+                out.iter().any(|&(_, r)| r == rank),
                 "rank {rank} mapped nothing"
             );
         }
