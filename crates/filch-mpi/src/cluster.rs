@@ -400,7 +400,7 @@ impl Cluster {
                     // the other rank's call fails with it.
                     Settle::Mismatch(reason) => {
                         if let Some(err) = reason.clone().into_error() {
-                            eprintln!("filch-mpi: rank 0 dropped its cluster after {err}");
+                            eprintln!("{err} (found as rank 0 dropped its cluster)");
                         }
                         ReplyHead::End(reason)
                     }
@@ -416,8 +416,9 @@ impl Cluster {
 }
 
 impl Drop for Cluster {
-    /// On rank 0, answers the ranks owed endings of calls it kept local
-    /// (waiting for their requests: every rank makes the same calls), then tells any
+    /// Stops an `imap`'s progress thread if one still runs; on rank 0,
+    /// answers the ranks owed endings of calls it kept local (waiting for
+    /// their requests: every rank makes the same calls), then tells any
     /// rank still waiting in a call that rank 0 never made that no answer
     /// will come ([`ClusterError::RootGone`]); then MPI is finalised.
     fn drop(&mut self) {
