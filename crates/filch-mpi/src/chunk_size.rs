@@ -59,6 +59,9 @@ pub(crate) struct ChunkSizer {
     latest: Option<f64>,
     /// The most items in a chunk whose time came back.
     biggest_measured: usize,
+    /// Whether chunks last at least [`ROOT_ITEMS_PER_CHUNK`] of rank 0's
+    /// items (see [`ChunkSizer::for_lazy_calls`]).
+    root_floor: bool,
 }
 
 impl ChunkSizer {
@@ -68,6 +71,19 @@ impl ChunkSizer {
             ns_per_item: vec![None; ranks],
             latest: None,
             biggest_measured: 0,
+            root_floor: true,
+        }
+    }
+
+    /// A sizer for an `imap`: chunks of [`TARGET_CHUNK_NS`] even when rank
+    /// 0's items outlast a slice. The floor of [`ROOT_ITEMS_PER_CHUNK`]
+    /// items buys `map` throughput with chunks of up to 20 items; an `imap`
+    /// consumer would get its results in bursts that long (with 2 ms items,
+    /// 40 ms), and a consumer slower than that leaves the ranks idle.
+    pub(crate) fn for_lazy_calls(ranks: usize) -> ChunkSizer {
+        ChunkSizer {
+            root_floor: false,
+            ..ChunkSizer::new(ranks)
         }
     }
 
@@ -108,7 +124,12 @@ impl ChunkSizer {
             None => FIRST_CHUNK,
             Some(per_item) => {
                 let root_item = self.ns_per_item[0].unwrap_or(per_item);
-                let target = TARGET_CHUNK_NS.max(ROOT_ITEMS_PER_CHUNK * root_item);
+                let floor = if self.root_floor {
+                    ROOT_ITEMS_PER_CHUNK * root_item
+                } else {
+                    0.0
+                };
+                let target = TARGET_CHUNK_NS.max(floor);
                 let wanted = (target / per_item) as usize;
                 wanted.clamp(1, self.biggest_measured.max(1) * MAX_GROWTH)
             }
@@ -166,6 +187,18 @@ mod chunk_size_tests {
         }
         // 1 ms per item: 5 ms would be 5 items; 20 of rank 0's items win.
         assert_eq!(sizer.next_size(1, None), 20);
+    }
+
+    #[test]
+    fn an_imap_keeps_chunks_at_the_target_duration_however_long_the_items() {
+        let mut sizer = ChunkSizer::for_lazy_calls(2);
+        for _ in 0..4 {
+            sizer.record(0, 8, 8_000_000);
+            sizer.record(1, 8, 8_000_000);
+        }
+        // 1 ms per item: 5 ms is 5 items, for rank 0 as for the others.
+        assert_eq!(sizer.next_size(1, None), 5);
+        assert_eq!(sizer.next_size(0, None), 5);
     }
 
     #[test]

@@ -104,6 +104,44 @@ enum Peer {
     Ended,
 }
 
+/// A job mapping one of rank 0's own chunks off the coordinating thread.
+pub(crate) trait OwnJob<R>: std::fmt::Debug {
+    /// Whether its outcome is ready.
+    fn ready(&self) -> bool;
+    /// Its outcome, once ready.
+    fn outcome(self: Box<Self>) -> ChunkOutcome<R>;
+}
+
+/// Starts the job that maps a chunk of rank 0's own share (see
+/// [`Coordinator::map_own_share_with`]).
+pub(crate) struct OwnShare<'t, T, R>(Box<dyn Fn(Vec<T>) -> Box<dyn OwnJob<R> + 't> + 't>);
+
+impl<T, R> std::fmt::Debug for OwnShare<'_, T, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OwnShare")
+    }
+}
+
+impl<'t, T, R> OwnShare<'t, T, R> {
+    /// Maps a chunk with the job `start` returns.
+    pub(crate) fn new(start: impl Fn(Vec<T>) -> Box<dyn OwnJob<R> + 't> + 't) -> Self {
+        OwnShare(Box::new(start))
+    }
+}
+
+/// The chunk rank 0 maps itself.
+#[derive(Debug)]
+enum OwnChunk<'t, T, R> {
+    /// Mapped by the coordinating thread, a slice per poll.
+    Sliced(LocalChunk<T, R>),
+    /// Mapped by a job while the coordinator polls.
+    Job {
+        chunk: u64,
+        items: usize,
+        job: Box<dyn OwnJob<R> + 't>,
+    },
+}
+
 /// Rank 0's state for one call.
 #[derive(Debug)]
 pub(crate) struct Coordinator<'t, It: Iterator, R> {
@@ -121,7 +159,9 @@ pub(crate) struct Coordinator<'t, It: Iterator, R> {
     /// Indexed by rank; entry 0 (this rank) is unused.
     peers: Vec<Peer>,
     /// The chunk rank 0 is mapping itself.
-    local: Option<LocalChunk<It::Item, R>>,
+    local: Option<OwnChunk<'t, It::Item, R>>,
+    /// How rank 0 maps its own chunks when not a slice at a time.
+    own_share: Option<OwnShare<'t, It::Item, R>>,
     /// Why the call stops early; the first reason wins.
     stop: Option<EndReason>,
     /// Finished chunks not yet taken by the consumer.
@@ -159,9 +199,14 @@ where
             input,
             input_done: false,
             next_chunk: 0,
-            sizer: ChunkSizer::new(transport.size()),
+            sizer: if window.is_some() {
+                ChunkSizer::for_lazy_calls(transport.size())
+            } else {
+                ChunkSizer::new(transport.size())
+            },
             peers: vec![Peer::Unheard; transport.size()],
             local: None,
+            own_share: None,
             stop: None,
             done: BTreeMap::new(),
             next_to_take: 0,
@@ -169,6 +214,14 @@ where
             unconsumed: 0,
             ended: false,
         }
+    }
+
+    /// Maps rank 0's own chunks with jobs `start` puts on its pool, whole,
+    /// instead of a slice per poll on the coordinating thread: for a
+    /// coordinator on a thread of its own (`imap_progress.rs`), so that a
+    /// request never waits for one of rank 0's items.
+    pub(crate) fn map_own_share_with(&mut self, start: OwnShare<'t, It::Item, R>) {
+        self.own_share = Some(start);
     }
 
     /// Files `outcome`, the results of the input's first `items` items that
@@ -291,14 +344,23 @@ where
         if self.stop.is_some() {
             self.local = None;
         }
-        if let Some(local) = &mut self.local {
-            let slice = self.sizer.items_taking(0, SLICE_NS);
-            if let Some(outcome) = local.step(pool, f, slice) {
-                let (chunk, items) = (local.chunk, local.items);
-                self.local = None;
-                self.on_finished(0, chunk, items, outcome);
+        match &mut self.local {
+            Some(OwnChunk::Sliced(local)) => {
+                let slice = self.sizer.items_taking(0, SLICE_NS);
+                if let Some(outcome) = local.step(pool, f, slice) {
+                    let (chunk, items) = (local.chunk, local.items);
+                    self.local = None;
+                    self.on_finished(0, chunk, items, outcome);
+                }
+                progressed = true;
             }
-            progressed = true;
+            Some(OwnChunk::Job { job, .. }) if job.ready() => {
+                if let Some(OwnChunk::Job { chunk, items, job }) = self.local.take() {
+                    self.on_finished(0, chunk, items, job.outcome());
+                }
+                progressed = true;
+            }
+            Some(OwnChunk::Job { .. }) | None => {}
         }
         if !self.ended && self.can_end() {
             self.end();
@@ -470,7 +532,14 @@ where
         }
         if self.local.is_none() && self.may_hand_out() {
             if let Some((chunk, items)) = self.next_items(0) {
-                self.local = Some(LocalChunk::new(chunk, items));
+                self.local = Some(match &self.own_share {
+                    Some(OwnShare(start)) => OwnChunk::Job {
+                        chunk,
+                        items: items.len(),
+                        job: start(items),
+                    },
+                    None => OwnChunk::Sliced(LocalChunk::new(chunk, items)),
+                });
                 progressed = true;
             }
         }

@@ -8,8 +8,9 @@
 //! calls MPI while it runs, which MPI allows once initialised
 //! `MPI_THREAD_SERIALIZED` (the cluster's own thread makes no MPI call
 //! meanwhile: every other cluster call returns `ClusterError::Busy` while
-//! an `imap` is open). It polls as `map` does (answering requests, mapping
-//! rank 0's share a slice at a time on the pool) and moves finished chunks,
+//! an `imap` is open). It polls as `map` does, answering requests, but
+//! leaves rank 0's own chunks to jobs on rank 0's pool (a chunk at a time),
+//! so a request never waits for one of rank 0's items; it moves finished chunks,
 //! in the order the consumer takes them, into a channel, keeping at most
 //! [`CHANNEL_CHUNKS`] there: so the input is read at most the coordinator's
 //! window plus that many chunks ahead of the consumer, as before.
@@ -36,16 +37,18 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
-use filch::Pool;
+use filch::{AsyncResult, Pool};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::backoff::Backoff;
-use crate::coordinator::{Coordinator, Order};
+use crate::coordinator::{Coordinator, Order, OwnJob, OwnShare};
+use crate::error::panic_message;
 use crate::error::ClusterError;
+use crate::local::map_chunk;
 use crate::owed_ends::OwedEnds;
 use crate::transport::Transport;
-use crate::wire::CallId;
+use crate::wire::{CallId, ChunkOutcome};
 
 /// Finished chunks the thread keeps in the channel ahead of the consumer.
 const CHANNEL_CHUNKS: usize = 2;
@@ -141,8 +144,16 @@ where
                     owed,
                     pool,
                 } = link;
-                let coordinator = Coordinator::new(&transport, &owed, call, items, Some(window));
-                drive(coordinator, &pool, &f, order, &tx, &cancel, &in_channel);
+                let f = Arc::new(f);
+                let mut coordinator =
+                    Coordinator::new(&transport, &owed, call, items, Some(window));
+                let (jobs, job_f) = (Arc::clone(&pool), Arc::clone(&f));
+                coordinator.map_own_share_with(OwnShare::new(move |items| {
+                    let (pool, f) = (Arc::clone(&jobs), Arc::clone(&job_f));
+                    let job = jobs.apply_async(move || map_chunk(&pool, &*f, items));
+                    Box::new(job) as Box<dyn OwnJob<R>>
+                }));
+                drive(coordinator, &pool, &*f, order, &tx, &cancel, &in_channel);
             })
             .expect("start the imap progress thread")
     };
@@ -207,5 +218,18 @@ fn drive<It, F, R>(
         } else {
             backoff.snooze();
         }
+    }
+}
+
+impl<R: Send + 'static> OwnJob<R> for AsyncResult<ChunkOutcome<R>> {
+    fn ready(&self) -> bool {
+        AsyncResult::ready(self)
+    }
+
+    fn outcome(self: Box<Self>) -> ChunkOutcome<R> {
+        // `map_chunk` in the job catches `f`'s panics; what is left is a job
+        // that never ran (its pool was terminated), which `get` reports.
+        panic::catch_unwind(AssertUnwindSafe(|| self.get()))
+            .unwrap_or_else(|payload| ChunkOutcome::Panicked(panic_message(&*payload)))
     }
 }
