@@ -43,6 +43,13 @@ impl Cluster {
     /// After a failure the iterator yields `Err` once (on every rank) and
     /// then ends; results after it are dropped.
     ///
+    /// On rank 0 a progress thread answers the other ranks and maps rank
+    /// 0's share while the consumer does what it does with each result (an
+    /// MPI library without `MPI_THREAD_SERIALIZED` support makes that
+    /// happen inside `next()` instead). The input is read and `f` is called
+    /// on other threads than the caller's, hence `Send + 'static`; a panic
+    /// in the input ends the call on every rank and is resumed in `next()`.
+    ///
     /// ```no_run
     /// let cluster = filch_mpi::Cluster::init()?;
     /// // An infinite input is fine: rank 0 reads it lazily.
