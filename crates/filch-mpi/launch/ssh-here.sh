@@ -20,5 +20,13 @@ if [ $# -lt 2 ]; then
   echo "ssh-here.sh: expected HOST COMMAND..., got: $*" >&2
   exit 255
 fi
+host=$1
 shift
+# Each "host" gets its own temporary directory: OpenMPI's daemons name their
+# session directories after the machine's hostname, which both share here,
+# and two daemons creating the same directory at once sometimes failed
+# ("mkdir ... File exists", orte_session_dir failed).
+TMPDIR="${TMPDIR:-/tmp}/ssh-here-$host"
+export TMPDIR
+mkdir -p "$TMPDIR"
 exec /bin/sh -c "$*"
