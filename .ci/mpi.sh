@@ -90,3 +90,24 @@ done
 echo "--- cluster-threshold bench over TCP, one rank per host, smoke run"
 "${MPIRUN[@]}" "${TWO_HOSTS[@]}" -np 2 --map-by node --bind-to none \
   target/release/cluster-threshold --smoke
+
+echo "--- stress: the cluster checks 3 more times per set-up beside a busy core"
+# The protocol's races (requests answered late, endings told in batches,
+# the imap progress thread) and the launcher's only show under load.
+( while :; do :; done ) &
+busy=$!
+trap 'kill $busy 2>/dev/null' EXIT
+for round in 1 2 3; do
+  for setup in "shm 2" "shm 3" "tcp 3" "tcp 4"; do
+    set -- $setup
+    if [ "$1" = tcp ]; then hosts=("${TWO_HOSTS[@]}"); else hosts=(); fi
+    if ! out=$("${MPIRUN[@]}" "${hosts[@]}" -np "$2" "$cluster_bin" 2>&1); then
+      printf '%s\n' "$out"
+      echo "stress round $round: the cluster checks failed with $2 ranks over $1" >&2
+      exit 1
+    fi
+  done
+  echo "stress round $round: ok"
+done
+kill $busy
+trap - EXIT
