@@ -23,7 +23,7 @@ fi
 host=$1
 shift
 # Each "host" gets its own temporary directory: OpenMPI's daemons name their
-# session directories after the machine's hostname, which both share here,
+# working directories after the machine's hostname, which both share here,
 # and two daemons creating the same directory at once sometimes failed
 # ("mkdir ... File exists", orte_session_dir failed).
 TMPDIR="${TMPDIR:-/tmp}/ssh-here-$host"
