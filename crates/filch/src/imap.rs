@@ -131,6 +131,8 @@ struct Feed<I> {
     input: I,
     input_done: bool,
     next_id: u64,
+    /// Items read from the input so far (for `size_hint`).
+    items_read: usize,
     /// The input's panic during a serial batch, raised after that batch.
     failed: Option<Payload>,
 }
@@ -155,6 +157,8 @@ struct Core<'p, J, I: Iterator, F, R> {
     /// pool's spare cap (see "Blocking items").
     consumer_blocked: Cell<bool>,
     finished: bool,
+    /// Results moved into `ready` so far (for `size_hint`).
+    taken: usize,
     /// This call site, for the first-item history (see "Serial first").
     site: Site,
 }
@@ -205,6 +209,7 @@ where
                 input,
                 input_done: false,
                 next_id: 0,
+                items_read: 0,
                 failed: None,
             }),
             f: Arc::new(f),
@@ -216,6 +221,7 @@ where
             on_worker,
             consumer_blocked: Cell::new(false),
             finished: false,
+            taken: 0,
             site,
         }
     }
@@ -255,6 +261,7 @@ where
             };
             match taken {
                 Taken::Chunk(Computed { values, panic }) => {
+                    self.taken += values.len();
                     self.ready = values.into_iter();
                     let input_failed = self.feed.get_mut().failed.take();
                     if let Some(payload) = panic.or(input_failed) {
@@ -267,6 +274,30 @@ where
                 Taken::TimedOut => return Err(TimedOut),
             }
         }
+    }
+
+    /// A lower bound on the results still to come (see `size_hint`).
+    fn results_left(&self) -> usize {
+        let ready = self.ready.len();
+        if self.held.is_some() || self.finished {
+            return ready;
+        }
+        let Ok(feed) = self.feed.try_borrow() else {
+            return ready;
+        };
+        if feed.failed.is_some() {
+            return ready;
+        }
+        let unread = if feed.input_done {
+            0
+        } else {
+            match feed.input.size_hint() {
+                (low, Some(high)) if low == high => low,
+                _ => return ready,
+            }
+        };
+        let in_window = feed.items_read.saturating_sub(self.taken);
+        ready.saturating_add(in_window).saturating_add(unread)
     }
 
     /// `next` once the chunk at hand is used up (kept out of line, so the
@@ -326,6 +357,7 @@ where
         let items = {
             let mut feed = self.feed.borrow_mut();
             let (items, panic) = pull(&mut feed.input, batch);
+            feed.items_read += items.len();
             if panic.is_some() {
                 feed.input_done = true;
                 feed.failed = panic;
@@ -479,6 +511,7 @@ where
                 }
             }
             let (items, panic) = pull(&mut feed.input, chunk);
+            feed.items_read += items.len();
             if items.len() < chunk {
                 feed.input_done = true;
             }
@@ -699,8 +732,12 @@ macro_rules! imap_iterator {
                 }
             }
 
+            /// At least the results at hand, plus, while no panic is
+            /// pending and the input says exactly how long it is, every
+            /// item read and not yet yielded and every item still to read:
+            /// so `collect` into a `Vec` allocates once.
             fn size_hint(&self) -> (usize, Option<usize>) {
-                (self.core.ready.len(), None)
+                (self.core.results_left(), None)
             }
 
             /// Drains each chunk's results in one pass rather than a call
