@@ -259,6 +259,9 @@ fn seed001_log_loop(
 /// The row of the closure a Rust user writes instead of `partial`.
 pub const FILCH_CLOSURE_ROW: &str = "filch map(closure)";
 
+/// The row of the same map made lazily and collected.
+pub const IMAP_COLLECT_ROW: &str = "filch imap(..).collect()";
+
 /// Seed 002 at size `n`: `starmap` over pairs, `map(partial(g, 2))`, `map(partial_last(g, 3))`.
 fn seed002(n: usize, plan: &Plan, pools: &Pools) -> Vec<Comparison> {
     let threads = threads_note(pools);
@@ -289,9 +292,7 @@ fn seed002(n: usize, plan: &Plan, pools: &Pools) -> Vec<Comparison> {
                 filch.map_partial_first(add, 2, 0..m)
             }),
             Case::new(FILCH_CLOSURE_ROW, || filch.map_range(0..m, |b| add(2, b))),
-            Case::new("filch imap(..).collect()", || {
-                filch.imap_range(0..m, |b| add(2, b))
-            }),
+            Case::new(IMAP_COLLECT_ROW, || filch.imap_range(0..m, |b| add(2, b))),
             Case::new("rayon", || rayon.map_range(0..m, |b| add(2, b))),
         ],
         plan,

@@ -15,8 +15,8 @@ use crate::measure::paired_speedup;
 use crate::programs;
 use crate::record::Report;
 use crate::seeds::{
-    FILCH_CLOSURE_ROW, LOG_LOOP_TITLE, POLY_TITLE, SLEEP_BLOCKING_ROW, SLEEP_TITLE,
-    SQUARES_LARGE_TITLE, SQUARES_TITLE,
+    FILCH_CLOSURE_ROW, IMAP_COLLECT_ROW, LOG_LOOP_TITLE, POLY_TITLE, SLEEP_BLOCKING_ROW,
+    SLEEP_TITLE, SQUARES_LARGE_TITLE, SQUARES_TITLE,
 };
 use crate::sweep::SweepResult;
 use crate::systems::{FILCH_ON_WORKER, SERIAL_PLAIN_ROW};
@@ -222,6 +222,7 @@ pub fn evaluate(r: &Report) -> Vec<Target> {
     out.extend(round_trip_and_idle(r.forkjoin.as_ref()));
     out.extend(outside_calls(r.forkjoin.as_ref()));
     out.extend(partial_costs(r));
+    out.push(imap_collect_cost(r));
     out.extend(uneven(r.forkjoin.as_ref()));
     out.extend(blocking_targets(r, r.blocking.as_ref()));
     out.extend(big_targets(r.big.as_ref()));
@@ -408,6 +409,45 @@ fn partial_costs(r: &Report) -> Vec<Target> {
         }
     })
     .collect()
+}
+
+/// `imap(..).collect()` of cheap items costs at most twice what `map` of the same
+/// items costs, at the largest size of seed 002's experiment (the same comparison).
+fn imap_collect_cost(r: &Report) -> Target {
+    let n = r
+        .config
+        .seeds
+        .pair_sizes
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(3);
+    let t = Target::new(
+        OVERHEAD,
+        format!(
+            "`pool.imap(..).collect()` of {} cheap items: ≤ 2x `pool.map` of the same items",
+            fmt_count(n as u64)
+        ),
+    );
+    if !r.config.sections.seeds {
+        return t;
+    }
+    let title = format!(
+        "seed 002: map(partial(g, 2)), {} items",
+        fmt_count(n as u64)
+    );
+    let Some(c) = find(&r.seeds, &title) else {
+        return t.no_data();
+    };
+    match (median(c, IMAP_COLLECT_ROW), median(c, FILCH_CLOSURE_ROW)) {
+        (Some((i, iok)), Some((m, mok))) => t.measured(
+            format!("{} the map{}", fmt_ratio(i / m), wrong(iok)),
+            None,
+            iok && mok && i <= 2.0 * m,
+        ),
+        _ => t.no_data(),
+    }
 }
 
 /// The worst cell of `system` in the targets' range by the "no slower than serial" rule:
