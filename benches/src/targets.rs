@@ -369,16 +369,7 @@ fn seed_overhead(r: &Report) -> Vec<Target> {
 /// `partial` and `partial_last` cost what the closure a user would write costs: ≤ 1.2x
 /// its time, at the largest size of seed 002's experiment.
 fn partial_costs(r: &Report) -> Vec<Target> {
-    let ran = r.config.sections.seeds;
-    let n = r
-        .config
-        .seeds
-        .pair_sizes
-        .iter()
-        .copied()
-        .max()
-        .unwrap_or(0)
-        .max(3);
+    let n = seed_002_size(r);
     [
         ("partial(g, 2)", "filch map(partial)"),
         ("partial_last(g, 3)", "filch map(partial_last)"),
@@ -392,21 +383,7 @@ fn partial_costs(r: &Report) -> Vec<Target> {
                 fmt_count(n as u64)
             ),
         );
-        if !ran {
-            return t;
-        }
-        let title = format!("seed 002: map({call}), {} items", fmt_count(n as u64));
-        let Some(c) = find(&r.seeds, &title) else {
-            return t.no_data();
-        };
-        match (median(c, row), median(c, FILCH_CLOSURE_ROW)) {
-            (Some((p, pok)), Some((cl, cok))) => t.measured(
-                format!("{} the closure{}", fmt_ratio(p / cl), wrong(pok)),
-                None,
-                pok && cok && p <= 1.2 * cl,
-            ),
-            _ => t.no_data(),
-        }
+        against_closure_row(r, t, call, row, 1.2, "the closure")
     })
     .collect()
 }
@@ -414,37 +391,53 @@ fn partial_costs(r: &Report) -> Vec<Target> {
 /// `imap(..).collect()` of cheap items costs at most twice what `map` of the same
 /// items costs, at the largest size of seed 002's experiment (the same comparison).
 fn imap_collect_cost(r: &Report) -> Target {
-    let n = r
-        .config
+    let t = Target::new(
+        OVERHEAD,
+        format!(
+            "`pool.imap(..).collect()` of {} cheap items: ≤ 2x `pool.map` of the same items",
+            fmt_count(seed_002_size(r) as u64)
+        ),
+    );
+    against_closure_row(r, t, "partial(g, 2)", IMAP_COLLECT_ROW, 2.0, "the map")
+}
+
+/// The largest size of seed 002's experiment, where its targets are read.
+fn seed_002_size(r: &Report) -> usize {
+    r.config
         .seeds
         .pair_sizes
         .iter()
         .copied()
         .max()
         .unwrap_or(0)
-        .max(3);
-    let t = Target::new(
-        OVERHEAD,
-        format!(
-            "`pool.imap(..).collect()` of {} cheap items: ≤ 2x `pool.map` of the same items",
-            fmt_count(n as u64)
-        ),
-    );
+        .max(3)
+}
+
+/// Target `t` judged on seed 002's `map({call})` comparison at its largest size: row
+/// `row`'s median at most `limit` times the closure row's, reported as a ratio to `what`.
+fn against_closure_row(
+    r: &Report,
+    t: Target,
+    call: &str,
+    row: &str,
+    limit: f64,
+    what: &str,
+) -> Target {
     if !r.config.sections.seeds {
         return t;
     }
     let title = format!(
-        "seed 002: map(partial(g, 2)), {} items",
-        fmt_count(n as u64)
+        "seed 002: map({call}), {} items",
+        fmt_count(seed_002_size(r) as u64)
     );
     let Some(c) = find(&r.seeds, &title) else {
         return t.no_data();
     };
-    match (median(c, IMAP_COLLECT_ROW), median(c, FILCH_CLOSURE_ROW)) {
-        (Some((i, iok)), Some((m, mok))) => t.measured(
-            format!("{} the map{}", fmt_ratio(i / m), wrong(iok)),
+    match (median(c, row), median(c, FILCH_CLOSURE_ROW)) {
+        (Some((x, xok)), Some((cl, cok))) => t.measured(
+            format!("{} {what}{}", fmt_ratio(x / cl), wrong(xok)),
             None,
-            iok && mok && i <= 2.0 * m,
+            xok && cok && x <= limit * cl,
         ),
         _ => t.no_data(),
     }
