@@ -20,7 +20,7 @@ use crate::coordinator::Coordinator;
 use crate::error::ClusterError;
 use crate::imap_progress::Progress;
 use crate::local::elapsed_ns;
-use crate::owed_ends::{OwedEnds, Settle};
+use crate::owed_ends::OwedEnds;
 use crate::placement::{Placement, Plan};
 use crate::serve::{serve, Worker};
 use crate::transport::Transport;
@@ -215,7 +215,9 @@ impl Cluster {
         &self.pool
     }
 
-    pub(crate) fn transport(&self) -> &Transport {
+    /// The link to the other ranks (an `Arc`, to share with an `imap`'s
+    /// progress thread).
+    pub(crate) fn transport(&self) -> &Arc<Transport> {
         &self.transport
     }
 
@@ -232,11 +234,6 @@ impl Cluster {
     /// Endings owed to the other ranks (`owed_ends.rs`).
     pub(crate) fn owed(&self) -> &Arc<Mutex<OwedEnds>> {
         &self.owed
-    }
-
-    /// The link to the other ranks.
-    pub(crate) fn transport_arc(&self) -> &Arc<Transport> {
-        &self.transport
     }
 
     /// This rank's pool, to share with an `imap`'s progress thread.
@@ -393,20 +390,16 @@ impl Cluster {
                 continue;
             };
             backoff.reset();
-            let head = match wire::decode_head::<CallId>(rank, &bytes) {
-                Ok((id, _)) => match owed.settle(rank, &id) {
-                    Settle::Owed(ends) => ReplyHead::Ends(ends),
+            let head = match owed.settle_request(rank, &bytes).into_reply() {
+                Some((head, mismatch)) => {
                     // No call is left to fail on rank 0: say it here, as
                     // the other rank's call fails with it.
-                    Settle::Mismatch(reason) => {
-                        if let Some(err) = reason.clone().into_error() {
-                            eprintln!("{err} (found as rank 0 dropped its cluster)");
-                        }
-                        ReplyHead::End(reason)
+                    if let Some(err) = mismatch.and_then(EndReason::into_error) {
+                        eprintln!("{err} (found as rank 0 dropped its cluster)");
                     }
-                    Settle::NotOwed => ReplyHead::Shutdown,
-                },
-                Err(_) => ReplyHead::Shutdown,
+                    head
+                }
+                None => ReplyHead::Shutdown,
             };
             if let Ok(reply) = wire::encode(0, &head, &()) {
                 self.transport.send(rank, &reply);

@@ -75,7 +75,7 @@ use crate::backoff::Backoff;
 use crate::chunk_size::ChunkSizer;
 use crate::error::ClusterError;
 use crate::local::{LocalChunk, SLICE_NS};
-use crate::owed_ends::{OwedEnds, Settle};
+use crate::owed_ends::OwedEnds;
 use crate::transport::Transport;
 use crate::wire::{self, CallId, ChunkOutcome, EndReason, Finished, ReplyHead};
 
@@ -441,20 +441,13 @@ where
     /// Answers `rank`'s request if it is for an earlier call whose ending
     /// is filed (`owed_ends.rs`); whether it was.
     fn settled_as_owed(&mut self, rank: usize, bytes: &[u8]) -> bool {
-        if !self.owed_ends().owes(rank) {
-            return false;
-        }
-        let Ok((id, _)) = wire::decode_head::<CallId>(rank, bytes) else {
+        let settle = self.owed_ends().settle_request(rank, bytes);
+        let Some((head, mismatch)) = settle.into_reply() else {
             return false;
         };
-        let settle = self.owed_ends().settle(rank, &id);
-        match settle {
-            Settle::NotOwed => return false,
-            Settle::Owed(ends) => self.reply(rank, &ReplyHead::Ends(ends)),
-            Settle::Mismatch(reason) => {
-                self.reply(rank, &ReplyHead::End(reason.clone()));
-                self.fail(reason);
-            }
+        self.reply(rank, &head);
+        if let Some(reason) = mismatch {
+            self.fail(reason);
         }
         true
     }

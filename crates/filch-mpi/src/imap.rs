@@ -117,7 +117,7 @@ impl Cluster {
         let window = READ_AHEAD_PER_RANK * self.size();
         if self.background {
             let link = Link {
-                transport: Arc::clone(self.transport_arc()),
+                transport: Arc::clone(self.transport()),
                 owed: Arc::clone(self.owed()),
                 pool: Arc::clone(self.pool_arc()),
             };

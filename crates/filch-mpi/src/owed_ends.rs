@@ -37,7 +37,7 @@
 
 use std::collections::VecDeque;
 
-use crate::wire::{CallId, EndReason};
+use crate::wire::{self, CallId, EndReason, ReplyHead};
 
 /// What to answer a worker's request naming call `id`.
 #[derive(Debug, PartialEq, Eq)]
@@ -50,6 +50,18 @@ pub(crate) enum Settle {
     /// The request names another call than the oldest filed: reply `End`
     /// with this mismatch, and fail the call in progress with it.
     Mismatch(EndReason),
+}
+
+impl Settle {
+    /// The reply to send, and the mismatch the call in progress fails
+    /// with, if any; `None` when nothing was owed.
+    pub(crate) fn into_reply(self) -> Option<(ReplyHead, Option<EndReason>)> {
+        match self {
+            Settle::NotOwed => None,
+            Settle::Owed(ends) => Some((ReplyHead::Ends(ends), None)),
+            Settle::Mismatch(reason) => Some((ReplyHead::End(reason.clone()), Some(reason))),
+        }
+    }
 }
 
 /// Per worker rank, the calls whose ending it has not been told, oldest
@@ -80,6 +92,19 @@ impl OwedEnds {
     /// Whether nothing is filed for any rank.
     pub(crate) fn is_empty(&self) -> bool {
         self.per_rank.iter().all(VecDeque::is_empty)
+    }
+
+    /// What to answer `rank`'s request `bytes` (encoded as in `wire.rs`):
+    /// [`settle`](Self::settle) of the call it names, or `NotOwed` when
+    /// nothing is filed for `rank` or the request does not decode.
+    pub(crate) fn settle_request(&mut self, rank: usize, bytes: &[u8]) -> Settle {
+        if !self.owes(rank) {
+            return Settle::NotOwed;
+        }
+        match wire::decode_head::<CallId>(rank, bytes) {
+            Ok((id, _)) => self.settle(rank, &id),
+            Err(_) => Settle::NotOwed,
+        }
     }
 
     /// What to answer `rank`'s request naming call `id`; empties its queue
@@ -134,6 +159,34 @@ mod tests {
             Settle::Owed(vec![(call(2), panicked)])
         );
         assert!(owed.is_empty());
+    }
+
+    #[test]
+    fn an_encoded_request_is_decoded_and_answered_with_the_batch_or_the_mismatch() {
+        let mut owed = OwedEnds::new(2);
+        owed.owe(1, &call(1), &EndReason::Complete);
+        let request = |id: &CallId| wire::encode(1, id, &()).expect("a request encodes");
+        assert_eq!(owed.settle_request(1, b"not a request"), Settle::NotOwed);
+        let (head, mismatch) = owed
+            .settle_request(1, &request(&call(1)))
+            .into_reply()
+            .expect("an owed call is answered");
+        assert_eq!(head, ReplyHead::Ends(vec![(call(1), EndReason::Complete)]));
+        assert!(mismatch.is_none());
+        assert_eq!(owed.settle_request(1, &request(&call(2))), Settle::NotOwed);
+        owed.owe(1, &call(3), &EndReason::Complete);
+        let (head, mismatch) = owed
+            .settle_request(1, &request(&CallId::new::<u32, String>(3, "map")))
+            .into_reply()
+            .expect("a mismatch is answered");
+        assert!(matches!(
+            head,
+            ReplyHead::End(EndReason::Mismatch { rank: 1, .. })
+        ));
+        assert!(matches!(
+            mismatch,
+            Some(EndReason::Mismatch { rank: 1, .. })
+        ));
     }
 
     #[test]
