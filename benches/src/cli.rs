@@ -1,186 +1,122 @@
-//! Command-line parsing for the `filch-bench` binary: a small hand-written parser (the
-//! option set is tiny and fixed), producing [`Options`] that [`Options::into_config`] turns
-//! into a [`Config`].
+//! The `filch-bench` command line, declared with `clap`'s derive: [`Options`] is what the
+//! user asked for, [`Options::into_config`] turns it into a [`Config`].
 
 use std::path::PathBuf;
 
+use clap::{Parser, ValueEnum};
+
 use crate::config::{Config, Mode, Sections};
 
-/// The `--help` text.
-pub const HELP: &str = "\
-filch-bench: filch against a serial loop, rayon and std threads
-
-USAGE:
-    cargo run --release -p filch-bench -- [OPTIONS]
-
-MODES (pick one; default --quick):
-        --smoke, --quick-test  tiny sizes, 2 rounds: finishes in seconds (for CI)
-        --quick                moderate sizes, 7 rounds: under a minute on 2 cores
-        --full                 every size, 15 rounds: about 4 minutes on 2 cores
-
-OPTIONS:
-        --out DIR       where report.md and the SVG plots go
-                        (default: <workspace>/target/filch-report)
-        --threads N     threads of the filch and rayon pools and of the std::scope split
-                        (default: available parallelism)
-        --rounds R      timed rounds per comparison, after the warm-up round
-        --only LIST     comma-separated sections to run: sweep,big,programs,seeds,forkjoin,blocking
-        --cap-ms MS     threshold sweep: skip cells whose serial time would exceed MS ms
-        --no-plots      do not write SVG plots
-        --check         exit with status 1 if a measured promise (the targets table) is
-                        not met; promises not run count as neither
-    -h, --help          print this help
-
-OUTPUT:
-    tables on stdout, a progress bar on stderr; report.md, sweep.csv and *.svg in the
-    out dir
-";
-
-/// Parsed command-line options; `None` means "the mode's default".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Options {
-    /// The preset.
-    pub mode: Mode,
-    /// `--out`.
-    pub out: Option<PathBuf>,
-    /// `--threads`.
-    pub threads: Option<usize>,
-    /// `--rounds`.
-    pub rounds: Option<usize>,
-    /// `--only`.
-    pub sections: Option<Sections>,
-    /// `--cap-ms`.
-    pub cap_ms: Option<u64>,
-    /// `--no-plots` unset.
-    pub plots: bool,
-    /// `--check`: fail the run if a measured target is not met.
-    pub check: bool,
-}
-
-impl Default for Options {
-    fn default() -> Options {
-        Options {
-            mode: Mode::Quick,
-            out: None,
-            threads: None,
-            rounds: None,
-            sections: None,
-            cap_ms: None,
-            plots: true,
-            check: false,
-        }
-    }
-}
-
-/// What the command line asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// Run the benchmarks.
-    Run(Options),
-    /// Print [`HELP`] and exit.
-    Help,
-}
-
-/// Parses the arguments after the program name.
+/// filch against a serial loop, rayon and std threads.
 ///
-/// # Errors
-/// A message naming the offending argument and what would be accepted.
-pub fn parse<I, S>(args: I) -> Result<Command, String>
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
-    let mut opts = Options::default();
-    let mut args = args.into_iter().map(Into::into);
-    while let Some(arg) = args.next() {
-        // Accept both `--out DIR` and `--out=DIR`.
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "--smoke" | "--quick-test" => opts.mode = Mode::Smoke,
-            "--quick" => opts.mode = Mode::Quick,
-            "--full" => opts.mode = Mode::Full,
-            "--no-plots" => opts.plots = false,
-            "--check" => opts.check = true,
-            "--out" => opts.out = Some(PathBuf::from(value("--out")?)),
-            "--threads" => opts.threads = Some(positive("--threads", &value("--threads")?)?),
-            "--rounds" => opts.rounds = Some(positive("--rounds", &value("--rounds")?)?),
-            "--cap-ms" => opts.cap_ms = Some(positive("--cap-ms", &value("--cap-ms")?)? as u64),
-            "--only" => opts.sections = Some(parse_sections(&value("--only")?)?),
-            // `cargo bench` passes `--bench` to every bench target, harness or not.
-            "--bench" => {}
-            other => {
-                return Err(format!(
-                    "unknown argument `{other}` (try --help for the list of options)"
-                ))
-            }
-        }
-    }
-    Ok(Command::Run(opts))
+/// Tables go to stdout and a progress bar to stderr; report.md, sweep.csv and the SVG
+/// plots go to the out dir.
+#[derive(Debug, Clone, PartialEq, Eq, Parser)]
+#[command(name = "filch-bench", version)]
+pub struct Options {
+    /// Tiny sizes, 2 rounds: finishes in seconds (for CI)
+    #[arg(long, visible_alias = "quick-test", group = "mode")]
+    pub smoke: bool,
+    /// Moderate sizes, 7 rounds: under a minute on 2 cores (the default)
+    #[arg(long, group = "mode")]
+    pub quick: bool,
+    /// Every size, 15 rounds: several minutes on 2 cores
+    #[arg(long, group = "mode")]
+    pub full: bool,
+    /// Where report.md and the SVG plots go [default: <workspace>/target/filch-report]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Threads of the filch and rayon pools and of the std::scope split [default:
+    /// available parallelism]
+    #[arg(long, value_name = "N", value_parser = positive)]
+    pub threads: Option<usize>,
+    /// Timed rounds per comparison, after the warm-up round
+    #[arg(long, value_name = "R", value_parser = positive)]
+    pub rounds: Option<usize>,
+    /// Sections to run (comma-separated)
+    #[arg(long, value_name = "LIST", value_delimiter = ',', num_args = 1..)]
+    pub only: Vec<Section>,
+    /// Threshold sweep: skip cells whose serial time would exceed MS ms
+    #[arg(long, value_name = "MS", value_parser = positive)]
+    pub cap_ms: Option<usize>,
+    /// Do not write SVG plots
+    #[arg(long)]
+    pub no_plots: bool,
+    /// Exit with status 1 if a measured promise is not met (promises not run count as
+    /// neither)
+    #[arg(long)]
+    pub check: bool,
+    /// Passed by `cargo bench` to every bench target; ignored
+    #[arg(long, hide = true)]
+    pub bench: bool,
 }
 
-fn positive(name: &str, text: &str) -> Result<usize, String> {
+/// One section of the run, as `--only` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Section {
+    /// The threshold sweep.
+    Sweep,
+    /// Big inputs: millions of cheap items, from outside the pool and on a worker.
+    Big,
+    /// Whole programs.
+    Programs,
+    /// The Python seeds.
+    Seeds,
+    /// Fork-join, round trips and idle CPU.
+    Forkjoin,
+    /// Blocking items beside CPU-bound work.
+    Blocking,
+}
+
+fn positive(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("{name} expects a positive integer, got `{text}`")),
+        _ => Err(format!("expected a positive integer, got `{text}`")),
     }
-}
-
-/// Parses `--only`'s comma-separated list.
-///
-/// # Errors
-/// An unknown section name, or an empty list.
-pub fn parse_sections(list: &str) -> Result<Sections, String> {
-    let mut sections = Sections::NONE;
-    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        match name {
-            "sweep" => sections.sweep = true,
-            "seeds" => sections.seeds = true,
-            "big" => sections.big = true,
-            "programs" => sections.programs = true,
-            "forkjoin" => sections.forkjoin = true,
-            "blocking" => sections.blocking = true,
-            other => {
-                return Err(format!(
-                "--only: unknown section `{other}` (expected sweep, big, programs, seeds, forkjoin or blocking)"
-            ))
-            }
-        }
-    }
-    if sections == Sections::NONE {
-        return Err(
-            "--only needs at least one of sweep, big, programs, seeds, forkjoin, blocking"
-                .to_string(),
-        );
-    }
-    Ok(sections)
 }
 
 impl Options {
+    /// The preset the mode flags pick.
+    pub fn mode(&self) -> Mode {
+        if self.smoke {
+            Mode::Smoke
+        } else if self.full {
+            Mode::Full
+        } else {
+            Mode::Quick
+        }
+    }
+
+    /// The sections `--only` selects, or every section.
+    pub fn sections(&self) -> Sections {
+        if self.only.is_empty() {
+            return Sections::ALL;
+        }
+        let on = |s: Section| self.only.contains(&s);
+        Sections {
+            sweep: on(Section::Sweep),
+            big: on(Section::Big),
+            programs: on(Section::Programs),
+            seeds: on(Section::Seeds),
+            forkjoin: on(Section::Forkjoin),
+            blocking: on(Section::Blocking),
+        }
+    }
+
     /// The run configuration: the mode's preset with these options applied.
     /// `default_out` and `default_threads` fill in `--out` and `--threads` when absent.
     pub fn into_config(self, default_out: PathBuf, default_threads: usize) -> Config {
         let threads = self.threads.unwrap_or(default_threads);
-        let mut config = Config::preset(self.mode, threads, self.out.unwrap_or(default_out));
+        let out = self.out.clone().unwrap_or(default_out);
+        let mut config = Config::preset(self.mode(), threads, out);
         if let Some(rounds) = self.rounds {
             config.plan.rounds = rounds;
         }
-        if let Some(sections) = self.sections {
-            config.sections = sections;
-        }
         if let Some(cap) = self.cap_ms {
-            config.sweep.cap_serial_ns = cap.saturating_mul(1_000_000);
+            config.sweep.cap_serial_ns = (cap as u64).saturating_mul(1_000_000);
         }
-        config.plots = self.plots;
+        config.sections = self.sections();
+        config.plots = !self.no_plots;
         config
     }
 }
@@ -189,97 +125,54 @@ impl Options {
 mod tests {
     use super::*;
 
-    fn run(args: &[&str]) -> Options {
-        match parse(args.iter().copied()).unwrap() {
-            Command::Run(o) => o,
-            Command::Help => panic!("unexpected help"),
-        }
+    fn parse(args: &[&str]) -> Result<Options, clap::Error> {
+        Options::try_parse_from(std::iter::once("filch-bench").chain(args.iter().copied()))
     }
 
     #[test]
-    fn no_arguments_mean_quick_defaults() {
-        assert_eq!(run(&[]), Options::default());
-        assert_eq!(run(&[]).mode, Mode::Quick);
+    fn the_declaration_is_consistent() {
+        use clap::CommandFactory;
+        Options::command().debug_assert();
     }
 
     #[test]
-    fn mode_flags_and_aliases() {
-        assert_eq!(run(&["--full"]).mode, Mode::Full);
-        assert_eq!(run(&["--smoke"]).mode, Mode::Smoke);
-        assert_eq!(run(&["--quick-test"]).mode, Mode::Smoke);
-        assert_eq!(run(&["--full", "--quick"]).mode, Mode::Quick);
+    fn mode_flags_pick_the_preset_and_exclude_each_other() {
+        assert_eq!(parse(&[]).unwrap().mode(), Mode::Quick);
+        assert_eq!(parse(&["--full"]).unwrap().mode(), Mode::Full);
+        assert_eq!(parse(&["--quick-test"]).unwrap().mode(), Mode::Smoke);
+        assert!(parse(&["--full", "--quick"]).is_err());
     }
 
     #[test]
-    fn check_is_off_unless_asked_for() {
-        assert!(!run(&["--full"]).check);
-        assert!(run(&["--smoke", "--check"]).check);
-    }
-
-    #[test]
-    fn values_in_both_spellings() {
-        let o = run(&[
-            "--out",
-            "a/b",
-            "--threads=3",
-            "--rounds",
-            "9",
-            "--cap-ms=20",
-        ]);
-        assert_eq!(o.out, Some(PathBuf::from("a/b")));
-        assert_eq!(o.threads, Some(3));
-        assert_eq!(o.rounds, Some(9));
-        assert_eq!(o.cap_ms, Some(20));
-    }
-
-    #[test]
-    fn help_wins_wherever_it_is() {
-        assert_eq!(parse(["--full", "-h"]).unwrap(), Command::Help);
-        assert_eq!(parse(["--help"]).unwrap(), Command::Help);
-    }
-
-    #[test]
-    fn bad_arguments_are_named_in_the_error() {
-        let err = parse(["--bogus"]).unwrap_err();
-        assert!(err.contains("--bogus"), "{err}");
-        let err = parse(["--threads", "0"]).unwrap_err();
-        assert!(err.contains("positive") && err.contains('0'), "{err}");
-        let err = parse(["--out"]).unwrap_err();
-        assert!(err.contains("needs a value"), "{err}");
-        let err = parse(["--only", "sweep,nope"]).unwrap_err();
+    fn bad_values_are_named_in_the_error() {
+        let err = parse(&["--threads", "0"]).unwrap_err().to_string();
+        assert!(err.contains("positive") && err.contains("`0`"), "{err}");
+        let err = parse(&["--only", "sweep,nope"]).unwrap_err().to_string();
         assert!(err.contains("nope"), "{err}");
+        assert!(parse(&["--bogus"]).is_err());
     }
 
     #[test]
     fn only_selects_sections() {
-        let o = run(&["--only", "seeds,forkjoin"]);
-        assert_eq!(
-            o.sections,
-            Some(Sections {
-                seeds: true,
-                forkjoin: true,
-                ..Sections::NONE
-            })
-        );
-        assert_eq!(
-            run(&["--only", "blocking"]).sections,
-            Some(Sections {
-                blocking: true,
-                ..Sections::NONE
-            })
-        );
-        assert!(parse(["--only", ","]).is_err());
+        let o = parse(&["--only", "seeds,forkjoin"]).unwrap();
+        let expected = Sections {
+            seeds: true,
+            forkjoin: true,
+            ..Sections::NONE
+        };
+        assert_eq!(o.sections(), expected);
+        assert_eq!(parse(&[]).unwrap().sections(), Sections::ALL);
     }
 
     #[test]
     fn options_override_the_preset() {
-        let cfg = run(&["--smoke", "--rounds", "4", "--cap-ms", "7", "--no-plots"])
+        let cfg = parse(&["--smoke", "--rounds=4", "--cap-ms", "7", "--no-plots"])
+            .unwrap()
             .into_config(PathBuf::from("out"), 2);
         assert_eq!(cfg.mode, Mode::Smoke);
         assert_eq!(cfg.plan.rounds, 4);
         assert_eq!(cfg.sweep.cap_serial_ns, 7_000_000);
         assert!(!cfg.plots);
-        assert_eq!(cfg.threads, 2);
-        assert_eq!(cfg.out_dir, PathBuf::from("out"));
+        assert_eq!((cfg.threads, cfg.out_dir), (2, PathBuf::from("out")));
     }
 }

@@ -5,8 +5,9 @@
 
 use std::process::ExitCode;
 
+use clap::Parser;
 use filch_bench::alloc_count::Counting;
-use filch_bench::cli::{self, Command, HELP};
+use filch_bench::cli::Options;
 use filch_bench::{run, targets};
 
 /// Counts live bytes, for the big-input section's peak memory.
@@ -14,41 +15,30 @@ use filch_bench::{run, targets};
 static ALLOCATOR: Counting = Counting;
 
 fn main() -> ExitCode {
+    let options = Options::parse();
+    let check = options.check;
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match cli::parse(args.iter().cloned()) {
-        Err(message) => {
-            eprintln!("filch-bench: {message}");
-            ExitCode::from(2)
-        }
-        Ok(Command::Help) => {
-            print!("{HELP}");
+    let config = options.into_config(run::default_out_dir(), run::default_threads());
+    match run::run(&config, &args.join(" ")) {
+        Ok((report, path)) => {
+            eprintln!(
+                "report written to {} ({:.1} s)",
+                path.display(),
+                report.elapsed.as_secs_f64()
+            );
+            let missed = targets::missed(&targets::evaluate(&report));
+            if check && !missed.is_empty() {
+                eprintln!("filch-bench: {} promises not met:", missed.len());
+                for goal in &missed {
+                    eprintln!("  {goal}");
+                }
+                return ExitCode::FAILURE;
+            }
             ExitCode::SUCCESS
         }
-        Ok(Command::Run(options)) => {
-            let check = options.check;
-            let config = options.into_config(run::default_out_dir(), run::default_threads());
-            match run::run(&config, &args.join(" ")) {
-                Ok((report, path)) => {
-                    eprintln!(
-                        "report written to {} ({:.1} s)",
-                        path.display(),
-                        report.elapsed.as_secs_f64()
-                    );
-                    let missed = targets::missed(&targets::evaluate(&report));
-                    if check && !missed.is_empty() {
-                        eprintln!("filch-bench: {} promises not met:", missed.len());
-                        for goal in &missed {
-                            eprintln!("  {goal}");
-                        }
-                        return ExitCode::FAILURE;
-                    }
-                    ExitCode::SUCCESS
-                }
-                Err(message) => {
-                    eprintln!("filch-bench: {message}");
-                    ExitCode::FAILURE
-                }
-            }
+        Err(message) => {
+            eprintln!("filch-bench: {message}");
+            ExitCode::FAILURE
         }
     }
 }
