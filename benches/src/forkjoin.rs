@@ -6,16 +6,15 @@
 //! * the cost of a `join` of two empty closures inside `install`;
 //! * the round trip to a pool that has had time to park: filch `apply_async(|| 1).get()`,
 //!   rayon `spawn` + channel, and a raw `Mutex` + `Condvar` ping-pong as the floor;
-//! * the CPU an idle pool burns, read per thread from `/proc` (see [`crate::cputime`]).
+//! * the CPU an idle pool burns, read per thread from `/proc` (see [`crate::machine::ThreadTimes`]).
 
-use std::collections::BTreeSet;
 use std::hint::black_box;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::comparison::Comparison;
 use crate::config::ForkJoinConfig;
-use crate::cputime::{self, CpuSource};
+use crate::machine::ThreadTimes;
 use crate::measure::{compare, Case, Plan};
 use crate::progress::Progress;
 use crate::systems::filch_sys::Filch;
@@ -51,7 +50,7 @@ pub struct IdleCpu {
     /// Length of the window.
     pub wall_ns: u64,
     /// Where the CPU time was read.
-    pub source: CpuSource,
+    pub source: &'static str,
 }
 
 impl IdleCpu {
@@ -283,24 +282,28 @@ fn idle_cpu<P>(
     build: impl FnOnce() -> Result<P, String>,
     warm: impl Fn(&P),
 ) -> Result<IdleCpu, String> {
-    let source = cputime::best_source();
-    let before: BTreeSet<u32> = cputime::thread_ids();
+    let before = ThreadTimes::now();
     let pool = build()?;
     warm(&pool);
     thread::sleep(IDLE_SETTLE);
-    let added: BTreeSet<u32> = cputime::thread_ids().difference(&before).copied().collect();
-    let start_cpu = cputime::cpu_ns(&added, source);
+    let start_cpu = ThreadTimes::now();
+    let added: Vec<i32> = start_cpu
+        .ns
+        .keys()
+        .filter(|tid| !before.ns.contains_key(tid))
+        .copied()
+        .collect();
     let start = Instant::now();
     thread::sleep(window);
-    let end_cpu = cputime::cpu_ns(&added, source);
+    let end_cpu = ThreadTimes::now();
     let wall_ns = start.elapsed().as_nanos() as u64;
     drop(pool);
     Ok(IdleCpu {
         system: system.to_string(),
         threads_seen: added.len(),
-        cpu_ns: cputime::delta_ns(&start_cpu, &end_cpu),
+        cpu_ns: start_cpu.spent_since(&end_cpu, &added),
         wall_ns,
-        source,
+        source: start_cpu.source,
     })
 }
 

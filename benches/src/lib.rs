@@ -22,8 +22,7 @@
 //! | [`uneven`] | uneven items, nested maps, Mandelbrot rows |
 //! | [`blocking`] | sleeping items sharing a pool with CPU-bound work |
 //! | [`targets`] | every target, read off this run's results |
-//! | [`cputime`] | per-thread CPU time from `/proc`, for the idle-CPU experiment |
-//! | [`machine`] | what machine the numbers came from |
+//! | [`machine`] | what machine the numbers came from, what else ran on it, per-thread CPU time |
 //! | [`units`] | formatting nanoseconds, ratios and work sizes |
 //! | [`table`] | tables rendered as aligned text and as Markdown |
 //! | [`report`] | the Markdown report document |
@@ -38,7 +37,6 @@ pub mod calibrate;
 pub mod cli;
 pub mod comparison;
 pub mod config;
-pub mod cputime;
 pub mod forkjoin;
 pub mod machine;
 pub mod measure;

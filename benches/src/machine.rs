@@ -1,12 +1,15 @@
-//! What machine the numbers came from: CPU model, logical CPUs, OS, kernel, compiler and
-//! build profile, and when. Read from `/proc`, `/etc/os-release` and `rustc --version`;
-//! anything unreadable is reported as `unknown` rather than failing the run.
+//! The machine the numbers came from and what else ran on it: the CPU, OS, compiler and
+//! build (read once at the start), the CPU time other processes and the hypervisor took
+//! while the run went on, and the CPU time of single threads (how much an idle pool burns).
+//!
+//! Everything under `/proc` is read through `procfs` (Linux only); anything unreadable is
+//! reported as `unknown` or left out rather than failing the run.
 
-use std::fs;
+use std::collections::BTreeMap;
 use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use crate::table::Table;
+use crate::table::{Align, Table};
 
 /// A description of the machine and build.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,10 +26,10 @@ pub struct Machine {
     pub rustc: String,
     /// `release` or `debug` (debug numbers are meaningless).
     pub profile: String,
-    /// UTC time of the run, `YYYY-MM-DD HH:MM`.
+    /// UTC time of the run, RFC 3339.
     pub utc: String,
-    /// `/proc/loadavg`'s 1, 5 and 15 minute load averages when the run started: a load
-    /// near the core count means something else was competing for the CPUs.
+    /// The 1, 5 and 15 minute load averages when the run started: a load near the core
+    /// count means something else was competing for the CPUs.
     pub load: String,
 }
 
@@ -36,71 +39,60 @@ impl Machine {
     /// A made-up machine for the report's and the targets' unit tests.
     #[cfg(test)]
     pub(crate) fn fixture() -> Machine {
+        let text = |s: &str| s.to_string();
         Machine {
-            cpu_model: "cpu".into(),
+            cpu_model: text("cpu"),
             logical_cpus: 2,
-            os: "os".into(),
-            kernel: "k".into(),
-            rustc: "rustc".into(),
-            profile: "release".into(),
-            utc: "2026-01-01 00:00".into(),
-            load: "0.00 0.00 0.00".into(),
+            os: text("os"),
+            kernel: text("k"),
+            rustc: text("rustc"),
+            profile: text("release"),
+            utc: text("2026-01-01T00:00:00Z"),
+            load: text("0.00 0.00 0.00"),
         }
     }
 
     /// Reads the current machine.
     pub fn detect() -> Machine {
-        let read = |path: &str| fs::read_to_string(path).ok();
+        let known = |value: Option<String>| value.unwrap_or_else(|| UNKNOWN.to_string());
+        let read = |path: &str| std::fs::read_to_string(path).ok();
         Machine {
-            cpu_model: read("/proc/cpuinfo")
-                .and_then(|s| parse_cpu_model(&s))
-                .unwrap_or_else(|| UNKNOWN.to_string()),
+            cpu_model: known(proc::cpu_model()),
             logical_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
             os: read("/etc/os-release")
                 .and_then(|s| parse_os_release(&s))
                 .unwrap_or_else(|| std::env::consts::OS.to_string()),
-            kernel: read("/proc/sys/kernel/osrelease")
-                .map(|s| s.trim().to_string())
-                .unwrap_or_else(|| UNKNOWN.to_string()),
-            rustc: rustc_version().unwrap_or_else(|| UNKNOWN.to_string()),
+            kernel: known(read("/proc/sys/kernel/osrelease").map(|s| s.trim().to_string())),
+            rustc: known(rustc_version()),
             profile: if cfg!(debug_assertions) {
                 "debug (numbers are meaningless: use --release)".to_string()
             } else {
                 "release".to_string()
             },
-            utc: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| utc_string(d.as_secs()))
-                .unwrap_or_else(|_| UNKNOWN.to_string()),
-            load: read("/proc/loadavg")
-                .and_then(|s| parse_loadavg(&s))
-                .unwrap_or_else(|| UNKNOWN.to_string()),
+            utc: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            load: known(proc::load_average()),
         }
     }
 
     /// A two-column table of the fields.
     pub fn table(&self, threads: usize) -> Table {
         let mut t = Table::new(["machine", ""]);
-        t.push_row(["CPU".to_string(), self.cpu_model.clone()]);
-        t.push_row(["logical CPUs".to_string(), self.logical_cpus.to_string()]);
-        t.push_row(["pool threads".to_string(), threads.to_string()]);
-        t.push_row(["OS".to_string(), self.os.clone()]);
-        t.push_row(["kernel".to_string(), self.kernel.clone()]);
-        t.push_row(["rustc".to_string(), self.rustc.clone()]);
-        t.push_row(["profile".to_string(), self.profile.clone()]);
-        t.push_row(["date (UTC)".to_string(), self.utc.clone()]);
-        t.push_row(["load average at start".to_string(), self.load.clone()]);
-        t.align[1] = crate::table::Align::Left;
+        for (field, value) in [
+            ("CPU", self.cpu_model.clone()),
+            ("logical CPUs", self.logical_cpus.to_string()),
+            ("pool threads", threads.to_string()),
+            ("OS", self.os.clone()),
+            ("kernel", self.kernel.clone()),
+            ("rustc", self.rustc.clone()),
+            ("profile", self.profile.clone()),
+            ("date (UTC)", self.utc.clone()),
+            ("load average at start", self.load.clone()),
+        ] {
+            t.push_row([field.to_string(), value]);
+        }
+        t.align[1] = Align::Left;
         t
     }
-}
-
-/// The first `model name` in `/proc/cpuinfo` text.
-pub fn parse_cpu_model(cpuinfo: &str) -> Option<String> {
-    cpuinfo.lines().find_map(|line| {
-        let (key, value) = line.split_once(':')?;
-        (key.trim() == "model name").then(|| value.trim().to_string())
-    })
 }
 
 /// `PRETTY_NAME` (unquoted) from `/etc/os-release` text.
@@ -111,12 +103,6 @@ pub fn parse_os_release(text: &str) -> Option<String> {
     })
 }
 
-/// The three load averages of `/proc/loadavg` text, e.g. `1.25 0.79 0.34`.
-pub fn parse_loadavg(text: &str) -> Option<String> {
-    let fields: Vec<&str> = text.split_whitespace().take(3).collect();
-    (fields.len() == 3).then(|| fields.join(" "))
-}
-
 fn rustc_version() -> Option<String> {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
     let out = Command::new(rustc).arg("--version").output().ok()?;
@@ -125,41 +111,169 @@ fn rustc_version() -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// `YYYY-MM-DD HH:MM` for seconds since the Unix epoch (UTC), by the civil-from-days
-/// algorithm (Howard Hinnant's), so no date crate is needed.
-pub fn utc_string(unix_secs: u64) -> String {
-    let days = (unix_secs / 86_400) as i64;
-    let secs_of_day = unix_secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
-        secs_of_day / 3_600,
-        secs_of_day % 3_600 / 60
-    )
+/// Machine-wide busy CPU time, this process's own CPU time and the time stolen by the
+/// hypervisor at one moment, in clock ticks, to tell afterwards how much of the machine
+/// *other* processes used while the benchmarks ran (a build beside them makes every
+/// parallel speed-up look worse).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MachineSnapshot {
+    /// Busy ticks of all CPUs: user, nice, system, irq, softirq and steal (idle and iowait
+    /// are not busy; guest time is already in user).
+    pub busy_ticks: u64,
+    /// This process's `utime + stime` ticks.
+    pub own_ticks: u64,
+    /// Ticks the hypervisor ran something else while a CPU of this VM wanted to run. It
+    /// may be charged to our own threads as well, so it does not show in
+    /// [`others_share`](Self::others_share).
+    pub steal_ticks: u64,
+    /// Clock ticks per second.
+    pub ticks_per_second: u64,
+}
+
+impl MachineSnapshot {
+    /// Reads the counters; `None` off Linux.
+    pub fn take() -> Option<MachineSnapshot> {
+        proc::snapshot()
+    }
+
+    /// The fraction (0–1) of the whole machine (`cpus` CPUs over `wall_secs`) that other
+    /// processes kept busy between `self` and `later`.
+    pub fn others_share(&self, later: &MachineSnapshot, cpus: usize, wall_secs: f64) -> f64 {
+        let busy = later.busy_ticks.saturating_sub(self.busy_ticks);
+        let own = later.own_ticks.saturating_sub(self.own_ticks);
+        self.share(busy.saturating_sub(own), cpus, wall_secs)
+    }
+
+    /// The fraction (0–1) of the machine's CPU time (`cpus` CPUs over `wall_secs`) that the
+    /// hypervisor stole between `self` and `later`.
+    pub fn steal_share(&self, later: &MachineSnapshot, cpus: usize, wall_secs: f64) -> f64 {
+        let stolen = later.steal_ticks.saturating_sub(self.steal_ticks);
+        self.share(stolen, cpus, wall_secs)
+    }
+
+    /// `ticks` as a fraction (0–1) of what `cpus` CPUs offer over `wall_secs`.
+    fn share(&self, ticks: u64, cpus: usize, wall_secs: f64) -> f64 {
+        let capacity = wall_secs * self.ticks_per_second as f64 * cpus.max(1) as f64;
+        if capacity <= 0.0 {
+            return 0.0;
+        }
+        (ticks as f64 / capacity).clamp(0.0, 1.0)
+    }
+}
+
+/// CPU time of every thread of this process, by thread id, in nanoseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ThreadTimes {
+    /// Nanoseconds on a CPU per thread id.
+    pub ns: BTreeMap<i32, u64>,
+    /// Where they were read: `schedstat` (nanoseconds) where the kernel fills it in, else
+    /// `stat`'s `utime + stime` (clock ticks, 10 ms on most builds).
+    pub source: &'static str,
+}
+
+impl ThreadTimes {
+    /// Reads every thread of this process; empty off Linux.
+    pub fn now() -> ThreadTimes {
+        proc::thread_times()
+    }
+
+    /// CPU time the threads in `tids` spent between `self` and `later`; a thread missing
+    /// from either reading counts from zero or not at all.
+    pub fn spent_since(&self, later: &ThreadTimes, tids: &[i32]) -> u64 {
+        tids.iter()
+            .filter_map(|tid| {
+                let start = self.ns.get(tid).copied().unwrap_or(0);
+                Some(later.ns.get(tid)?.saturating_sub(start))
+            })
+            .sum()
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod proc {
+    use procfs::process::Process;
+    use procfs::{Current, CurrentSI};
+
+    use super::{MachineSnapshot, ThreadTimes};
+
+    pub(super) fn cpu_model() -> Option<String> {
+        let info = procfs::CpuInfo::current().ok()?;
+        info.model_name(0).map(str::to_string)
+    }
+
+    pub(super) fn load_average() -> Option<String> {
+        let l = procfs::LoadAverage::current().ok()?;
+        Some(format!("{:.2} {:.2} {:.2}", l.one, l.five, l.fifteen))
+    }
+
+    pub(super) fn snapshot() -> Option<MachineSnapshot> {
+        let cpu = procfs::KernelStats::current().ok()?.total;
+        let own = Process::myself().ok()?.stat().ok()?;
+        let steal = cpu.steal.unwrap_or(0);
+        let extra = cpu.irq.unwrap_or(0) + cpu.softirq.unwrap_or(0) + steal;
+        Some(MachineSnapshot {
+            busy_ticks: cpu.user + cpu.nice + cpu.system + extra,
+            own_ticks: own.utime + own.stime,
+            steal_ticks: steal,
+            ticks_per_second: procfs::ticks_per_second(),
+        })
+    }
+
+    pub(super) fn thread_times() -> ThreadTimes {
+        let Some(tasks) = Process::myself().ok().and_then(|p| p.tasks().ok()) else {
+            return ThreadTimes::default();
+        };
+        let tasks: Vec<_> = tasks.flatten().collect();
+        // Some kernels expose `schedstat` but leave it at zero.
+        let schedstat: Option<Vec<(i32, u64)>> = tasks
+            .iter()
+            .map(|t| Some((t.tid, t.schedstat().ok()?.sum_exec_runtime)))
+            .collect();
+        if let Some(ns) = schedstat.filter(|ns| ns.iter().any(|&(_, ns)| ns > 0)) {
+            return ThreadTimes {
+                ns: ns.into_iter().collect(),
+                source: "/proc/self/task/*/schedstat (ns)",
+            };
+        }
+        let tick_ns = 1_000_000_000 / procfs::ticks_per_second().max(1);
+        ThreadTimes {
+            ns: tasks
+                .iter()
+                .filter_map(|t| {
+                    t.stat()
+                        .ok()
+                        .map(|s| (t.tid, (s.utime + s.stime) * tick_ns))
+                })
+                .collect(),
+            source: "/proc/self/task/*/stat utime+stime (clock ticks)",
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod proc {
+    use super::{MachineSnapshot, ThreadTimes};
+
+    pub(super) fn cpu_model() -> Option<String> {
+        None
+    }
+
+    pub(super) fn load_average() -> Option<String> {
+        None
+    }
+
+    pub(super) fn snapshot() -> Option<MachineSnapshot> {
+        None
+    }
+
+    pub(super) fn thread_times() -> ThreadTimes {
+        ThreadTimes::default()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cpu_model_is_the_first_model_name() {
-        let text = "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) @ 2.10GHz\nflags: x\n\
-                    processor\t: 1\nmodel name\t: other\n";
-        assert_eq!(
-            parse_cpu_model(text).as_deref(),
-            Some("Intel(R) Xeon(R) @ 2.10GHz")
-        );
-        assert_eq!(parse_cpu_model("nothing"), None);
-    }
 
     #[test]
     fn os_release_pretty_name_is_unquoted() {
@@ -171,18 +285,56 @@ mod tests {
     }
 
     #[test]
-    fn load_average_keeps_three_fields() {
-        assert_eq!(
-            parse_loadavg("1.25 0.79 0.34 1/77 18289\n").as_deref(),
-            Some("1.25 0.79 0.34")
-        );
-        assert_eq!(parse_loadavg("1.0"), None);
+    fn others_share_subtracts_our_own_time_and_steal_is_its_own_share() {
+        let at = |busy, own, steal| MachineSnapshot {
+            busy_ticks: busy,
+            own_ticks: own,
+            steal_ticks: steal,
+            ticks_per_second: 100,
+        };
+        // 2 CPUs × 1 s × 100 ticks = 200 ticks offered; 150 busy, 50 of them ours.
+        let (a, b) = (at(1_000, 100, 10), at(1_150, 150, 30));
+        assert!((a.others_share(&b, 2, 1.0) - 0.5).abs() < 1e-9);
+        assert!((a.steal_share(&b, 2, 1.0) - 0.1).abs() < 1e-9);
+        assert_eq!(a.others_share(&b, 2, 0.0), 0.0);
     }
 
+    #[cfg(target_os = "linux")]
     #[test]
-    fn utc_dates_are_civil_dates() {
-        assert_eq!(utc_string(0), "1970-01-01 00:00");
-        assert_eq!(utc_string(951_782_400), "2000-02-29 00:00");
-        assert_eq!(utc_string(1_700_000_000), "2023-11-14 22:13");
+    fn a_spinning_thread_shows_its_cpu_time_and_a_sleeping_one_almost_none() {
+        use std::sync::mpsc;
+        use std::time::{Duration, Instant};
+        let (spun_tx, spun_rx) = mpsc::channel();
+        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let before = ThreadTimes::now();
+        let spinner = std::thread::Builder::new()
+            .name("cpu-time-probe".into())
+            .spawn(move || {
+                let start = Instant::now();
+                while start.elapsed() < Duration::from_millis(200) {
+                    std::hint::spin_loop();
+                }
+                spun_tx.send(()).unwrap();
+                let _ = stop_rx.recv();
+            })
+            .unwrap();
+        spun_rx.recv().unwrap();
+        let spun = ThreadTimes::now();
+        let me = procfs::process::Process::myself().unwrap();
+        let tid = me
+            .tasks()
+            .unwrap()
+            .flatten()
+            .find(|t| t.stat().is_ok_and(|s| s.comm == "cpu-time-probe"))
+            .expect("the probe thread is listed")
+            .tid;
+        std::thread::sleep(Duration::from_millis(100));
+        let slept = ThreadTimes::now();
+        stop_tx.send(()).unwrap();
+        spinner.join().unwrap();
+        // New since `before`: counted from zero. At least 150 of the 200 ms spun show
+        // (clock ticks are coarse); the 100 ms asleep cost far less than a tick's worth.
+        assert!(before.spent_since(&spun, &[tid]) >= 150_000_000, "{spun:?}");
+        assert!(spun.spent_since(&slept, &[tid]) < 20_000_000, "{slept:?}");
     }
 }

@@ -375,7 +375,7 @@ pub fn render_markdown(r: &Report) -> String {
             md.push_str(&comparison_markdown(c));
         }
         md.push_str("### CPU burnt by an idle pool\n\n");
-        let source = fj.idle.first().map_or("n/a", |i| i.source.describe());
+        let source = fj.idle.first().map_or("n/a", |i| i.source);
         let _ = writeln!(
             md,
             "A pool is built, runs one small map, is left alone {}, then the CPU time of \
