@@ -10,9 +10,8 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion};
 use filch_bench::run::default_threads;
-use filch_bench::systems::filch_sys::Filch;
-use filch_bench::systems::rayon_sys::Rayon;
 use filch_bench::systems::std_threads::PingPong;
+use filch_bench::systems::{filch_sys, rayon_sys};
 use filch_bench::systems::{ForkJoinSystem, Pools};
 use filch_bench::workloads::{EmptyJoinsTask, FibTask, ForkJoinTask, Tree, TreeSumTask};
 
@@ -52,8 +51,8 @@ fn bench_task<T: ForkJoinTask>(
 
 fn forkjoin(c: &mut Criterion) {
     let pools = Pools::new(default_threads()).expect("building the filch and rayon pools");
-    let filch1 = Filch::new(1).expect("building a 1-thread filch pool");
-    let rayon1 = Rayon::new(1).expect("building a 1-thread rayon pool");
+    let filch1 = filch_sys::pool(1).expect("building a 1-thread filch pool");
+    let rayon1 = rayon_sys::pool(1).expect("building a 1-thread rayon pool");
     let systems = [
         ForkJoinSystem::Serial,
         ForkJoinSystem::Filch(&filch1),
@@ -74,10 +73,10 @@ fn forkjoin(c: &mut Criterion) {
         b.iter(|| ping.round_trip())
     });
     group.bench_function(BenchmarkId::new("filch", "hot"), |b| {
-        b.iter(|| pools.filch.apply_async_round_trip())
+        b.iter(|| pools.filch.apply_async(|| 1u64).get())
     });
     group.bench_function(BenchmarkId::new("rayon", "hot"), |b| {
-        b.iter(|| pools.rayon.spawn_round_trip())
+        b.iter(|| rayon_sys::spawn_round_trip(&pools.rayon))
     });
     group.finish();
 }

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion};
 use filch_bench::run::default_threads;
-use filch_bench::systems::{serial, std_threads, MapSystem, Pools};
+use filch_bench::systems::{std_threads, MapSystem, Pools};
 use filch_bench::workloads::{add, log_loop, poly, random_ints, sleepy_square, square};
+use rayon::prelude::*;
 
 fn group<'c>(
     c: &'c mut Criterion,
@@ -67,13 +68,13 @@ fn seeds(c: &mut Criterion) {
     let pairs: Vec<(i64, i64)> = (0..10_000).map(|i| (2 * i + 1, 2 * i + 2)).collect();
     let mut g = group(c, "starmap");
     g.bench_function(BenchmarkId::new("serial", pairs.len()), |b| {
-        b.iter(|| serial::map_slice(&pairs, |&(a, b)| add(a, b)))
+        b.iter(|| MapSystem::Serial.map_slice(&pairs, |&(a, b)| add(a, b)))
     });
     g.bench_function(BenchmarkId::new("filch", pairs.len()), |b| {
-        b.iter(|| pools.filch.starmap_pairs(&pairs, add))
+        b.iter(|| pools.filch.starmap(pairs.iter().copied(), add))
     });
     g.bench_function(BenchmarkId::new("rayon", pairs.len()), |b| {
-        b.iter(|| pools.rayon.map_slice(&pairs, |&(a, b)| add(a, b)))
+        b.iter(|| MapSystem::Rayon(&pools.rayon).map_slice(&pairs, |&(a, b)| add(a, b)))
     });
     g.finish();
 
@@ -83,10 +84,18 @@ fn seeds(c: &mut Criterion) {
         b.iter(|| (0..n).map(|x| add(2, x)).collect::<Vec<_>>())
     });
     g.bench_function(BenchmarkId::new("filch", n), |b| {
-        b.iter(|| pools.filch.map_partial_first(add, 2, 0..n))
+        b.iter(|| pools.filch.map(0..n, filch::partial(add, 2)))
     });
     g.bench_function(BenchmarkId::new("rayon", n), |b| {
-        b.iter(|| pools.rayon.map_range(0..n, |x| add(2, x)))
+        b.iter(|| {
+            let rayon = &pools.rayon;
+            rayon.install(|| {
+                (0..n)
+                    .into_par_iter()
+                    .map(|x| add(2, x))
+                    .collect::<Vec<_>>()
+            })
+        })
     });
     g.finish();
 

@@ -162,7 +162,7 @@ fn update(x: &mut f64) {
 /// `iter_mut`, filch from outside and on a worker, rayon's `par_iter_mut`. Each case
 /// owns its buffer; the rows' outputs are their first run's, checked in the tests.
 pub fn in_place_cases<'a>(inputs: &[f64], pools: &'a Pools) -> Vec<Case<'a, Vec<f64>>> {
-    let (filch, rayon) = (pools.filch.pool(), pools.rayon.pool());
+    let (filch, rayon) = (&pools.filch, &pools.rayon);
     let mut bufs = (0..4).map(|_| inputs.to_vec());
     let mut next = move || bufs.next().expect("four buffers");
     let (mut s, mut f, mut w, mut r) = (next(), next(), next(), next());
@@ -195,7 +195,7 @@ pub fn in_place_cases<'a>(inputs: &[f64], pools: &'a Pools) -> Vec<Case<'a, Vec<
 /// `map().fold()`, filch's `map_reduce` from outside and on a worker, rayon's
 /// `map().reduce()`. Integers, so every order of combining gives the same sum.
 pub fn reduce_cases<'a>(inputs: &'a [u64], pools: &'a Pools) -> Vec<Case<'a, u64>> {
-    let (filch, rayon) = (pools.filch.pool(), pools.rayon.pool());
+    let (filch, rayon) = (&pools.filch, &pools.rayon);
     let f = |&x: &u64| x.wrapping_mul(x) ^ (x >> 3);
     let add = u64::wrapping_add;
     vec![
@@ -222,7 +222,7 @@ pub fn shape_cases<'a>(
     n: usize,
     pools: &'a Pools,
 ) -> Vec<Case<'a, Vec<f64>>> {
-    let (filch, rayon, threads) = (pools.filch.pool(), pools.rayon.pool(), pools.threads());
+    let (filch, rayon, threads) = (&pools.filch, &pools.rayon, pools.threads());
     let f = |&z: &f64| poly(z);
     match shape {
         Shape::Slice => vec![
@@ -291,7 +291,7 @@ pub fn form_cases<'a>(
     pairs: &'a [(f64, f64)],
     pools: &'a Pools,
 ) -> Vec<Case<'a, Vec<f64>>> {
-    let (filch, rayon, threads) = (pools.filch.pool(), pools.rayon.pool(), pools.threads());
+    let (filch, rayon, threads) = (&pools.filch, &pools.rayon, pools.threads());
     let f = |&z: &f64| poly(z);
     let g = |a: f64, b: f64| poly(a) + b;
     // The plain split of the same loop over the inputs, each piece writing its part of one
@@ -521,7 +521,7 @@ mod tests {
         let inputs: Vec<f64> = (0..10_001).map(|i| i as f64 * 0.37).collect();
         let mut want = inputs.clone();
         want.iter_mut().for_each(update);
-        let filch = pools.filch.pool();
+        let filch = &pools.filch;
         let mut buf = inputs.clone();
         filch.for_each(&mut buf, update);
         assert!(buf == want, "filch's for_each");

@@ -30,8 +30,7 @@ use crate::calibrate::Spin;
 use crate::config::BlockingConfig;
 use crate::measure::{median, round_order, Stats};
 use crate::progress::Progress;
-use crate::systems::filch_sys::Filch;
-use crate::systems::{std_threads, Pools};
+use crate::systems::{std_threads, MapSystem, Pools};
 use crate::table::Table;
 use crate::units::{fmt_count, fmt_ns, fmt_ratio, fmt_work};
 use crate::workloads::{parity_word, sleepy_square, spin};
@@ -239,8 +238,8 @@ impl Work<'_> {
         let iters = self.iters;
         let f = move |&x: &u64| spin(black_box(iters), x);
         match sys {
-            Sleeper::Rayon => self.pools.rayon.map_slice(&self.cpu_items, f),
-            _ => self.pools.filch.map_slice(&self.cpu_items, f),
+            Sleeper::Rayon => MapSystem::Rayon(&self.pools.rayon).map_slice(&self.cpu_items, f),
+            _ => self.pools.filch.map(&self.cpu_items, f),
         }
     }
 
@@ -253,12 +252,12 @@ impl Work<'_> {
         };
         let items = &self.sleep_items;
         match sys {
-            Sleeper::FilchMarked => self.pools.filch.map_slice(items, |&x| {
+            Sleeper::FilchMarked => self.pools.filch.map(items, |&x| {
                 started.fetch_add(1, Ordering::Release);
-                Filch::blocking(|| sleepy_square(x, nap))
+                filch::blocking(|| sleepy_square(x, nap))
             }),
-            Sleeper::FilchUnmarked => self.pools.filch.map_slice(items, plain),
-            Sleeper::Rayon => self.pools.rayon.map_slice(items, plain),
+            Sleeper::FilchUnmarked => self.pools.filch.map(items, plain),
+            Sleeper::Rayon => MapSystem::Rayon(&self.pools.rayon).map_slice(items, plain),
             Sleeper::ThreadPerItem => std_threads::thread_per_item(items, plain),
         }
     }

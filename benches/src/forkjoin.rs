@@ -17,10 +17,9 @@ use crate::config::ForkJoinConfig;
 use crate::machine::ThreadTimes;
 use crate::measure::{compare, Case, Plan};
 use crate::progress::Progress;
-use crate::systems::filch_sys::Filch;
-use crate::systems::rayon_sys::Rayon;
 use crate::systems::std_threads::PingPong;
-use crate::systems::{ForkJoinSystem, Pools};
+use crate::systems::{filch_sys, rayon_sys};
+use crate::systems::{ForkJoinSystem, MapSystem, Pools};
 use crate::table::Table;
 use crate::units::{fmt_count, fmt_ns};
 use crate::workloads::{fib_joins, EmptyJoinsTask, FibTask, ForkJoinTask, Tree, TreeSumTask};
@@ -119,22 +118,22 @@ pub fn run(
         idle_cpu(
             &format!("filch ×{threads}"),
             cfg.idle_window,
-            || Filch::new(threads),
+            || filch_sys::pool(threads),
             |p| {
-                black_box(p.map_slice(&warm, |x| x + 1));
+                black_box(p.map(&warm, |x| x + 1));
             },
         )?,
         idle_cpu(
             &format!("rayon ×{threads}"),
             cfg.idle_window,
-            || Rayon::new(threads),
+            || rayon_sys::pool(threads),
             |p| {
-                black_box(p.map_slice(&warm, |x| x + 1));
+                black_box(MapSystem::Rayon(p).map_slice(&warm, |x| x + 1));
             },
         )?,
     ];
 
-    let (filch1, rayon1) = (Filch::new(1)?, Rayon::new(1)?);
+    let (filch1, rayon1) = (filch_sys::pool(1)?, rayon_sys::pool(1)?);
     let systems = [
         ForkJoinSystem::Serial,
         ForkJoinSystem::SerialPlain,
@@ -238,9 +237,11 @@ pub fn run(
         vec![
             Case::new("std Mutex+Condvar ping-pong", || ping.round_trip()),
             Case::new("filch apply_async(|| 1).get()", || {
-                pools.filch.apply_async_round_trip()
+                pools.filch.apply_async(|| 1u64).get()
             }),
-            Case::new("rayon spawn + channel", || pools.rayon.spawn_round_trip()),
+            Case::new("rayon spawn + channel", || {
+                rayon_sys::spawn_round_trip(&pools.rayon)
+            }),
         ],
         &trip_plan,
     );
@@ -309,7 +310,7 @@ fn idle_cpu<P>(
 
 /// `calls` calls into each pool from this thread (outside both), summing what they return.
 fn outside_call_cases(pools: &Pools, calls: u64) -> Vec<Case<'_, u64>> {
-    let (filch, rayon) = (pools.filch.pool(), pools.rayon.pool());
+    let (filch, rayon) = (&pools.filch, &pools.rayon);
     let one = || black_box(1u64);
     let zero = || black_box(0u64);
     let pair = |(a, b): (u64, u64)| a + b;

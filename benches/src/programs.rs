@@ -215,7 +215,7 @@ where
     O: Send + 'a,
     P: Fn(&dyn Run) -> O + Copy + Send + Sync + 'a,
 {
-    let (filch, rayon) = (pools.filch.pool(), pools.rayon.pool());
+    let (filch, rayon) = (&pools.filch, &pools.rayon);
     vec![
         Case::new("serial", move || program(&Serial)),
         Case::new("filch", move || program(&Filch(filch))),
@@ -317,7 +317,7 @@ mod tests {
     #[test]
     fn programs_give_known_answers_on_every_system() {
         let pools = Pools::new(2).expect("pools");
-        for r in [&Serial as &dyn Run, &Filch(pools.filch.pool()), &Rayon] {
+        for r in [&Serial as &dyn Run, &Filch(&pools.filch), &Rayon] {
             assert_eq!(r.sieve(100), 25);
             assert_eq!(r.sieve(1_000_000), 78_498);
             // (3,4,5) (6,8,10) (5,12,13) (9,12,15) (8,15,17) (12,16,20)
@@ -328,13 +328,7 @@ mod tests {
             assert_eq!(r.matmul(&a, &identity, n)[1], vec![4.0, 5.0, 6.0]);
         }
         // Life and n-body: filch's result is the serial program's.
-        assert_eq!(
-            life(&Serial, 16, 4),
-            life(&Filch(pools.filch.pool()), 16, 4)
-        );
-        assert_eq!(
-            nbody(&Serial, 50, 3),
-            nbody(&Filch(pools.filch.pool()), 50, 3)
-        );
+        assert_eq!(life(&Serial, 16, 4), life(&Filch(&pools.filch), 16, 4));
+        assert_eq!(nbody(&Serial, 50, 3), nbody(&Filch(&pools.filch), 50, 3));
     }
 }

@@ -27,7 +27,7 @@ use crate::report::{
 };
 use crate::seeds;
 use crate::sweep;
-use crate::systems::{MapSystem, Pools};
+use crate::systems::{filch_sys, MapSystem, Pools};
 use crate::targets;
 
 /// The default output directory: `target/filch-report` under the workspace root (the
@@ -98,7 +98,7 @@ pub fn run(config: &Config, args: &str) -> Result<(Report, PathBuf), String> {
     let section_start = Instant::now();
     let sweep = if config.sections.sweep {
         for &chunk in &config.sweep.chunk_sizes {
-            pools.filch.check_chunk_size(chunk)?;
+            filch_sys::check_chunk_size(&pools.filch, chunk)?;
         }
         let mut systems = vec![
             MapSystem::Serial,
@@ -223,7 +223,7 @@ pub fn run(config: &Config, args: &str) -> Result<(Report, PathBuf), String> {
         seeds,
         forkjoin,
         blocking,
-        filch_stats: pools.filch.stats(),
+        filch_stats: pools.filch.stats().to_string(),
         plots: config.plots,
         others_cpu,
         stolen_cpu,

@@ -16,9 +16,9 @@ use crate::comparison::Comparison;
 use crate::config::SeedsConfig;
 use crate::measure::{compare, Case, Plan};
 use crate::progress::Progress;
-use crate::systems::filch_sys::{self, Filch};
-use crate::systems::rayon_sys::{self, Rayon};
-use crate::systems::{map_cases, serial, std_threads, MapSystem, Pools};
+use rayon::prelude::*;
+
+use crate::systems::{filch_sys, map_cases, rayon_sys, std_threads, MapSystem, Pools};
 use crate::units::{fmt_count, fmt_ns};
 use crate::workloads::{add, log_loop, poly, random_ints, sleepy_square, square};
 
@@ -68,7 +68,7 @@ pub fn run(
     progress.step("seed 001: more squares");
     out.push(seed001_squares(cfg, cfg.square_items_large, plan, pools));
     let over = cfg.oversubscribed_threads;
-    let (filch_over, rayon_over) = (Filch::new(over)?, Rayon::new(over)?);
+    let (filch_over, rayon_over) = (filch_sys::pool(over)?, rayon_sys::pool(over)?);
     progress.step("seed 001: log loop");
     out.push(seed001_log_loop(
         (cfg.log_items, cfg.log_iters),
@@ -157,11 +157,18 @@ fn seed001_squares(cfg: &SeedsConfig, items: usize, plan: &Plan, pools: &Pools) 
     if own_size {
         cases.push(Case::new(
             format!("new filch pool ×{over} + map"),
-            move || filch_sys::fresh_pool_map(over, inputs, f),
+            move || {
+                filch_sys::pool(over)
+                    .expect("a new filch pool")
+                    .map(inputs, f)
+            },
         ));
         cases.push(Case::new(
             format!("new rayon pool ×{over} + map"),
-            move || rayon_sys::fresh_pool_map(over, inputs, f),
+            move || {
+                MapSystem::Rayon(&rayon_sys::pool(over).expect("a new rayon pool"))
+                    .map_slice(inputs, f)
+            },
         ));
     }
     Comparison::new(
@@ -194,7 +201,7 @@ fn seed001_log_loop(
     (items, iters): (usize, u64),
     plan: &Plan,
     pools: &Pools,
-    (filch_over, rayon_over): (&Filch, &Rayon),
+    (filch_over, rayon_over): (&filch::Pool, &rayon::ThreadPool),
 ) -> Comparison {
     let inputs: Vec<f64> = random_ints(items, 1, 1000, RANDOM_SEED)
         .into_iter()
@@ -212,25 +219,27 @@ fn seed001_log_loop(
     let inputs_ref = &inputs;
     let filch = &pools.filch;
     cases.push(Case::new("filch imap", move || {
-        filch.imap_vec(inputs_ref.clone(), move |x: f64| log_loop(x, iters))
+        filch
+            .imap(inputs_ref.clone(), move |x: f64| log_loop(x, iters))
+            .collect::<Vec<_>>()
     }));
     cases.push(Case::new("filch imap_unordered", move || {
         // Completion order: each result carries its index and is put back
         // in place (O(n)), so the output check compares like with like.
         let indexed: Vec<(usize, f64)> = inputs_ref.iter().copied().enumerate().collect();
         let done =
-            filch.imap_unordered_vec(indexed, move |(i, x): (usize, f64)| (i, log_loop(x, iters)));
-        let mut restored = vec![0.0; done.len()];
+            filch.imap_unordered(indexed, move |(i, x): (usize, f64)| (i, log_loop(x, iters)));
+        let mut restored = vec![0.0; inputs_ref.len()];
         for (i, value) in done {
             restored[i] = value;
         }
         restored
     }));
     cases.push(Case::new(format!("filch ×{over}"), move || {
-        filch_over.map_slice(inputs_ref, f)
+        filch_over.map(inputs_ref, f)
     }));
     cases.push(Case::new(format!("rayon ×{over}"), move || {
-        rayon_over.map_slice(inputs_ref, f)
+        MapSystem::Rayon(rayon_over).map_slice(inputs_ref, f)
     }));
     let python = if iters >= 10_000_000 {
         "Python, 10^7 iterations: Pool(12) 12.6 s vs serial 53.5 s (4.3x on 8 cores)."
@@ -273,13 +282,20 @@ fn seed002(n: usize, plan: &Plan, pools: &Pools) -> Vec<Comparison> {
     let star = compare(
         vec![
             Case::new("serial", || {
-                serial::map_slice(pairs_ref, |&(a, b)| add(a, b))
+                pairs_ref
+                    .iter()
+                    .map(|&(a, b)| add(a, b))
+                    .collect::<Vec<_>>()
             }),
-            Case::new("filch starmap", || filch.starmap_pairs(pairs_ref, add)),
+            Case::new("filch starmap", || {
+                filch.starmap(pairs_ref.iter().copied(), add)
+            }),
             Case::new("filch map (tuple)", || {
-                filch.map_slice(pairs_ref, |&(a, b)| add(a, b))
+                filch.map(pairs_ref, |&(a, b)| add(a, b))
             }),
-            Case::new("rayon", || rayon.map_slice(pairs_ref, |&(a, b)| add(a, b))),
+            Case::new("rayon", || {
+                MapSystem::Rayon(rayon).map_slice(pairs_ref, |&(a, b)| add(a, b))
+            }),
         ],
         plan,
     );
@@ -289,11 +305,20 @@ fn seed002(n: usize, plan: &Plan, pools: &Pools) -> Vec<Comparison> {
         vec![
             Case::new("serial", || (0..m).map(|b| add(2, b)).collect::<Vec<_>>()),
             Case::new("filch map(partial)", || {
-                filch.map_partial_first(add, 2, 0..m)
+                filch.map(0..m, filch::partial(add, 2))
             }),
-            Case::new(FILCH_CLOSURE_ROW, || filch.map_range(0..m, |b| add(2, b))),
-            Case::new(IMAP_COLLECT_ROW, || filch.imap_range(0..m, |b| add(2, b))),
-            Case::new("rayon", || rayon.map_range(0..m, |b| add(2, b))),
+            Case::new(FILCH_CLOSURE_ROW, || filch.map(0..m, |b| add(2, b))),
+            Case::new(IMAP_COLLECT_ROW, || {
+                filch.imap(0..m, |b| add(2, b)).collect::<Vec<_>>()
+            }),
+            Case::new("rayon", || {
+                rayon.install(|| {
+                    (0..m)
+                        .into_par_iter()
+                        .map(|b| add(2, b))
+                        .collect::<Vec<_>>()
+                })
+            }),
         ],
         plan,
     );
@@ -301,10 +326,17 @@ fn seed002(n: usize, plan: &Plan, pools: &Pools) -> Vec<Comparison> {
         vec![
             Case::new("serial", || (0..m).map(|a| add(a, 3)).collect::<Vec<_>>()),
             Case::new("filch map(partial_last)", || {
-                filch.map_partial_last(add, 3, 0..m)
+                filch.map(0..m, filch::partial_last(add, 3))
             }),
-            Case::new(FILCH_CLOSURE_ROW, || filch.map_range(0..m, |a| add(a, 3))),
-            Case::new("rayon", || rayon.map_range(0..m, |a| add(a, 3))),
+            Case::new(FILCH_CLOSURE_ROW, || filch.map(0..m, |a| add(a, 3))),
+            Case::new("rayon", || {
+                rayon.install(|| {
+                    (0..m)
+                        .into_par_iter()
+                        .map(|a| add(a, 3))
+                        .collect::<Vec<_>>()
+                })
+            }),
         ],
         plan,
     );
@@ -359,26 +391,30 @@ fn seed003_sleep(items: usize, nap: Duration, plan: &Plan, pools: &Pools) -> Com
     );
     // The sleep marked with `filch::blocking`: spares stand in for the
     // sleeping workers.
-    let marked = move |&x: &u64| Filch::blocking(|| sleepy_square(x, nap));
+    let marked = move |&x: &u64| filch::blocking(|| sleepy_square(x, nap));
     let filch = &pools.filch;
     cases.push(Case::new(SLEEP_BLOCKING_ROW, move || {
-        filch.map_slice(inputs_ref, marked)
+        filch.map(inputs_ref, marked)
     }));
     cases.push(Case::new("filch c=1 + blocking", move || {
-        filch.map_slice_chunked(1, inputs_ref, marked)
+        MapSystem::FilchChunked(filch, 1).map_slice(inputs_ref, marked)
     }));
     // The lazy iterators, auto chunking, each item marked the same way. imap_unordered
     // yields in completion order: each result carries its index and is put back in
     // place (O(n)), so the output check compares like with like.
     cases.push(Case::new("filch imap + blocking", move || {
-        filch.imap_blocking_vec(inputs_ref.clone(), move |x: u64| sleepy_square(x, nap))
+        filch
+            .imap(inputs_ref.clone(), move |x: u64| {
+                filch::blocking(|| sleepy_square(x, nap))
+            })
+            .collect::<Vec<_>>()
     }));
     cases.push(Case::new("filch imap_unordered + blocking", move || {
         let indexed: Vec<(usize, u64)> = inputs_ref.iter().copied().enumerate().collect();
-        let done = filch.imap_unordered_blocking_vec(indexed, move |(i, x): (usize, u64)| {
-            (i, sleepy_square(x, nap))
+        let done = filch.imap_unordered(indexed, move |(i, x): (usize, u64)| {
+            (i, filch::blocking(|| sleepy_square(x, nap)))
         });
-        let mut restored = vec![""; done.len()];
+        let mut restored = vec![""; inputs_ref.len()];
         for (i, word) in done {
             restored[i] = word;
         }

@@ -3,6 +3,8 @@
 //! Mandelbrot image (cheap outside the set, expensive inside), each on the serial loop,
 //! filch, rayon and (where it is a single map) `std::thread::scope` with a static split.
 
+use rayon::prelude::*;
+
 use crate::comparison::Comparison;
 use crate::measure::{compare, Case, Plan};
 use crate::systems::{map_cases, MapSystem, Pools};
@@ -127,10 +129,19 @@ pub fn run(cfg: UnevenConfig, plan: &Plan, pools: &Pools) -> Vec<Comparison> {
                 .collect::<Vec<_>>()
         }),
         Case::new("filch", move || {
-            filch.nested_map(outer_ref, inner_ref, leaf)
+            filch.map(outer_ref, |&o| filch::map(inner_ref, |&i| leaf(o, i)))
         }),
         Case::new("rayon", move || {
-            rayon.nested_map(outer_ref, inner_ref, leaf)
+            rayon.install(|| {
+                (outer_ref.par_iter())
+                    .map(|&o| {
+                        inner_ref
+                            .par_iter()
+                            .map(|&i| leaf(o, i))
+                            .collect::<Vec<f64>>()
+                    })
+                    .collect::<Vec<_>>()
+            })
         }),
     ];
     out.push(

@@ -12,19 +12,17 @@
 //! Enums rather than trait objects because the operations are generic over the item and
 //! closure types; dispatch is one `match` per whole run, never per item.
 //!
-//! Every call into filch is in [`filch_sys`], so the rest of the crate does not depend on
-//! the details of filch's API; the big-input section (`big.rs`) is the exception, since
-//! what it shows is each form of the call as a user writes it.
+//! Experiments that show one particular call (`starmap`, `imap`, `partial`, …) make it on
+//! `filch::Pool` directly, as a user writes it; these enums cover the calls every system has.
 
 pub mod filch_sys;
 pub mod rayon_sys;
-pub mod serial;
 pub mod std_threads;
+
+use rayon::prelude::*;
 
 use crate::measure::Case;
 use crate::workloads::{DepthCountJoin, ForkJoinTask, SerialJoin};
-use filch_sys::Filch;
-use rayon_sys::Rayon;
 
 /// The label of [`MapSystem::FilchOnWorker`]'s column.
 pub const FILCH_ON_WORKER: &str = "filch, on a worker";
@@ -35,17 +33,18 @@ pub enum MapSystem<'a> {
     /// `iter().map(f).collect()` on the calling thread.
     Serial,
     /// filch's `pool.map` with automatic chunking.
-    Filch(&'a Filch),
-    /// filch's `pool.with_chunk_size(chunk)?.map`.
-    FilchChunked(&'a Filch, usize),
+    Filch(&'a filch::Pool),
+    /// filch's `pool.with_chunk_size(chunk)?.map` (checked up front with
+    /// [`filch_sys::check_chunk_size`]).
+    FilchChunked(&'a filch::Pool, usize),
     /// `filch::map`, which runs on filch's global pool.
     FilchGlobal,
     /// `pool.install(|| pool.map(..))`: the same call made on one of the pool's workers,
     /// as a map nested in another map's item, in a `join` or in a library built on filch
     /// makes it.
-    FilchOnWorker(&'a Filch),
+    FilchOnWorker(&'a filch::Pool),
     /// rayon's `par_iter().map(f).collect()` inside `pool.install`.
-    Rayon(&'a Rayon),
+    Rayon(&'a rayon::ThreadPool),
     /// `std::thread::scope` with the slice split into this many contiguous pieces.
     StdScope(usize),
 }
@@ -79,6 +78,9 @@ impl MapSystem<'_> {
     }
 
     /// `items.iter().map(f).collect()`, run by this system.
+    ///
+    /// # Panics
+    /// If filch rejects a [`MapSystem::FilchChunked`] chunk size.
     pub fn map_slice<T, R, F>(&self, items: &[T], f: F) -> Vec<R>
     where
         T: Sync,
@@ -86,12 +88,15 @@ impl MapSystem<'_> {
         F: Fn(&T) -> R + Sync + Send,
     {
         match self {
-            MapSystem::Serial => serial::map_slice(items, f),
-            MapSystem::Filch(pool) => pool.map_slice(items, f),
-            MapSystem::FilchChunked(pool, chunk) => pool.map_slice_chunked(*chunk, items, f),
-            MapSystem::FilchGlobal => filch_sys::global_map_slice(items, f),
-            MapSystem::FilchOnWorker(pool) => pool.map_slice_on_worker(items, f),
-            MapSystem::Rayon(pool) => pool.map_slice(items, f),
+            MapSystem::Serial => items.iter().map(f).collect(),
+            MapSystem::Filch(pool) => pool.map(items, f),
+            MapSystem::FilchChunked(pool, chunk) => pool
+                .with_chunk_size(*chunk)
+                .unwrap_or_else(|e| panic!("chunk size {chunk} rejected: {e}"))
+                .map(items, f),
+            MapSystem::FilchGlobal => filch::map(items, f),
+            MapSystem::FilchOnWorker(pool) => pool.install(|| pool.map(items, f)),
+            MapSystem::Rayon(pool) => pool.install(|| items.par_iter().map(f).collect()),
             MapSystem::StdScope(threads) => std_threads::map_slice(*threads, items, f),
         }
     }
@@ -108,11 +113,11 @@ pub enum ForkJoinSystem<'a> {
     /// ([`DepthCountJoin`]): the fork-cost floor of an implicit-context scheduler.
     DepthCount,
     /// `pool.install(|| task)` with `filch::join` forking.
-    Filch(&'a Filch),
+    Filch(&'a filch::Pool),
     /// `pool.with_join_context(|ctx| task)` with `JoinContext::join` forking.
-    FilchContext(&'a Filch),
+    FilchContext(&'a filch::Pool),
     /// `pool.install(|| task)` with `rayon::join` forking.
-    Rayon(&'a Rayon),
+    Rayon(&'a rayon::ThreadPool),
 }
 
 /// The label of [`ForkJoinSystem::SerialPlain`]'s rows.
@@ -128,7 +133,7 @@ impl ForkJoinSystem<'_> {
             ForkJoinSystem::DepthCount => "serial + depth count".to_string(),
             ForkJoinSystem::Filch(pool) => format!("filch ×{}", pool.threads()),
             ForkJoinSystem::FilchContext(pool) => format!("filch ctx ×{}", pool.threads()),
-            ForkJoinSystem::Rayon(pool) => format!("rayon ×{}", pool.threads()),
+            ForkJoinSystem::Rayon(pool) => format!("rayon ×{}", pool.current_num_threads()),
         }
     }
 
@@ -137,7 +142,7 @@ impl ForkJoinSystem<'_> {
         match self {
             ForkJoinSystem::Serial | ForkJoinSystem::SerialPlain | ForkJoinSystem::DepthCount => 1,
             ForkJoinSystem::Filch(pool) | ForkJoinSystem::FilchContext(pool) => pool.threads(),
-            ForkJoinSystem::Rayon(pool) => pool.threads(),
+            ForkJoinSystem::Rayon(pool) => pool.current_num_threads(),
         }
     }
 
@@ -160,9 +165,9 @@ impl ForkJoinSystem<'_> {
             ForkJoinSystem::Serial => task.run::<SerialJoin>(),
             ForkJoinSystem::SerialPlain => task.run_plain(),
             ForkJoinSystem::DepthCount => task.run::<DepthCountJoin>(),
-            ForkJoinSystem::Filch(pool) => pool.run_task(task),
-            ForkJoinSystem::FilchContext(pool) => pool.run_task_in_context(task),
-            ForkJoinSystem::Rayon(pool) => pool.run_task(task),
+            ForkJoinSystem::Filch(pool) => filch_sys::run_task(pool, task),
+            ForkJoinSystem::FilchContext(pool) => pool.with_join_context(|ctx| task.run_in(ctx)),
+            ForkJoinSystem::Rayon(pool) => rayon_sys::run_task(pool, task),
         }
     }
 }
@@ -189,9 +194,9 @@ where
 #[derive(Debug)]
 pub struct Pools {
     /// The filch pool.
-    pub filch: Filch,
+    pub filch: filch::Pool,
     /// The rayon pool.
-    pub rayon: Rayon,
+    pub rayon: rayon::ThreadPool,
 }
 
 impl Pools {
@@ -201,13 +206,37 @@ impl Pools {
     /// Either library's build error, as text.
     pub fn new(threads: usize) -> Result<Pools, String> {
         Ok(Pools {
-            filch: Filch::new(threads)?,
-            rayon: Rayon::new(threads)?,
+            filch: filch_sys::pool(threads)?,
+            rayon: rayon_sys::pool(threads)?,
         })
     }
 
     /// The common thread count.
     pub fn threads(&self) -> usize {
-        self.rayon.threads()
+        self.rayon.current_num_threads()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_map_system_gives_the_serial_answer() {
+        let pools = Pools::new(2).unwrap();
+        let items: Vec<u64> = (0..1000).collect();
+        let want: Vec<u64> = items.iter().map(|x| x * 3).collect();
+        for sys in [
+            MapSystem::Serial,
+            MapSystem::Filch(&pools.filch),
+            MapSystem::FilchChunked(&pools.filch, 7),
+            MapSystem::FilchGlobal,
+            MapSystem::FilchOnWorker(&pools.filch),
+            MapSystem::Rayon(&pools.rayon),
+            MapSystem::StdScope(3),
+        ] {
+            assert_eq!(sys.map_slice(&items, |x| x * 3), want, "{}", sys.label());
+        }
+        assert_eq!(pools.threads(), 2);
     }
 }
