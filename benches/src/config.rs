@@ -223,182 +223,104 @@ pub struct Config {
 /// Work sizes of the sweep: 1 ns to 1 ms per item, by decades.
 pub const ALL_WS: [u64; 7] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
 
+/// `values[0]` in smoke mode, `values[1]` in quick, `values[2]` in full.
+fn by_mode<T>(mode: Mode, values: [T; 3]) -> T {
+    let [smoke, quick, full] = values;
+    match mode {
+        Mode::Smoke => smoke,
+        Mode::Quick => quick,
+        Mode::Full => full,
+    }
+}
+
 impl Config {
     /// The preset for `mode` with `threads` threads, writing to `out_dir`.
     pub fn preset(mode: Mode, threads: usize, out_dir: PathBuf) -> Config {
-        let ms = Duration::from_millis;
-        let (cpu_items, sleep, rounds) = match mode {
-            // 4 ms of CPU work beside 2 ms sleeps, one round: well under a second.
-            Mode::Smoke => (20, ms(2), 1),
-            // 100 ms of serial CPU work beside 50 ms sleeps: about a second a round (the
-            // unmarked pools sleep in waves), so 3 rounds and the warm-up take ~4 s.
-            Mode::Quick => (500, ms(50), 3),
-            // The blocking target's own 200 ms sleeps beside 200 ms of serial CPU work.
-            Mode::Full => (1_000, ms(200), 7),
-        };
-        let blocking = BlockingConfig {
-            cpu_items,
-            // ~200 µs items: big enough that chunking is not the question, small enough
-            // that the CPU map spreads over the whole of the sleepers' run.
-            cpu_work_ns: 200_000,
-            sleep_items: 10,
-            sleep,
-            rounds,
-        };
-        let big = match mode {
-            Mode::Smoke => BigConfig {
-                sizes: vec![10_000],
-                forms_items: 10_000,
-                peak_items: 10_000,
-            },
-            Mode::Quick => BigConfig {
-                sizes: vec![1_000_000, 10_000_000],
-                forms_items: 10_000_000,
-                peak_items: 10_000_000,
-            },
-            Mode::Full => BigConfig {
-                sizes: vec![1_000_000, 10_000_000, 100_000_000],
-                forms_items: 10_000_000,
-                peak_items: 10_000_000,
-            },
-        };
-        let programs = match mode {
-            Mode::Smoke => ProgramsConfig {
-                bodies: 64,
-                steps: 2,
-                matrix: 32,
-                life: 32,
-                generations: 2,
-                sieve: 100_000,
-                pythagoras: 300,
-            },
-            Mode::Quick | Mode::Full => ProgramsConfig {
-                bodies: 2_000,
-                steps: 5,
-                matrix: 384,
-                life: 512,
-                generations: 20,
-                sieve: 20_000_000,
-                pythagoras: 12_000,
-            },
-        };
-        let (plan, sweep, seeds, forkjoin) = match mode {
-            Mode::Smoke => (
-                Plan::new(2, Duration::from_micros(200)),
-                SweepConfig {
-                    ns: vec![10, 1_000],
-                    ws: vec![10, 1_000],
-                    cap_serial_ns: 2_000_000,
-                    chunk_sizes: vec![1],
-                },
-                SeedsConfig {
-                    poly_items: 10_000,
-                    square_items: 100,
-                    square_items_large: 1_000,
-                    log_items: 10,
-                    log_iters: 1_000,
-                    log_long: None,
-                    oversubscribed_threads: 12,
-                    pair_sizes: vec![2, 1_000],
-                    sleep_items: 10,
-                    sleep: ms(2),
-                    sleep_rounds: 1,
-                },
-                ForkJoinConfig {
-                    fib_n: 12,
-                    tree_levels: 10,
-                    empty_joins: 1_000,
-                    outside_calls: 200,
-                    round_trips: 5,
-                    round_trip_pause: ms(1),
-                    idle_window: ms(100),
-                },
-            ),
-            Mode::Quick => (
-                Plan::new(7, ms(5)),
-                SweepConfig {
-                    ns: vec![10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000],
-                    ws: ALL_WS.to_vec(),
-                    cap_serial_ns: 50_000_000,
-                    chunk_sizes: vec![1, 64],
-                },
-                SeedsConfig {
-                    poly_items: 10_000_000,
-                    square_items: 100,
-                    square_items_large: 1_000,
-                    log_items: 100,
-                    log_iters: 100_000,
-                    log_long: None,
-                    oversubscribed_threads: 12,
-                    pair_sizes: vec![2, 100_000],
-                    sleep_items: 10,
-                    sleep: ms(50),
-                    sleep_rounds: 3,
-                },
-                ForkJoinConfig {
-                    fib_n: 25,
-                    tree_levels: 20,
-                    empty_joins: 100_000,
-                    outside_calls: 20_000,
-                    round_trips: 100,
-                    round_trip_pause: ms(5),
-                    idle_window: ms(1_000),
-                },
-            ),
-            Mode::Full => (
-                Plan::new(15, ms(5)),
-                SweepConfig {
-                    ns: vec![
-                        10,
-                        100,
-                        1_000,
-                        10_000,
-                        100_000,
-                        1_000_000,
-                        10_000_000,
-                        100_000_000,
-                    ],
-                    ws: ALL_WS.to_vec(),
-                    cap_serial_ns: 200_000_000,
-                    chunk_sizes: vec![1, 64, 1024],
-                },
-                SeedsConfig {
-                    poly_items: 10_000_000,
-                    square_items: 100,
-                    square_items_large: 1_000,
-                    log_items: 100,
-                    log_iters: 100_000,
-                    log_long: Some((10, 10_000_000)),
-                    oversubscribed_threads: 12,
-                    pair_sizes: vec![2, 1_000_000],
-                    sleep_items: 10,
-                    sleep: ms(200),
-                    sleep_rounds: 5,
-                },
-                ForkJoinConfig {
-                    fib_n: 30,
-                    tree_levels: 23,
-                    empty_joins: 1_000_000,
-                    outside_calls: 500_000,
-                    round_trips: 200,
-                    round_trip_pause: ms(5),
-                    idle_window: ms(1_000),
-                },
-            ),
-        };
+        let pick = |values: [usize; 3]| by_mode(mode, values);
+        let ms = |values: [u64; 3]| Duration::from_millis(by_mode(mode, values));
+        let decades = |k: u32| (1..=k).map(|e| 10usize.pow(e)).collect::<Vec<_>>();
         Config {
             mode,
             threads,
             out_dir,
             plots: true,
             sections: Sections::ALL,
-            plan,
-            sweep,
-            seeds,
-            forkjoin,
-            blocking,
-            big,
-            programs,
+            plan: Plan::new(
+                pick([2, 7, 15]),
+                Duration::from_micros(by_mode(mode, [200, 5_000, 5_000])),
+            ),
+            sweep: SweepConfig {
+                ns: by_mode(mode, [vec![10, 1_000], decades(7), decades(8)]),
+                ws: by_mode(mode, [vec![10, 1_000], ALL_WS.to_vec(), ALL_WS.to_vec()]),
+                cap_serial_ns: by_mode(mode, [2_000_000, 50_000_000, 200_000_000]),
+                chunk_sizes: by_mode(mode, [vec![1], vec![1, 64], vec![1, 64, 1024]]),
+            },
+            seeds: SeedsConfig {
+                poly_items: pick([10_000, 10_000_000, 10_000_000]),
+                square_items: 100,
+                square_items_large: 1_000,
+                log_items: pick([10, 100, 100]),
+                log_iters: by_mode(mode, [1_000, 100_000, 100_000]),
+                log_long: by_mode(mode, [None, None, Some((10, 10_000_000))]),
+                oversubscribed_threads: 12,
+                pair_sizes: vec![2, pick([1_000, 100_000, 1_000_000])],
+                sleep_items: 10,
+                sleep: ms([2, 50, 200]),
+                sleep_rounds: pick([1, 3, 5]),
+            },
+            forkjoin: ForkJoinConfig {
+                fib_n: by_mode(mode, [12, 25, 30]),
+                tree_levels: by_mode(mode, [10, 20, 23]),
+                empty_joins: by_mode(mode, [1_000, 100_000, 1_000_000]),
+                outside_calls: by_mode(mode, [200, 20_000, 500_000]),
+                round_trips: pick([5, 100, 200]),
+                round_trip_pause: ms([1, 5, 5]),
+                idle_window: ms([100, 1_000, 1_000]),
+            },
+            // The CPU map's ~200 µs items are big enough that chunking is not the question
+            // and small enough that it spreads over the whole of the sleepers' run: 4 ms of
+            // CPU work beside 2 ms sleeps (smoke), 100 ms beside 50 ms (quick), 200 ms beside
+            // the blocking target's own 200 ms sleeps (full).
+            blocking: BlockingConfig {
+                cpu_items: pick([20, 500, 1_000]),
+                cpu_work_ns: 200_000,
+                sleep_items: 10,
+                sleep: ms([2, 50, 200]),
+                rounds: pick([1, 3, 7]),
+            },
+            big: BigConfig {
+                sizes: by_mode(
+                    mode,
+                    [
+                        vec![10_000],
+                        vec![1_000_000, 10_000_000],
+                        decades(8)[5..].to_vec(),
+                    ],
+                ),
+                forms_items: pick([10_000, 10_000_000, 10_000_000]),
+                peak_items: pick([10_000, 10_000_000, 10_000_000]),
+            },
+            programs: if mode == Mode::Smoke {
+                ProgramsConfig {
+                    bodies: 64,
+                    steps: 2,
+                    matrix: 32,
+                    life: 32,
+                    generations: 2,
+                    sieve: 100_000,
+                    pythagoras: 300,
+                }
+            } else {
+                ProgramsConfig {
+                    bodies: 2_000,
+                    steps: 5,
+                    matrix: 384,
+                    life: 512,
+                    generations: 20,
+                    sieve: 20_000_000,
+                    pythagoras: 12_000,
+                }
+            },
         }
     }
 }
