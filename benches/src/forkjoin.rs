@@ -96,7 +96,7 @@ const DEPTH_COUNT_NOTE: &str = "`serial` runs the same source as the schedulers 
      by that floor.";
 
 /// Number of progress steps [`run`] reports.
-pub const STEPS: u64 = 6;
+pub const STEPS: u64 = 7;
 
 /// Runs the fork-join experiments on `pools` and on 1-thread pools built here.
 ///

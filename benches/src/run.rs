@@ -10,11 +10,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::big;
 use crate::blocking;
 use crate::calibrate::Spin;
+use crate::comparison::Comparison;
 use crate::config::Config;
 use crate::forkjoin::{self, idle_table};
 use crate::machine::{Machine, MachineSnapshot};
@@ -94,9 +95,9 @@ pub fn run(config: &Config, args: &str) -> Result<(Report, PathBuf), String> {
         spin.iters_per_ns()
     ));
 
-    let mut section_times = Vec::new();
-    let section_start = Instant::now();
-    let sweep = if config.sections.sweep {
+    let mut times = Vec::new();
+    let on = &config.sections;
+    let sweep = section(on.sweep, "sweep", &mut times, || {
         for &chunk in &config.sweep.chunk_sizes {
             filch_sys::check_chunk_size(&pools.filch, chunk)?;
         }
@@ -105,98 +106,43 @@ pub fn run(config: &Config, args: &str) -> Result<(Report, PathBuf), String> {
             MapSystem::Filch(&pools.filch),
             MapSystem::FilchOnWorker(&pools.filch),
         ];
-        systems.extend(
-            config
-                .sweep
-                .chunk_sizes
-                .iter()
-                .map(|&c| MapSystem::FilchChunked(&pools.filch, c)),
-        );
+        let chunked = config.sweep.chunk_sizes.iter();
+        systems.extend(chunked.map(|&c| MapSystem::FilchChunked(&pools.filch, c)));
         systems.extend([
             MapSystem::Rayon(&pools.rayon),
             MapSystem::StdScope(pools.threads()),
         ]);
         let result = sweep::run(&config.sweep, &config.plan, &spin, &systems, &mut progress);
         progress.println(&sweep_text(&result));
-        section_times.push(("sweep".to_string(), section_start.elapsed()));
-        Some(result)
-    } else {
-        None
-    };
-
-    let section_start = Instant::now();
-    let big = if config.sections.big {
+        Ok(result)
+    })?;
+    let big = section(on.big, "big inputs", &mut times, || {
         let result = big::run(&config.big, &config.plan, &pools, &mut progress);
-        let mut text = String::from("big inputs\n");
-        for c in &result.comparisons {
-            text.push('\n');
-            text.push_str(&comparison_text(c));
-        }
-        text.push('\n');
-        text.push_str(&big_peak_table(&result).to_text());
-        progress.println(&text);
-        section_times.push(("big inputs".to_string(), section_start.elapsed()));
-        Some(result)
-    } else {
-        None
-    };
-
-    let section_start = Instant::now();
-    let programs = if config.sections.programs {
+        let peaks = big_peak_table(&result).to_text();
+        progress.println(&(comparisons_text("big inputs", &result.comparisons) + "\n" + &peaks));
+        Ok(result)
+    })?;
+    let programs = section(on.programs, "programs", &mut times, || {
         let result = programs::run(&config.programs, &config.plan, &pools, &mut progress);
-        let mut text = String::from("programs\n");
-        for c in &result {
-            text.push('\n');
-            text.push_str(&comparison_text(c));
-        }
-        progress.println(&text);
-        section_times.push(("programs".to_string(), section_start.elapsed()));
-        result
-    } else {
-        Vec::new()
-    };
-
-    let section_start = Instant::now();
-    let forkjoin = if config.sections.forkjoin {
+        progress.println(&comparisons_text("programs", &result));
+        Ok(result)
+    })?;
+    let forkjoin = section(on.forkjoin, "fork-join", &mut times, || {
         let result = forkjoin::run(&config.forkjoin, &config.plan, &pools, &mut progress)?;
-        let mut text = String::from("fork-join\n");
-        for c in &result.comparisons {
-            text.push('\n');
-            text.push_str(&comparison_text(c));
-        }
-        text.push('\n');
-        text.push_str(&idle_table(&result.idle).to_text());
-        progress.println(&text);
-        section_times.push(("fork-join".to_string(), section_start.elapsed()));
-        Some(result)
-    } else {
-        None
-    };
-
-    let section_start = Instant::now();
-    let seeds = if config.sections.seeds {
+        let idle = idle_table(&result.idle).to_text();
+        progress.println(&(comparisons_text("fork-join", &result.comparisons) + "\n" + &idle));
+        Ok(result)
+    })?;
+    let seeds = section(on.seeds, "seeds", &mut times, || {
         let result = seeds::run(&config.seeds, &config.plan, &pools, &mut progress)?;
-        let mut text = String::from("Python seeds in Rust\n");
-        for c in &result {
-            text.push('\n');
-            text.push_str(&comparison_text(c));
-        }
-        progress.println(&text);
-        section_times.push(("seeds".to_string(), section_start.elapsed()));
-        result
-    } else {
-        Vec::new()
-    };
-
-    let section_start = Instant::now();
-    let blocking = if config.sections.blocking {
+        progress.println(&comparisons_text("Python seeds in Rust", &result));
+        Ok(result)
+    })?;
+    let blocking = section(on.blocking, "blocking", &mut times, || {
         let result = blocking::run(&config.blocking, &spin, &pools, &mut progress);
         progress.println(&blocking::text(&result));
-        section_times.push(("blocking".to_string(), section_start.elapsed()));
-        Some(result)
-    } else {
-        None
-    };
+        Ok(result)
+    })?;
 
     progress.step("writing the report");
     let elapsed = started.elapsed();
@@ -216,11 +162,11 @@ pub fn run(config: &Config, args: &str) -> Result<(Report, PathBuf), String> {
         machine,
         spin,
         elapsed,
-        section_times,
+        section_times: times,
         sweep,
         big,
-        programs,
-        seeds,
+        programs: programs.unwrap_or_default(),
+        seeds: seeds.unwrap_or_default(),
         forkjoin,
         blocking,
         filch_stats: pools.filch.stats().to_string(),
@@ -247,6 +193,32 @@ pub fn run(config: &Config, args: &str) -> Result<(Report, PathBuf), String> {
     }
     progress.finish();
     Ok((report, path))
+}
+
+/// Runs one section if it is `on`, adding its wall time to `times` under `name`.
+fn section<T>(
+    on: bool,
+    name: &str,
+    times: &mut Vec<(String, Duration)>,
+    run: impl FnOnce() -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    if !on {
+        return Ok(None);
+    }
+    let start = Instant::now();
+    let result = run()?;
+    times.push((name.to_string(), start.elapsed()));
+    Ok(Some(result))
+}
+
+/// A section's comparisons as plain text under its title.
+fn comparisons_text(title: &str, comparisons: &[Comparison]) -> String {
+    let mut text = format!("{title}\n");
+    for c in comparisons {
+        text.push('\n');
+        text.push_str(&comparison_text(c));
+    }
+    text
 }
 
 /// Writes `report.md` and, if enabled, the SVG plots into the configured directory.
