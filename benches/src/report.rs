@@ -351,7 +351,7 @@ pub fn render_markdown(r: &Report) -> String {
     if !r.seeds.is_empty() {
         md.push_str("## Python seeds in Rust\n\n");
         md.push_str(
-            "The four `multiprocessing` posts in `shared/seeds/`, ported. Python's numbers \
+            "Four blog posts on Python's `multiprocessing`, ported. Python's numbers \
              (quoted in each note) include starting processes and pickling; here a pool is \
              threads sharing memory, so the question left is purely how much work an item needs.\n\n",
         );

@@ -1,4 +1,4 @@
-//! The four Python `multiprocessing` seeds (in `shared/seeds/`), ported to Rust and timed on
+//! Four blog posts on Python's `multiprocessing` (the seeds), ported to Rust and timed on
 //! the serial loop, filch, rayon and `std` threads. Each comparison's note quotes what the
 //! Python author measured, so the report can say where a thread pool in Rust changes the
 //! conclusion (start-up of processes vs. threads) and where it does not (too little work).
