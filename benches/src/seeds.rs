@@ -271,6 +271,12 @@ pub const FILCH_CLOSURE_ROW: &str = "filch map(closure)";
 /// The row of the same map made lazily and collected.
 pub const IMAP_COLLECT_ROW: &str = "filch imap(..).collect()";
 
+/// The row of a lazy iterator with no threads, collected: the floor for the imap row.
+pub const LAZY_FLOOR_ROW: &str = "std buffered iterator .collect()";
+
+/// Items per buffer of [`LAZY_FLOOR_ROW`]: the largest batch `imap` computes on its consumer.
+const LAZY_FLOOR_CHUNK: usize = 4_096;
+
 /// Seed 002 at size `n`: `starmap` over pairs, `map(partial(g, 2))`, `map(partial_last(g, 3))`.
 fn seed002(n: usize, plan: &Plan, pools: &Pools) -> Vec<Comparison> {
     let threads = threads_note(pools);
@@ -310,6 +316,10 @@ fn seed002(n: usize, plan: &Plan, pools: &Pools) -> Vec<Comparison> {
             Case::new(FILCH_CLOSURE_ROW, || filch.map(0..m, |b| add(2, b))),
             Case::new(IMAP_COLLECT_ROW, || {
                 filch.imap(0..m, |b| add(2, b)).collect::<Vec<_>>()
+            }),
+            Case::new(LAZY_FLOOR_ROW, || {
+                std_threads::Buffered::new(0..m, |b| add(2, b), LAZY_FLOOR_CHUNK)
+                    .collect::<Vec<_>>()
             }),
             Case::new("rayon", || {
                 rayon.install(|| {
@@ -358,7 +368,12 @@ fn seed002(n: usize, plan: &Plan, pools: &Pools) -> Vec<Comparison> {
             format!("range(0, {m}), {threads}"),
             partial,
         )
-        .note("Python: pool.map(partial(g, 2), range(3)) -> [2, 3, 4]."),
+        .note(format!(
+            "Python: pool.map(partial(g, 2), range(3)) -> [2, 3, 4]. `{LAZY_FLOOR_ROW}` is a \
+             lazy iterator with no threads that maps {LAZY_FLOOR_CHUNK} items at a time into \
+             a buffer: collecting any lazy iterator calls `next` once per item, which is the \
+             floor for `{IMAP_COLLECT_ROW}` however cheap the items."
+        )),
         Comparison::new(
             format!(
                 "seed 002: map(partial_last(g, 3)), {} items",

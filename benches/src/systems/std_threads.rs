@@ -173,9 +173,73 @@ impl Drop for PingPong {
     }
 }
 
+/// A lazy iterator with no threads at all: it maps `chunk` inputs at a time into a buffer and
+/// yields from the buffer, refilling it out of line. Every lazy, buffered iterator has this
+/// shape, so collecting it into a `Vec` (whose loop calls `next` per item and cannot keep
+/// the iterator in registers across the refill call) is the floor for a lazy parallel one.
+#[derive(Debug)]
+pub struct Buffered<I, F, R> {
+    input: I,
+    f: F,
+    chunk: usize,
+    ready: std::vec::IntoIter<R>,
+}
+
+impl<I: Iterator, F: FnMut(I::Item) -> R, R> Buffered<I, F, R> {
+    /// `input` mapped through `f`, `chunk` items at a time.
+    pub fn new(input: I, f: F, chunk: usize) -> Self {
+        Buffered {
+            input,
+            f,
+            chunk: chunk.max(1),
+            ready: Vec::new().into_iter(),
+        }
+    }
+
+    #[inline(never)]
+    fn refill(&mut self) -> Option<R> {
+        let chunk: Vec<R> = self
+            .input
+            .by_ref()
+            .take(self.chunk)
+            .map(&mut self.f)
+            .collect();
+        self.ready = chunk.into_iter();
+        self.ready.next()
+    }
+}
+
+impl<I: Iterator, F: FnMut(I::Item) -> R, R> Iterator for Buffered<I, F, R> {
+    type Item = R;
+
+    #[inline]
+    fn next(&mut self) -> Option<R> {
+        match self.ready.next() {
+            Some(x) => Some(x),
+            None => self.refill(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let (low, high) = self.input.size_hint();
+        let here = self.ready.len();
+        (
+            low.saturating_add(here),
+            high.and_then(|h| h.checked_add(here)),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn buffered_yields_every_mapped_item_in_order_across_chunks() {
+        let got: Vec<u64> = Buffered::new(0..10u64, |x| x * 2, 3).collect();
+        assert_eq!(got, (0..10).map(|x| x * 2).collect::<Vec<_>>());
+        assert_eq!(Buffered::new(0..5u64, |x| x, 2).size_hint(), (5, Some(5)));
+    }
 
     #[test]
     fn static_split_keeps_order_for_uneven_lengths() {
