@@ -171,6 +171,11 @@ impl<T, R, F: Fn(T) -> R> Leaf<T> for MapLeaf<'_, F> {
         Some((self.0)(item))
     }
 
+    /// A counted loop, not `extend(iter.take(n))`: `Take` keeps its count
+    /// behind a reference in an out-of-line `try_fold`, a decrement and a
+    /// reload in memory per item, which on the 2-vCPU Xeon VM cost ~2.4 ns
+    /// per item of an integer range, ten times a cheap item, so the probe
+    /// read such items as work worth sharing.
     #[inline]
     fn serial_batch<I: Iterator<Item = T>>(
         &mut self,
@@ -178,7 +183,11 @@ impl<T, R, F: Fn(T) -> R> Leaf<T> for MapLeaf<'_, F> {
         n: usize,
         out: &mut Vec<R>,
     ) -> bool {
-        out.extend(iter.take(n).map(self.0));
+        out.reserve(iter.size_hint().0.min(n));
+        for _ in 0..n {
+            let Some(item) = iter.next() else { break };
+            out.push((self.0)(item));
+        }
         true
     }
 
