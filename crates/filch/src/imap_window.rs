@@ -207,13 +207,54 @@ pub(crate) fn compute<T, R, F: Fn(T) -> R>(f: &F, items: Vec<T>) -> Computed<R> 
 
 /// Reads up to `n` items, keeping those read before a panic of the input
 /// iterator, and that panic.
+///
+/// The items the input promises (its size hint's lower bound) go straight
+/// into reserved slots, counted in a local; only items beyond the promise
+/// are pushed. `extend(input.take(n))` kept `Take`'s count in memory in an
+/// out-of-line `try_fold`, and a push per item keeps the `Vec`'s length and
+/// capacity in memory (the `Vec` is borrowed by the closure that catches the
+/// input's panic): either cost ~2.5 ns per item on the 2-vCPU Xeon VM, ten
+/// times a cheap item.
 pub(crate) fn pull<I: Iterator>(input: &mut I, n: usize) -> (Vec<I::Item>, Option<Payload>) {
-    let mut items = Vec::with_capacity(input.size_hint().0.min(n));
+    let promised = input.size_hint().0.min(n);
+    let mut items: Vec<I::Item> = Vec::with_capacity(promised);
     let panic = panic::catch_unwind(AssertUnwindSafe(|| {
-        items.extend(input.by_ref().take(n));
+        let mut filled = Filled {
+            items: &mut items,
+            written: 0,
+        };
+        let slots = filled.items.as_mut_ptr();
+        while filled.written < promised {
+            let Some(item) = input.next() else { break };
+            // SAFETY: `written < promised <= capacity`, and the `Vec` was
+            // empty: the slot is reserved and unused.
+            unsafe { slots.add(filled.written).write(item) };
+            filled.written += 1;
+        }
+        drop(filled);
+        for _ in items.len()..n {
+            let Some(item) = input.next() else { break };
+            items.push(item);
+        }
     }))
     .err();
     (items, panic)
+}
+
+/// The `Vec` [`pull`] writes into reserved slots, and how many it has
+/// written: its `Drop` sets the length, at the end or, if the input panics
+/// in the middle, to keep the items read before the panic.
+struct Filled<'a, T> {
+    items: &'a mut Vec<T>,
+    written: usize,
+}
+
+impl<T> Drop for Filled<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: `pull` wrote slots `0..written` of the empty `Vec`, in
+        // order, within its capacity.
+        unsafe { self.items.set_len(self.written) };
+    }
 }
 
 /// What the consumer got from the window.
@@ -312,5 +353,48 @@ pub(crate) fn take_chunk<T, R, C: FnMut(Vec<T>) -> Computed<R>>(
             _ => shared.done.wait(&mut window),
         }
         may_watch = true;
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::rc::Rc;
+
+    /// An input that promises its whole length, yields `Rc` clones (so
+    /// every item's drop is counted) and panics at item `panic_at`.
+    fn input(len: usize, panic_at: usize, token: &Rc<()>) -> impl Iterator<Item = Rc<()>> + '_ {
+        (0..len).map(move |i| {
+            assert!(i != panic_at, "input panics at {i}");
+            Rc::clone(token)
+        })
+    }
+
+    #[test]
+    fn pull_keeps_every_item_read_before_an_input_panic_and_drops_each_once() {
+        let token = Rc::new(());
+        let mut it = input(10, 6, &token);
+        let (items, panic) = pull(&mut it, 8);
+        assert_eq!(items.len(), 6);
+        assert!(panic.is_some());
+        assert_eq!(Rc::strong_count(&token), 7);
+        drop(items);
+        assert_eq!(Rc::strong_count(&token), 1);
+    }
+
+    #[test]
+    fn pull_reads_past_the_promise_and_stops_at_the_end_or_at_n() {
+        let token = Rc::new(());
+        // A lower bound of 0: every item goes through the push path.
+        let mut unsized_input = input(5, usize::MAX, &token).filter(|_| true);
+        let (items, panic) = pull(&mut unsized_input, 3);
+        assert_eq!((items.len(), panic.is_none()), (3, true));
+        let (rest, _) = pull(&mut unsized_input, 10);
+        assert_eq!(rest.len(), 2);
+        let mut exact = input(5, usize::MAX, &token);
+        assert_eq!(pull(&mut exact, 4).0.len(), 4);
+        assert_eq!(pull(&mut exact, 4).0.len(), 1);
+        drop((items, rest));
+        assert_eq!(Rc::strong_count(&token), 1);
     }
 }
