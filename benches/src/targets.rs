@@ -994,7 +994,11 @@ mod tests {
         assert_eq!(judge(190.0, 900.0).status, Status::Met);
         let floored = judge(600.0, 580.0);
         assert_eq!(floored.status, Status::Met);
-        assert!(floored.filch.contains("std buffered iterator"), "{}", floored.filch);
+        assert!(
+            floored.filch.contains("std buffered iterator"),
+            "{}",
+            floored.filch
+        );
         assert_eq!(judge(600.0, 400.0).status, Status::NotMet);
     }
 
