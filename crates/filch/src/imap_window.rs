@@ -14,6 +14,7 @@ use std::sync::atomic::Ordering;
 
 use crate::blocking::OnBlock;
 use crate::clock;
+use crate::reserved;
 use crate::sync::{AtomicUsize, Condvar, Mutex};
 
 pub(crate) type Payload = Box<dyn Any + Send>;
@@ -206,55 +207,23 @@ pub(crate) fn compute<T, R, F: Fn(T) -> R>(f: &F, items: Vec<T>) -> Computed<R> 
 }
 
 /// Reads up to `n` items, keeping those read before a panic of the input
-/// iterator, and that panic.
-///
-/// The items the input promises (its size hint's lower bound) go straight
-/// into reserved slots, counted in a local; only items beyond the promise
-/// are pushed. `extend(input.take(n))` kept `Take`'s count in memory in an
-/// out-of-line `try_fold`, and a push per item keeps the `Vec`'s length and
-/// capacity in memory (the `Vec` is borrowed by the closure that catches the
-/// input's panic): either cost ~2.5 ns per item on the 2-vCPU Xeon VM, ten
-/// times a cheap item.
+/// iterator, and that panic. The items the input promises (its size
+/// hint's lower bound) go into reserved slots (`reserved.rs`); only items
+/// beyond the promise are pushed.
 pub(crate) fn pull<I: Iterator>(input: &mut I, n: usize) -> (Vec<I::Item>, Option<Payload>) {
     let promised = input.size_hint().0.min(n);
     let mut items: Vec<I::Item> = Vec::with_capacity(promised);
     let panic = panic::catch_unwind(AssertUnwindSafe(|| {
-        let mut filled = Filled {
-            items: &mut items,
-            written: 0,
-        };
-        let slots = filled.items.as_mut_ptr();
-        while filled.written < promised {
-            let Some(item) = input.next() else { break };
-            // SAFETY: `written < promised <= capacity`, and the `Vec` was
-            // empty: the slot is reserved and unused.
-            unsafe { slots.add(filled.written).write(item) };
-            filled.written += 1;
+        if reserved::fill(input, &mut items, promised) < promised {
+            return; // the input ended early
         }
-        drop(filled);
-        for _ in items.len()..n {
+        for _ in promised..n {
             let Some(item) = input.next() else { break };
             items.push(item);
         }
     }))
     .err();
     (items, panic)
-}
-
-/// The `Vec` [`pull`] writes into reserved slots, and how many it has
-/// written: its `Drop` sets the length, at the end or, if the input panics
-/// in the middle, to keep the items read before the panic.
-struct Filled<'a, T> {
-    items: &'a mut Vec<T>,
-    written: usize,
-}
-
-impl<T> Drop for Filled<'_, T> {
-    fn drop(&mut self) {
-        // SAFETY: `pull` wrote slots `0..written` of the empty `Vec`, in
-        // order, within its capacity.
-        unsafe { self.items.set_len(self.written) };
-    }
 }
 
 /// What the consumer got from the window.

@@ -102,6 +102,7 @@ mod pool;
 mod probe;
 #[cfg(feature = "progress")]
 pub mod progress;
+mod reserved;
 mod shared_call;
 mod source;
 mod split_by_index;

@@ -23,6 +23,7 @@
 //! this frame; the iterator's unpulled rest stays with the caller.
 
 use crate::leaves::Leaf;
+use crate::reserved;
 use crate::source::Owned;
 use crate::split_by_index::{self, Control, Outputs, Written};
 
@@ -94,7 +95,7 @@ where
 /// its capacity.
 fn pull<J: Iterator>(iter: &mut J, k: usize, chunk: &mut Vec<J::Item>) {
     debug_assert!(chunk.is_empty() && k <= chunk.capacity());
-    chunk.extend(iter.by_ref().take(k));
+    reserved::fill(iter, chunk, k);
 }
 
 /// Runs one pulled chunk on the engine, its items moved out of `chunk`,
