@@ -23,7 +23,7 @@ pub struct Options {
     /// Every size, 15 rounds: several minutes on 2 cores
     #[arg(long, group = "mode")]
     pub full: bool,
-    /// Where report.md and the SVG plots go [default: <workspace>/target/filch-report]
+    /// Where report.md and the SVG plots go [default: target/filch-report in the workspace]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Threads of the filch and rayon pools and of the std::scope split [default:
