@@ -14,14 +14,41 @@ pub(crate) trait Leaf<T> {
     fn call(&mut self, item: T) -> Option<Self::Out>;
 
     /// Maps up to `n` items from `iter` into `out`; `false` if stopped.
-    /// Overridden by `map` to use `Vec::extend`, which vectorises.
+    ///
+    /// Results go straight into reserved slots, the length kept in a local
+    /// until the batch ends (as `Vec::extend` does for an iterator of known
+    /// length), with no `Take`: `extend(iter.take(n))` runs an out-of-line
+    /// `try_fold` that keeps `Take`'s count in memory, and a push per item
+    /// keeps the borrowed `Vec`'s length there, a reload per item either
+    /// way. On the 2-vCPU Xeon VM that cost ~2.4 ns per item of an integer
+    /// range, ten times a cheap item, so the probe read such items as work
+    /// worth sharing. Items beyond what the input promises (its size
+    /// hint's lower bound) are pushed.
+    #[inline]
     fn serial_batch<I: Iterator<Item = T>>(
         &mut self,
         iter: &mut I,
         n: usize,
         out: &mut Vec<Self::Out>,
     ) -> bool {
-        for item in iter.take(n) {
+        let promised = iter.size_hint().0.min(n);
+        out.reserve(promised);
+        let mut tail = Tail::new(out);
+        while tail.len < tail.end(promised) {
+            let Some(item) = iter.next() else {
+                return true; // the input ended early
+            };
+            let Some(value) = self.call(item) else {
+                return false;
+            };
+            // SAFETY: `len < start + promised`, within what `reserve` made
+            // room for; the slot is past the `Vec`'s length, so unused.
+            unsafe { tail.base.add(tail.len).write(value) };
+            tail.len += 1;
+        }
+        drop(tail);
+        for _ in promised..n {
+            let Some(item) = iter.next() else { break };
             match self.call(item) {
                 Some(value) => out.push(value),
                 None => return false,
@@ -208,41 +235,6 @@ impl<T, R, F: Fn(T) -> R> Leaf<T> for MapLeaf<'_, F> {
     #[inline]
     fn call(&mut self, item: T) -> Option<R> {
         Some((self.0)(item))
-    }
-
-    /// Results go straight into reserved slots, the length kept in a local
-    /// until the batch ends (as `Vec::extend` does for an iterator of known
-    /// length), with no `Take`: `extend(iter.take(n))` runs an out-of-line
-    /// `try_fold` that keeps `Take`'s count in memory, a decrement and a
-    /// reload per item, which on the 2-vCPU Xeon VM cost ~2.4 ns per item
-    /// of an integer range, ten times a cheap item, so the probe read such
-    /// items as work worth sharing. Items beyond what the input promises
-    /// (its size hint's lower bound) are pushed.
-    #[inline]
-    fn serial_batch<I: Iterator<Item = T>>(
-        &mut self,
-        iter: &mut I,
-        n: usize,
-        out: &mut Vec<R>,
-    ) -> bool {
-        let promised = iter.size_hint().0.min(n);
-        out.reserve(promised);
-        let mut tail = Tail::new(out);
-        while tail.len < tail.end(promised) {
-            let Some(item) = iter.next() else {
-                return true; // the input ended early
-            };
-            // SAFETY: `len < start + promised`, within what `reserve` made
-            // room for; the slot is past the `Vec`'s length, so unused.
-            unsafe { tail.base.add(tail.len).write((self.0)(item)) };
-            tail.len += 1;
-        }
-        drop(tail);
-        for _ in promised..n {
-            let Some(item) = iter.next() else { break };
-            out.push((self.0)(item));
-        }
-        true
     }
 
     #[inline]
