@@ -91,9 +91,10 @@ pub(crate) const RESAMPLE_LEFT: usize = 64 * SAMPLE_ITEMS;
 /// took 0.71x the loop's time. The probe counts an item's cost less this
 /// much towards the threshold, so items that cheap stay in the loop
 /// however many there are, and the overhead never decides a call whose
-/// items cost tens of ns. 2 ns rather than the ~1.5 ns measured: the
-/// probe's middle batches run cheap items more slowly than the by-value
-/// rest (`Leaf::serial_rest`), so its estimate runs high. With 1 ns, the
+/// items cost tens of ns. 2 ns rather than the ~1.5 ns measured, chosen
+/// while the probe's middle batches still ran cheap items more slowly than
+/// the by-value rest (they no longer do: `Leaf::serial_batch`), and kept:
+/// the sweep's cells stayed within their bar with it. With 1 ns, the
 /// 10^5 × 1 ns cell took 1.16x the loop's time in one of two full runs;
 /// and even with the estimate read off the recent batch alone
 /// ([`decide`]), a scratch harness saw that cell go parallel in one run of
