@@ -4,6 +4,8 @@
 
 use std::sync::Mutex;
 
+use crate::reserved::Tail;
+
 /// The per-piece function of a combinator. `call` returning `None` stops
 /// the whole call (used by `try_map` on its first error).
 pub(crate) trait Leaf<T> {
@@ -33,18 +35,16 @@ pub(crate) trait Leaf<T> {
     ) -> bool {
         let promised = iter.size_hint().0.min(n);
         out.reserve(promised);
-        let mut tail = Tail::new(out);
-        while tail.len < tail.end(promised) {
+        let mut tail = Tail::new(out, promised);
+        while !tail.is_full() {
             let Some(item) = iter.next() else {
                 return true; // the input ended early
             };
             let Some(value) = self.call(item) else {
                 return false;
             };
-            // SAFETY: `len < start + promised`, within what `reserve` made
-            // room for; the slot is past the `Vec`'s length, so unused.
-            unsafe { tail.base.add(tail.len).write(value) };
-            tail.len += 1;
+            // SAFETY: not full, checked by the loop.
+            unsafe { tail.push(value) };
         }
         drop(tail);
         for _ in promised..n {
@@ -158,45 +158,6 @@ impl Drop for Count<'_> {
     #[inline]
     fn drop(&mut self) {
         *self.target += self.n;
-    }
-}
-
-/// The reserved tail of a `Vec` a serial batch writes, with its length
-/// in a local: the `Vec`'s own length is set when the batch ends or, if
-/// the function panics, while unwinding, so every result written is kept
-/// (and later dropped) exactly once.
-struct Tail<'a, R> {
-    out: &'a mut Vec<R>,
-    base: *mut R,
-    start: usize,
-    len: usize,
-}
-
-impl<'a, R> Tail<'a, R> {
-    #[inline]
-    fn new(out: &'a mut Vec<R>) -> Self {
-        let start = out.len();
-        Tail {
-            base: out.as_mut_ptr(),
-            out,
-            start,
-            len: start,
-        }
-    }
-
-    /// The length after `count` more results.
-    #[inline]
-    fn end(&self, count: usize) -> usize {
-        self.start + count
-    }
-}
-
-impl<R> Drop for Tail<'_, R> {
-    #[inline]
-    fn drop(&mut self) {
-        // SAFETY: slots `start..len` were written in order, within the
-        // capacity reserved before the batch.
-        unsafe { self.out.set_len(self.len) };
     }
 }
 

@@ -1,6 +1,6 @@
-//! Moving an iterator's items into a `Vec`'s reserved slots with the
-//! length kept in a local: how `imap` and the streamed engine read their
-//! input.
+//! Writing into a `Vec`'s reserved slots with the length kept in a local
+//! ([`Tail`]): how `imap` and the streamed engine read their input
+//! ([`fill`]) and the probe's serial batches write their results.
 //!
 //! `vec.extend(iter.by_ref().take(k))` runs an out-of-line `try_fold` that
 //! keeps `Take`'s count behind a reference, and a push per item keeps a
@@ -11,36 +11,76 @@
 /// than it has), after its current items; returns how many. If `input`
 /// panics, the items moved before the panic stay in `items`.
 pub(crate) fn fill<I: Iterator>(input: &mut I, items: &mut Vec<I::Item>, k: usize) -> usize {
-    let start = items.len();
-    let room = k.min(items.capacity() - start);
-    let mut tail = Tail {
-        base: items.as_mut_ptr(),
-        items,
-        len: start,
-    };
-    while tail.len < start + room {
+    let mut tail = Tail::new(items, k);
+    while !tail.is_full() {
         let Some(item) = input.next() else { break };
-        // SAFETY: `len < start + room <= capacity`, past the `Vec`'s
-        // length: a reserved, unused slot.
-        unsafe { tail.base.add(tail.len).write(item) };
-        tail.len += 1;
+        // SAFETY: not full, checked just above.
+        unsafe { tail.push(item) };
     }
-    tail.len - start
+    tail.written()
 }
 
-/// The slots [`fill`] writes; its `Drop` sets the `Vec`'s length, when
-/// the fill ends or while the input's panic unwinds, so every item moved
-/// in is kept (and later dropped) exactly once.
-struct Tail<'a, T> {
+/// The next slots past a `Vec`'s length, within its capacity, written in
+/// order with the count in this local; its `Drop` sets the `Vec`'s length,
+/// when the writer is done or while a panic unwinds, so every value written
+/// is kept (and later dropped) exactly once.
+pub(crate) struct Tail<'a, T> {
     items: &'a mut Vec<T>,
     base: *mut T,
+    start: usize,
     len: usize,
+    end: usize,
+}
+
+impl<'a, T> Tail<'a, T> {
+    /// The next `count` slots of `items`, or as many as its spare capacity
+    /// holds.
+    #[inline]
+    pub(crate) fn new(items: &'a mut Vec<T>, count: usize) -> Self {
+        let start = items.len();
+        let end = start + count.min(items.capacity() - start);
+        Tail {
+            base: items.as_mut_ptr(),
+            items,
+            start,
+            len: start,
+            end,
+        }
+    }
+
+    /// Every slot is written.
+    #[inline]
+    pub(crate) fn is_full(&self) -> bool {
+        self.len == self.end
+    }
+
+    /// Values written so far.
+    #[inline]
+    pub(crate) fn written(&self) -> usize {
+        self.len - self.start
+    }
+
+    /// Writes the next slot.
+    ///
+    /// # Safety
+    /// The tail must not be full (`!is_full()`). A checked push kept the
+    /// tail's fields in memory across the items, and with items that clobber
+    /// memory (the sweep's `black_box` spin) a serial batch took 1.5x the loop.
+    #[inline]
+    pub(crate) unsafe fn push(&mut self, value: T) {
+        debug_assert!(self.len < self.end, "a full tail was written to");
+        // SAFETY: `len < end <= capacity` (the caller's promise), past the
+        // `Vec`'s length: a reserved, unused slot.
+        unsafe { self.base.add(self.len).write(value) };
+        self.len += 1;
+    }
 }
 
 impl<T> Drop for Tail<'_, T> {
+    #[inline]
     fn drop(&mut self) {
-        // SAFETY: slots up to `len` are the `Vec`'s own items and the ones
-        // `fill` wrote after them, in order, within its capacity.
+        // SAFETY: slots below `start` are the `Vec`'s own; `start..len` were
+        // written in order by `push`, within its capacity.
         unsafe { self.items.set_len(self.len) };
     }
 }
