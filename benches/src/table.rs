@@ -77,10 +77,27 @@ impl Table {
 
     /// A GitHub-flavoured Markdown table; `|` and `~` inside a cell are escaped so they
     /// cannot split the cell or strike text through (the sweep marks noise with a `~`).
+    /// The rule under the header marks each column's alignment (`:---` or `---:`), which
+    /// `comfy-table`'s Markdown preset leaves out.
     pub fn to_markdown(&self) -> String {
         let escape = |cell: &str| cell.replace('|', "\\|").replace('~', "\\~");
         let t = self.render(presets::ASCII_MARKDOWN, escape);
-        t.lines().map(|line| line + "\n").collect()
+        let mut lines: Vec<String> = t.lines().collect();
+        if let Some(rule) = lines.get_mut(1) {
+            let marked: Vec<String> = rule
+                .split('|')
+                .enumerate()
+                .map(
+                    |(i, dashes)| match i.checked_sub(1).and_then(|c| self.align.get(c)) {
+                        Some(Align::Left) if dashes.len() > 1 => format!(":{}", &dashes[1..]),
+                        Some(Align::Right) if dashes.len() > 1 => format!("{}:", &dashes[1..]),
+                        _ => dashes.to_string(),
+                    },
+                )
+                .collect();
+            *rule = marked.join("|");
+        }
+        lines.into_iter().map(|line| line + "\n").collect()
     }
 }
 
@@ -102,7 +119,7 @@ mod tests {
         let lines: Vec<&str> = md.lines().collect();
         assert_eq!(lines.len(), 5);
         assert_eq!(lines[0], "| system |  median | speed-up |");
-        assert_eq!(lines[1], "|--------|---------|----------|");
+        assert_eq!(lines[1], "|:-------|--------:|---------:|");
         assert_eq!(lines[3], "| filch  |  512 µs |    1.95x |");
         assert_eq!(lines[4], "| short  |         |          |");
     }
