@@ -357,11 +357,9 @@ fn seed_overhead(r: &Report) -> Vec<Target> {
                 fmt_count(items as u64)
             ),
         );
-        out.push(if ran {
+        out.push(when(ran, t, |t| {
             at_most_times_serial(t, find(&r.seeds, title), "filch", "rayon", limit)
-        } else {
-            t
-        });
+        }));
     }
     out
 }
@@ -654,37 +652,48 @@ fn time_vs_best_serial(c: &Comparison, name: &str) -> Option<(f64, bool)> {
 
 fn seed_throughput(r: &Report) -> Vec<Target> {
     let cfg = &r.config.seeds;
+    let ran = r.config.sections.seeds;
     let log = format!(
         "seed 001 log loop, {} items × {} iterations: ≥ 1.9x at {} threads",
         cfg.log_items,
         fmt_count(cfg.log_iters),
         r.config.threads
     );
-    let mut out: Vec<Target> = ["map", "imap", "imap_unordered"]
-        .iter()
-        .map(|how| Target::new(OVERHEAD, format!("{log} via {how}")))
-        .collect();
-    out.push(Target::new(
+    let log_c = find(&r.seeds, LOG_LOOP_TITLE);
+    let mut out: Vec<Target> = [
+        ("map", "filch"),
+        ("imap", "filch imap"),
+        ("imap_unordered", "filch imap_unordered"),
+    ]
+    .iter()
+    .map(|(how, row)| {
+        let t = Target::new(OVERHEAD, format!("{log} via {how}"));
+        when(ran, t, |t| {
+            speedup_at_least(t, log_c, row, "rayon", Some(1.9))
+        })
+    })
+    .collect();
+    let poly = Target::new(
         OVERHEAD,
         format!(
             "seed 000 polynomial over {} inputs (target: 10^7): at least rayon's speed-up",
             fmt_count(cfg.poly_items as u64)
         ),
-    ));
-    if !r.config.sections.seeds {
-        return out;
-    }
-    let log_c = find(&r.seeds, LOG_LOOP_TITLE);
+    );
     let poly_c = find(&r.seeds, POLY_TITLE);
-    let rows = ["filch", "filch imap", "filch imap_unordered"];
-    let mut it = std::mem::take(&mut out).into_iter();
-    for row in rows {
-        let t = it.next().expect("a log-loop target");
-        out.push(speedup_at_least(t, log_c, row, "rayon", Some(1.9)));
-    }
-    let t = it.next().expect("the polynomial target");
-    out.push(speedup_at_least(t, poly_c, "filch", "rayon", None));
+    out.push(when(ran, poly, |t| {
+        speedup_at_least(t, poly_c, "filch", "rayon", None)
+    }));
     out
+}
+
+/// `judge(t)` if the section that measures `t` ran, else `t` as not run.
+fn when(ran: bool, t: Target, judge: impl FnOnce(Target) -> Target) -> Target {
+    if ran {
+        judge(t)
+    } else {
+        t
+    }
 }
 
 fn round_trip_and_idle(fj: Option<&ForkJoinResult>) -> Vec<Target> {
@@ -768,12 +777,10 @@ fn uneven(fj: Option<&ForkJoinResult>) -> Vec<Target> {
                 OVERHEAD,
                 format!("uneven work, {title}: at least rayon's speed-up"),
             );
-            match fj {
-                Some(fj) => {
-                    speedup_at_least(t, find(&fj.comparisons, title), "filch", "rayon", None)
-                }
-                None => t,
-            }
+            when(fj.is_some(), t, |t| {
+                let c = fj.and_then(|fj| find(&fj.comparisons, title));
+                speedup_at_least(t, c, "filch", "rayon", None)
+            })
         })
         .collect()
 }
