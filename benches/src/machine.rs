@@ -123,7 +123,7 @@ pub struct MachineSnapshot {
     /// This process's `utime + stime` ticks.
     pub own_ticks: u64,
     /// Ticks the hypervisor ran something else while a CPU of this VM wanted to run. It
-    /// may be charged to our own threads as well, so it does not show in
+    /// may be charged to this process's threads as well, so it does not show in
     /// [`others_share`](Self::others_share).
     pub steal_ticks: u64,
     /// Clock ticks per second.
