@@ -1,27 +1,33 @@
 //! `join(a, b)`: run two closures, potentially in parallel, and return both
 //! results.
 //!
-//! On a worker, `b` becomes a private frame (see `worker.rs`) and `a` runs
-//! inline. If nobody wanted work meanwhile, `b` then runs inline too: the
-//! whole fork cost a `Vec` push and pop and one relaxed load. If `b` was
-//! promoted, the worker takes it back from its deque, or, if a thief took
-//! it, runs other jobs until the thief sets `b`'s latch; it never blocks its
-//! thread while work exists. Off the pool, `join` runs inside the pool (the
-//! current one, or the global one) and the caller waits.
+//! On a worker, `b` becomes a private frame on the fork's own stack frame,
+//! the newest of the worker's chain (`fork_latch.rs`), and `a` runs inline.
+//! If nobody wanted work meanwhile, `b` then runs inline too: the whole fork
+//! stored the job and two words of the chain and checked the deque. If `b`
+//! was promoted, the worker takes it back from its deque, or, if a thief
+//! took it, runs other jobs until the thief sets `b`'s latch; it never
+//! blocks its thread while work exists. Off the pool, `join` runs inside the
+//! pool (the current one, or the global one) and the caller waits.
+//!
+//! The fork is the context `join`'s (`join_context.rs`), with the chain's
+//! newest frame kept in the worker instead of an argument: out of line, so
+//! that the compiler cuts a recursive user function's cycle at the fork
+//! rather than at the user's function, and with the publishing case a cold
+//! tail call, so that nothing is called before `a`.
 //!
 //! Panics: if `a` panics and `b` has not started, `b` is dropped unrun; if a
 //! thief is running `b`, `join` waits for it (it may borrow the caller's
 //! stack) and then resumes `a`'s panic. If only `b` panics, its panic is
 //! resumed. Either way with the original payload.
 
-use crate::job::StackJob;
-use crate::waking_latch::FrameLatch;
+use std::ptr;
+
+use crate::fork_latch::ForkLatch;
+use crate::job::{JobRef, StackJob};
 use crate::worker::WorkerThread;
 
-/// `join` on a worker of the pool that should run it. Always inlined: the
-/// fork path is a few dozen instructions, and as a call of its own it adds
-/// a frame, spills and a return to every fork of a recursive user function
-/// (callgrind, fib(25) on one thread: 10.2M instructions out of line).
+/// `join` on a worker of the pool that should run it.
 #[inline(always)]
 pub(crate) fn join_in_worker<A, B, RA, RB>(worker: &WorkerThread, a: A, b: B) -> (RA, RB)
 where
@@ -30,58 +36,154 @@ where
     RA: Send,
     RB: Send,
 {
-    let job_b = StackJob::new(b, FrameLatch::new());
-    // SAFETY: `job_b` lives on this frame until this function returns or
-    // unwinds, and every path below either takes the ref back (pop_frame
-    // says private, or reclaim_or_wait returns true) or waits for its latch
-    // first; on unwinding out of `a`, `FrameGuard` does the same.
-    let job_b_ref = unsafe { job_b.as_job_ref() };
-    let depth = worker.push_frame(job_b_ref);
-    let guard = FrameGuard { job: &job_b };
-    // No `catch_unwind` here: it would keep `a` from being inlined into the
-    // fork. A panic in `a` unwinds through `guard` instead.
+    fork(worker, a, b)
+}
+
+/// The fork, deliberately out of line (module docs): a leaf of a recursive
+/// user function is then a test and a return inside its parent's fork.
+#[inline(never)]
+fn fork<A, B, RA, RB>(worker: &WorkerThread, a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    if !worker.offering() {
+        return fork_publishing(worker, a, b);
+    }
+    fork_frame::<false, A, B, RA, RB>(worker, a, b)
+}
+
+/// The fork when nothing of this worker's is on offer: it publishes the
+/// oldest private frame of the chain, its own new frame included.
+#[cold]
+#[inline(never)]
+fn fork_publishing<A, B, RA, RB>(worker: &WorkerThread, a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    fork_frame::<true, A, B, RA, RB>(worker, a, b)
+}
+
+/// One fork's frame: `b`'s job on the stack as the chain's newest frame,
+/// then `a`, then `b` inline or a thief's result; with `PUBLISH`, the
+/// publication before `a`.
+#[inline(always)]
+fn fork_frame<const PUBLISH: bool, A, B, RA, RB>(worker: &WorkerThread, a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    let job_b = ForkJob {
+        job: StackJob::new(
+            b,
+            ForkLatch::new(
+                worker.newest_frame(),
+                JobRef::trampoline::<StackJob<ForkLatch, B, RB>>(),
+            ),
+        ),
+    };
+    let frame: *const ForkLatch = &job_b.job.latch;
+    worker.set_newest_frame(frame);
+    if PUBLISH {
+        // SAFETY: the chain ends at this open frame, and every older frame
+        // on it is open below this one (`set_newest_frame`'s rule, kept by
+        // every fork restoring the link as it closes); each stays in place
+        // until closed, and this one closes only through the paths below.
+        unsafe { worker.publish_oldest_private(frame) };
+    }
+    // If `a` unwinds, `job_b`'s `Drop` restores the chain and settles `b`.
     let ra = a();
-    std::mem::forget(guard);
-    let promoted = worker.pop_frame(depth);
-    if !promoted || worker.reclaim_or_wait(job_b_ref, job_b.latch.core()) {
-        // SAFETY: the ref never left this thread, or was taken back from the
-        // deque unexecuted: nobody else can run it.
-        let b = unsafe { job_b.take_func() };
+    // Found again rather than kept across `a`: one callee-saved register
+    // fewer, a push and a pop on every fork.
+    // SAFETY: this thread was `worker` before `a`, and `a` returned on it.
+    let worker = unsafe { WorkerThread::current_unchecked() };
+    let inline = match job_b.job.latch.private_link() {
+        // Still private: the chain goes back to what it was before the fork.
+        Some(link) => {
+            worker.set_newest_frame(link);
+            true
+        }
+        // Published, so every older frame of the chain was too: `b` and what
+        // follows have nothing of it to offer and go on with an empty chain.
+        None => {
+            worker.set_newest_frame(ptr::null());
+            reclaim_or_wait(worker, &job_b.job)
+        }
+    };
+    if inline {
+        // SAFETY: never published, or taken back from the deque unexecuted:
+        // no other thread can run `b`.
+        let b = unsafe { job_b.job.take_func() };
+        std::mem::forget(job_b);
         (ra, b())
     } else {
-        // SAFETY: `reclaim_or_wait` returned only after the latch was set.
-        (ra, unsafe { job_b.into_result() }.into_return_value())
+        // SAFETY: `reclaim_or_wait` returned `false` only after the latch
+        // was set, so the result is written and nobody touches it.
+        let result = unsafe { job_b.job.read_result() };
+        std::mem::forget(job_b);
+        (ra, result.into_return_value())
     }
 }
 
-/// Pops `join`'s frame if `a` unwinds, and makes sure nobody still runs `b`
-/// (which may borrow the unwinding stack) before the unwinding goes on: a
-/// promoted `b` is taken back unrun, or, if a thief has it, waited for. The
-/// panic then continues with `a`'s original payload; `b`'s outcome, if any,
-/// is dropped.
+/// `b`'s job on the forking frame. Its `Drop` is the unwinding path only
+/// (`a` panicked): every normal path forgets the job once `b` is settled.
+/// Dropped in place, its address is a known stack offset, so unlike a guard
+/// holding a reference it costs a fork no store. It does not hold its
+/// worker either (a store per fork); the panic path finds it again.
 ///
-/// It holds only the job: the worker is this thread's, and the frame is the
-/// newest open one (the joins nested in `a` closed theirs as they unwound).
-/// Every field costs a store on every fork, for a path taken only by panics.
-struct FrameGuard<'a, F: FnOnce() -> R, R> {
-    job: &'a StackJob<FrameLatch, F, R>,
+/// Panics: if `a` panics and `b` has not started, `b` is dropped unrun; if a
+/// thief is running `b`, the unwinding waits for it (it may borrow the
+/// unwinding stack) and drops its outcome; `a`'s panic then goes on with
+/// its original payload.
+struct ForkJob<B: FnOnce() -> RB, RB> {
+    job: StackJob<ForkLatch, B, RB>,
 }
 
-impl<F: FnOnce() -> R, R> Drop for FrameGuard<'_, F, R> {
+impl<B: FnOnce() -> RB, RB> Drop for ForkJob<B, RB> {
     fn drop(&mut self) {
         let worker = WorkerThread::current().expect("a join frame unwinds on its own worker");
-        let promoted = worker.pop_newest_frame();
-        // SAFETY: the same ref `join_in_worker` published; recomputing it
-        // only reads the job's address.
-        let job = unsafe { self.job.as_job_ref() };
-        if !promoted || worker.reclaim_or_wait(job, self.job.latch.core()) {
-            // SAFETY: private or taken back: nobody else has it, and the
-            // closure was never consumed.
-            unsafe { self.job.drop_func() };
+        let job = &self.job;
+        // The rule of `fork_frame`'s normal path: the chain goes back to the
+        // frame's link if it is private, else to an empty one; `b` is still
+        // ours if never published, or taken back from the deque unexecuted.
+        let ours = match job.latch.private_link() {
+            Some(link) => {
+                worker.set_newest_frame(link);
+                true
+            }
+            None => {
+                worker.set_newest_frame(ptr::null());
+                reclaim_or_wait(worker, job)
+            }
+        };
+        if ours {
+            // SAFETY: nobody else has it, and the closure was never consumed.
+            unsafe { job.drop_func() };
         } else {
             // SAFETY: a thief ran it and set the latch; nobody reads the
             // result: `a`'s panic is the one that goes on.
-            unsafe { self.job.drop_result() };
+            unsafe { job.drop_result() };
         }
     }
+}
+
+/// After `a`, for a published `b`: `true` if it was taken back unexecuted,
+/// `false` once a thief ran it and set its latch.
+#[cold]
+#[inline(never)]
+fn reclaim_or_wait<B: FnOnce() -> RB, RB>(
+    worker: &WorkerThread,
+    job: &StackJob<ForkLatch, B, RB>,
+) -> bool {
+    // SAFETY: the job stays in place until this returns; recomputing the
+    // ref only reads its address.
+    let job_ref = unsafe { job.as_job_ref() };
+    worker.reclaim_or_wait(job_ref, job.latch.core())
 }

@@ -1,37 +1,28 @@
 //! [`JoinContext`]: `join` for recursions so fine-grained that finding the
-//! worker in thread-local state, and keeping its frame stack, cost more than
-//! the work between forks. The worker travels down the recursion as an
+//! worker in thread-local state, and keeping the newest frame in it, cost more
+//! than the work between forks. The worker travels down the recursion as an
 //! argument instead, and the open frames form a chain through the stack.
 //!
 //! # The frame chain
 //!
-//! `ctx.join(a, b)` puts `b`'s job on its own stack frame, with a latch
-//! ([`ForkLatch`]) whose state word, while the frame is private, holds the
-//! address of the context's newest open frame, and runs
+//! `ctx.join(a, b)` puts `b`'s job on its own stack frame, headed by a
+//! [`ForkLatch`] whose state word, while the frame is private, holds the
+//! address of the context's newest open frame (`fork_latch.rs`), and runs
 //! `a` with a context whose newest frame is this one. The chain from any
 //! live context is therefore exactly the open frames above it, newest
 //! first, all on this thread's stack. Nothing is written to the worker: a
 //! fork stores the job (the closure's captures, the latch's state with the
 //! link in it, and the job's run function) and checks whether the worker's
-//! deque is empty; closing it reads the state back. No memory word is read, changed
-//! and written back on every fork, so the forks of a recursion do not form
-//! a chain of dependent loads and stores through one location (as the
-//! implicit `join`'s frame count does; a bare depth counter cost 1.9x-2.6x
-//! of a memory-bound tree sum on the EPYC machine: `docs/design.md`,
-//! section 4).
+//! deque is empty; closing it reads the state back. The implicit `join`
+//! (`join.rs`) is the same fork with the newest frame kept in the worker,
+//! which costs it a load and a store per fork and a thread-local lookup in
+//! each half.
 //!
-//! # When a frame is published
-//!
-//! By the rule of the implicit `join` (`worker.rs`): when nothing of this
-//! worker's is on offer (its deque is empty), a fork publishes the
-//! **oldest** private frame of its chain: the latch goes from `PRIVATE` to
-//! `UNSET` and the job is pushed onto the worker's deque, waking a sleeping
-//! peer if none is awake. Oldest first keeps the published frames a prefix
-//! of the chain, so the walk stops at the first published frame, and the
-//! biggest piece of work is the one on offer. Checking on every fork keeps
-//! a coarse `join(heavy, heavy)` on offer too, whose `a` forks no more.
-//! Publishing skips the lost-wake-up fence: a frame nobody takes is run by
-//! its owner, so a missed wake-up costs parallelism, never progress.
+//! When nothing of this worker's is on offer (its deque is empty), a fork
+//! publishes the oldest private frame of its chain, as every `join` does
+//! (`fork_latch.rs`, "Publication"). Publishing skips the lost-wake-up
+//! fence: a frame nobody takes is run by its owner, so a missed wake-up
+//! costs parallelism, never progress.
 //!
 //! # Closing a frame
 //!
@@ -63,9 +54,8 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ptr;
 
+use crate::fork_latch::ForkLatch;
 use crate::job::{JobBody, JobRef, StackJob};
-use crate::latch::Latch;
-use crate::waking_latch::FrameLatch;
 use crate::worker::WorkerThread;
 
 /// A worker's handle for cheap forks: [`join`](Self::join) through it
@@ -251,15 +241,18 @@ impl<'f> JoinContext<'f> {
         let job_b = ForkJob {
             job: StackJob::new(
                 SecondHalf(b),
-                ForkLatch {
-                    frame: FrameLatch::new_private(self.newest as usize),
-                    execute_fn: JobRef::trampoline::<StackJob<ForkLatch, SecondHalf<B>, RB>>(),
-                },
+                ForkLatch::new(
+                    self.newest,
+                    JobRef::trampoline::<StackJob<ForkLatch, SecondHalf<B>, RB>>(),
+                ),
             ),
         };
         let frame: *const ForkLatch = &job_b.job.latch;
         if PUBLISH {
-            publish_oldest_private(self.worker, frame);
+            // SAFETY: every frame on the chain of a live context is open on
+            // this thread's stack (module docs, "Why the chain cannot
+            // dangle") and stays in place until its owner closes it.
+            unsafe { self.worker.publish_oldest_private(frame) };
         }
         // If `a` unwinds, `job_b`'s `Drop` settles `b` in place.
         let ra = a(JoinContext {
@@ -267,13 +260,13 @@ impl<'f> JoinContext<'f> {
             newest: frame,
             _frame: PhantomData,
         });
-        let b_context = match job_b.job.latch.frame.core().private_link() {
+        let b_context = match job_b.job.latch.private_link() {
             // Still private: the state holds the link `self.newest`, so `b`'s
             // context is rebuilt from it rather than kept across `a` (one
             // callee-saved register fewer; see `fork`).
             Some(link) => Some(JoinContext {
                 worker: self.worker,
-                newest: link as *const ForkLatch,
+                newest: link,
                 _frame: PhantomData,
             }),
             // Taken back from the deque unexecuted. Published frames are a
@@ -327,7 +320,7 @@ where
         let job = &self.job;
         // The rule of `fork_frame`'s normal path: still ours if never
         // published, or taken back from the deque unexecuted.
-        if job.latch.frame.core().is_private() || reclaim_or_wait(worker, job) {
+        if job.latch.private_link().is_some() || reclaim_or_wait(worker, job) {
             // SAFETY: never published, or taken back: nobody else has it,
             // and the closure was never consumed.
             unsafe { job.drop_func() };
@@ -336,26 +329,6 @@ where
             // result.
             unsafe { job.drop_result() };
         }
-    }
-}
-
-/// The latch of a context frame's job, and the frame's link in its chain:
-/// while the frame is private, its state word carries the address of the
-/// next older open frame (or 0; see `latch.rs`, `PRIVATE`). It comes first in
-/// its `StackJob` (which is `repr(C)`), so its address is the job's, and it
-/// keeps the job's run function, so the promoting walk can rebuild the
-/// `JobRef` from the latch alone.
-struct ForkLatch {
-    frame: FrameLatch,
-    /// `JobRef::trampoline` of the job this latch heads.
-    execute_fn: unsafe fn(*const ()),
-}
-
-impl Latch for ForkLatch {
-    unsafe fn set(this: *const Self) {
-        // SAFETY: live on entry, per the contract; `FrameLatch::set` does
-        // not touch it after the setting store.
-        unsafe { FrameLatch::set(&raw const (*this).frame) }
     }
 }
 
@@ -374,35 +347,6 @@ where
     }
 }
 
-/// Publishes the oldest private frame of the chain that ends at `newest`
-/// (see the module docs). Cold: a balanced recursion publishes O(depth)
-/// times, when a thief has taken what was on offer.
-#[cold]
-#[inline(never)]
-fn publish_oldest_private(worker: &WorkerThread, newest: *const ForkLatch) {
-    let mut oldest = None;
-    let mut next = newest;
-    // SAFETY: every frame on the chain of a live context is open on this
-    // thread's stack (module docs, "Why the chain cannot dangle").
-    while let Some(frame) = unsafe { next.as_ref() } {
-        let Some(older) = frame.frame.core().private_link() else {
-            break;
-        };
-        oldest = Some(frame);
-        // The integer came from `newest as usize` in `fork` (exposing the
-        // frame's provenance; `ptr::with_exposed_provenance` needs Rust 1.84).
-        next = older as *const ForkLatch;
-    }
-    if let Some(frame) = oldest {
-        frame.frame.core().publish();
-        // SAFETY: the latch heads its `StackJob` (`repr(C)`, latch first),
-        // `execute_fn` is that job's trampoline, and the job stays in place
-        // until its owner takes it back or sees its latch set.
-        let job = unsafe { JobRef::from_parts(ptr::from_ref(frame).cast(), frame.execute_fn) };
-        worker.offer_frame(job);
-    }
-}
-
 /// After `a`, for a published `b`: `true` if it was taken back unexecuted,
 /// `false` once a thief ran it and set its latch.
 #[cold]
@@ -414,5 +358,5 @@ fn reclaim_or_wait<F: JobBody<Output = R>, R>(
     // SAFETY: the job stays in place until this returns; recomputing the
     // ref only reads its address.
     let job_ref = unsafe { job.as_job_ref() };
-    worker.reclaim_or_wait(job_ref, job.latch.frame.core())
+    worker.reclaim_or_wait(job_ref, job.latch.core())
 }

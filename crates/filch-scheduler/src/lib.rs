@@ -50,7 +50,7 @@ mod blocking;
 mod builder;
 mod error;
 mod events;
-mod frames;
+mod fork_latch;
 mod global_pool;
 mod job;
 mod join;

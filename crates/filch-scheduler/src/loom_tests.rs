@@ -16,7 +16,7 @@
 //! a worker enters `blocking` is either handed the work or was never
 //! counted, and the counters return to zero.
 //!
-//! Model 7 checks a context `join` frame (`join_context.rs`): published from
+//! Model 7 checks a `join` frame (`fork_latch.rs`, the same for both joins): published from
 //! `PRIVATE`, it runs exactly once, by its owner or by a thief that never
 //! sees it private, and a thief's result is visible to the owner.
 //!
@@ -316,15 +316,15 @@ fn a_parking_spare_is_handed_work_or_never_counted() {
     });
 }
 
-/// Model 7: a context `join` frame. The owner publishes a private frame
+/// Model 7: a `join` frame. The owner publishes a private frame
 /// (`PRIVATE` → `UNSET`, then the push), runs `a` (nothing here), and closes
-/// the frame as `JoinContext::fork` does: not private any more, so it pops
+/// the frame as both joins do: not private any more, so it pops
 /// the queue (taken back: it runs `b` itself) or waits on the latch,
 /// sleeping if need be. A thief pops and runs `b`. Exactly one of them runs
 /// it; the thief never sees the latch private; a thief's result is visible
 /// once the owner sees the latch set.
 #[test]
-fn a_published_context_frame_runs_once_and_its_result_is_seen() {
+fn a_published_join_frame_runs_once_and_its_result_is_seen() {
     const OWNER: usize = 1;
     loom::model(|| {
         let sleep = Arc::new(Sleep::new(2));

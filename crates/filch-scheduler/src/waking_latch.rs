@@ -19,16 +19,8 @@ pub(crate) struct FrameLatch {
 }
 
 impl FrameLatch {
-    /// An unset latch.
-    #[inline]
-    pub(crate) fn new() -> Self {
-        FrameLatch {
-            core: CoreLatch::new(),
-        }
-    }
-
     /// An unset latch of a frame not yet published, carrying `link`
-    /// (`join_context.rs`).
+    /// (`fork_latch.rs`).
     #[inline]
     pub(crate) fn new_private(link: usize) -> Self {
         FrameLatch {

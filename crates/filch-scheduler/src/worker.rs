@@ -1,13 +1,13 @@
-//! One worker thread: its deque, its private stack of `join` frames, the
+//! One worker thread: its deque, the newest of its open `join` frames, the
 //! find-work order (local, peers in random order, injector) and the loops
 //! that run jobs until shutdown or until a latch is set.
 //!
 //! # Private frames and promotion
 //!
-//! `join(a, b)` does not publish every `b`. It pushes `b`'s job onto this
-//! worker's *private* frame stack (a fixed array only this thread touches,
-//! see `frames.rs`) and runs `a`. Only when nothing of this worker's is on
-//! offer (its public deque is empty) does it **promote** its *oldest*
+//! `join(a, b)` does not publish every `b`. It keeps `b`'s job private on
+//! its own stack frame, linked to the worker's older open frames
+//! (`fork_latch.rs`), and runs `a`. Only when nothing of this worker's is
+//! on offer (its public deque is empty) does it **promote** its *oldest*
 //! private frame: push that frame's job onto the crossbeam deque where
 //! thieves look. So the biggest piece of work this worker has is always on
 //! offer, and re-offered as soon as a thief takes it. The offer changes only
@@ -17,11 +17,11 @@
 //! flat loop of joins publishes and reclaims on every fork: a deque push and
 //! pop, still cheaper than a fork that always publishes.)
 //!
-//! Invariant (the *prefix* rule): promoted frames are always a prefix
-//! `frames[..promoted]` of the stack, because promotion takes the oldest
-//! unpromoted frame. So when the top frame is private, it is certain no
-//! other thread has a reference to it; when it is promoted, every frame
-//! below it is too.
+//! Invariant (the *prefix* rule): promoted frames are always the oldest
+//! end of a chain, because promotion takes the oldest private frame. So
+//! when a frame is still private after `a`, it is certain no other thread
+//! has a reference to it; when it is promoted, every older frame of its
+//! chain is too.
 
 use std::cell::Cell;
 use std::ptr;
@@ -31,7 +31,7 @@ use crossbeam_deque::{Steal, Worker};
 
 use crate::error::BuildError;
 use crate::events::event;
-use crate::frames::FrameStack;
+use crate::fork_latch::{oldest_private, ForkLatch};
 use crate::job::JobRef;
 use crate::latch::CoreLatch;
 use crate::pinning;
@@ -51,8 +51,9 @@ pub(crate) struct WorkerThread {
     deque: Worker<JobRef>,
     registry: Arc<Registry>,
     index: usize,
-    /// `join` frames of this thread; see the module docs.
-    frames: FrameStack,
+    /// The newest open frame of the implicit `join`'s chain, or null; see
+    /// the module docs.
+    newest_frame: Cell<*const ForkLatch>,
     /// A spare standing in for blocked workers (`spare.rs`).
     spare: bool,
     /// xorshift state for choosing steal victims.
@@ -79,6 +80,19 @@ impl WorkerThread {
         unsafe { worker.as_ref() }
     }
 
+    /// The calling thread's worker, for a caller that knows it is one: a
+    /// thread-local read and no test.
+    ///
+    /// # Safety
+    /// The calling thread must be a worker still inside its run loop (as a
+    /// fork is after its first half, having started on one).
+    #[inline]
+    pub(crate) unsafe fn current_unchecked() -> &'static WorkerThread {
+        // SAFETY: set by `run` for as long as the worker runs, which the
+        // caller promises it still does; see `current`.
+        unsafe { &*CURRENT.with(Cell::get) }
+    }
+
     /// The body of a worker thread.
     pub(crate) fn run(
         registry: Arc<Registry>,
@@ -97,7 +111,7 @@ impl WorkerThread {
             deque,
             registry,
             index,
-            frames: FrameStack::new(),
+            newest_frame: Cell::new(ptr::null()),
             spare: false,
             rng: Cell::new(seed),
         };
@@ -120,7 +134,7 @@ impl WorkerThread {
             deque,
             registry,
             index: slot,
-            frames: FrameStack::new(),
+            newest_frame: Cell::new(ptr::null()),
             spare: true,
             rng: Cell::new(seed),
         };
@@ -146,7 +160,7 @@ impl WorkerThread {
         let spares = &self.registry.spares;
         loop {
             if let Some(job) = self.find_work() {
-                self.execute(job);
+                self.execute_outermost(job);
                 continue;
             }
             if self.registry.terminating() {
@@ -160,7 +174,7 @@ impl WorkerThread {
                 }
             }
             if let Some(job) = self.idle_until_work(None) {
-                self.execute(job);
+                self.execute_outermost(job);
             }
         }
     }
@@ -200,6 +214,19 @@ impl WorkerThread {
         // removed from there exactly once (by pop or steal), so this is its
         // only execution.
         unsafe { job.execute() }
+    }
+
+    /// Runs `job` from a worker's own loop, with no frame of this thread
+    /// open: every frame a job opens on the implicit `join`'s chain is
+    /// closed, and the chain emptied or restored, by the time it returns
+    /// (debug builds check it; a frame left behind would dangle).
+    #[inline]
+    fn execute_outermost(&self, job: JobRef) {
+        self.execute(job);
+        debug_assert!(
+            self.newest_frame().is_null(),
+            "a job left a frame on its worker's join chain"
+        );
     }
 
     /// Local, then peers in random order, then the injector.
@@ -256,11 +283,11 @@ impl WorkerThread {
     fn main_loop(&self) {
         loop {
             if let Some(job) = self.find_work() {
-                self.execute(job);
+                self.execute_outermost(job);
                 continue;
             }
             match self.idle_until_work(None) {
-                Some(job) => self.execute(job),
+                Some(job) => self.execute_outermost(job),
                 None => return,
             }
         }
@@ -340,46 +367,47 @@ impl WorkerThread {
 
     // ---- private join frames (see module docs) ----
 
-    /// Opens a private frame for `job`; returns its depth. If nothing of
-    /// this worker's is on offer, publishes its oldest private frame.
+    /// The newest open frame of the implicit `join`'s chain (null for
+    /// none).
     #[inline]
-    pub(crate) fn push_frame(&self, job: JobRef) -> usize {
-        let depth = self.frames.push(job);
-        if !self.offering() {
-            self.promote_oldest();
-        }
-        depth
+    pub(crate) fn newest_frame(&self) -> *const ForkLatch {
+        self.newest_frame.get()
     }
 
-    /// Closes the newest frame (at `depth`); `true` if it had been promoted
-    /// (so another thread may have it), `false` if it never left this thread.
+    /// Makes `frame` the newest open frame of the implicit `join`'s chain.
+    /// Every frame on the chain it ends must stay open while it is the
+    /// newest (`join.rs` restores the older link as each frame closes).
     #[inline]
-    pub(crate) fn pop_frame(&self, depth: usize) -> bool {
-        self.frames.pop(depth)
+    pub(crate) fn set_newest_frame(&self, frame: *const ForkLatch) {
+        self.newest_frame.set(frame);
     }
 
-    /// Closes the newest open frame, as [`pop_frame`](Self::pop_frame).
-    pub(crate) fn pop_newest_frame(&self) -> bool {
-        self.frames.pop_newest()
-    }
-
-    /// Publishes the oldest private frame. Wakes a sleeping peer only if no
-    /// peer is awake to take it: an awake thief sees the frame within
-    /// nanoseconds without a post. The full post (`new_work`, a SeqCst
-    /// fence) is not needed for correctness here: a frame nobody takes is
-    /// reclaimed by its owner, so a missed wake-up costs parallelism, never
-    /// progress.
+    /// Publishes the oldest private frame of the chain that ends at
+    /// `newest`. Wakes a sleeping peer only if no peer is awake to take it:
+    /// an awake thief sees the frame within nanoseconds without a post. The
+    /// full post (`new_work`, a SeqCst fence) is not needed for correctness
+    /// here: a frame nobody takes is reclaimed by its owner, so a missed
+    /// wake-up costs parallelism, never progress. Cold: a balanced
+    /// recursion publishes O(depth) times, when a thief has taken what was
+    /// on offer.
+    ///
+    /// # Safety
+    /// Every frame on the chain must be open on this thread's stack, and
+    /// stay in place until its owner takes it back or sees its latch set.
     #[cold]
-    fn promote_oldest(&self) {
-        if let Some(job) = self.frames.promote_oldest() {
-            self.offer_frame(job);
+    #[inline(never)]
+    pub(crate) unsafe fn publish_oldest_private(&self, newest: *const ForkLatch) {
+        // SAFETY: the caller's promise.
+        if let Some(frame) = unsafe { oldest_private(newest) } {
+            // SAFETY: private (found so), and in place (the caller's promise).
+            self.offer_frame(unsafe { frame.publish() });
         }
     }
 
     /// Pushes a promoted frame's job, waking a peer as
-    /// [`promote_oldest`](Self::promote_oldest) explains.
+    /// [`publish_oldest_private`](Self::publish_oldest_private) explains.
     #[inline]
-    pub(crate) fn offer_frame(&self, job: JobRef) {
+    fn offer_frame(&self, job: JobRef) {
         self.deque.push(job);
         let sleep = self.registry.sleep();
         if sleep.hungry() == 0 && sleep.anyone_sleeping() {
@@ -388,19 +416,32 @@ impl WorkerThread {
     }
 
     /// Is anything of this worker's on offer to thieves? The publication
-    /// rule of both joins (`push_frame`, `join_context.rs`) and of lazy splitting
+    /// rule of both joins (`fork_latch.rs`) and of lazy splitting
     /// asks this.
     #[inline]
     pub(crate) fn offering(&self) -> bool {
         !self.deque.is_empty()
     }
 
-    /// Publishes every private frame, oldest first.
+    /// Publishes every private frame of the implicit `join`'s chain, oldest
+    /// first (a context `join`'s chain is out of reach here: its frames stay
+    /// private while their owner waits).
     pub(crate) fn promote_all(&self) {
-        let mut any = false;
-        while let Some(job) = self.frames.promote_oldest() {
-            self.deque.push(job);
-            any = true;
+        let mut private = Vec::new();
+        let mut next = self.newest_frame();
+        // SAFETY: the worker's chain holds open frames only (`join.rs` keeps
+        // it so), which stay in place until their owners close them.
+        while let Some(frame) = unsafe { next.as_ref() } {
+            let Some(older) = frame.private_link() else {
+                break;
+            };
+            private.push(frame);
+            next = older;
+        }
+        let any = !private.is_empty();
+        for frame in private.into_iter().rev() {
+            // SAFETY: private (found so) and in place, as above.
+            self.deque.push(unsafe { frame.publish() });
         }
         if any {
             self.registry.sleep().new_work();

@@ -11,13 +11,14 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use common::boom::{
     assert_a_stolen_half_is_waited_for, assert_boom, boom, payload_of, quiet_expected_panics,
 };
+use common::tracked::{Counts, Tracked};
 use common::watchdog;
 use filch_scheduler::{
     current_thread_index, join, scope, with_join_context, JoinContext, ThreadPool,
@@ -200,40 +201,6 @@ fn a_stolen_second_half_is_waited_for_when_the_first_panics() {
             })
         });
     });
-}
-
-/// Counts its creations and drops.
-struct Tracked<'a> {
-    drops: &'a AtomicUsize,
-}
-
-/// How many `Tracked` were made and dropped.
-#[derive(Default)]
-struct Counts {
-    made: AtomicUsize,
-    dropped: AtomicUsize,
-}
-
-impl Counts {
-    fn track(&self) -> Tracked<'_> {
-        self.made.fetch_add(1, Ordering::SeqCst);
-        Tracked {
-            drops: &self.dropped,
-        }
-    }
-
-    fn read(&self) -> (usize, usize) {
-        (
-            self.made.load(Ordering::SeqCst),
-            self.dropped.load(Ordering::SeqCst),
-        )
-    }
-}
-
-impl Drop for Tracked<'_> {
-    fn drop(&mut self) {
-        self.drops.fetch_add(1, Ordering::SeqCst);
-    }
 }
 
 /// A tree of joins whose closures each own a `Tracked` and return one; the

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod boom;
+pub(crate) mod tracked;
 
 /// A 2-thread pool for chains thousands of joins deep: unoptimised join
 /// frames are a few KiB each, so its workers get 512 MiB stacks.
