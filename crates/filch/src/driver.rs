@@ -23,6 +23,7 @@ use crate::caller::caller_pool;
 use crate::first_item::{self, First};
 use crate::history::Site;
 use crate::leaves::{Leaf, Stopped};
+use crate::output;
 use crate::probe::{self, Probe, Rules, Verdict};
 use crate::shared_call::{self, claim_buffer_items, Batching, Outcome};
 use crate::source::{same_layout, InPlace, OwnedBuffer, SliceIter, Source, Stepped, VecBuffer};
@@ -113,7 +114,7 @@ where
     let mut iter = items.into_iter();
     let mut out: Vec<R> = match in_place {
         Some(_) => Vec::new(),
-        None => Vec::with_capacity(iter.size_hint().0),
+        None => output::with_capacity(iter.size_hint().0),
     };
     // Asked once: a thread-local lookup, and a small call's budget is tight.
     let in_worker = target.in_worker();
@@ -472,8 +473,8 @@ where
     M: Fn() -> L + Sync,
     L: Leaf<T, Out = R>,
 {
-    out.reserve_exact(n);
-    // SAFETY: `reserve_exact` made room for `n` more slots past `len`; they
+    output::reserve(&mut out, n);
+    // SAFETY: `reserve` made room for `n` more slots past `len`; they
     // are uninitialised and `out` is not touched until the phase returns.
     let outputs = unsafe { out.as_mut_ptr().add(out.len()) };
     // SAFETY: as just established.
@@ -677,8 +678,8 @@ where
     M: Fn() -> L + Sync,
     L: Leaf<T, Out = R>,
 {
-    out.reserve_exact(n);
-    // SAFETY: `reserve_exact` made room for `n` more slots past `len`; they
+    output::reserve(&mut out, n);
+    // SAFETY: `reserve` made room for `n` more slots past `len`; they
     // are uninitialised and `out` is not touched until the engine returns.
     let outputs = unsafe { Outputs::new(out.as_mut_ptr().add(out.len())) };
     let control = splitting.control();
@@ -731,8 +732,8 @@ where
     if n == 0 {
         return Ok(out);
     }
-    out.reserve_exact(n);
-    // SAFETY: `reserve_exact` made room for `n` more slots past `len`; they
+    output::reserve(&mut out, n);
+    // SAFETY: `reserve` made room for `n` more slots past `len`; they
     // are uninitialised and `out` is not touched until the engine returns.
     let outputs = unsafe { Outputs::new(out.as_mut_ptr().add(out.len())) };
     // SAFETY: as just established; the indices `0..n` are the call's.

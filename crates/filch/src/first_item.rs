@@ -35,6 +35,7 @@ use filch_scheduler::ThreadPool;
 
 use crate::blocking::OnBlock;
 use crate::leaves::Leaf;
+use crate::output;
 use crate::shared_call::{self, claim_buffer_items, Batching, Ctx, Outcome, Share};
 use crate::sync::Mutex;
 
@@ -75,10 +76,10 @@ impl<'a, J, R, M> Standby<'a, J, R, M> {
             // not); this runs once.
             let out = unsafe { &mut *self.out };
             debug_assert!(out.is_empty());
-            out.reserve_exact(self.n + 1);
+            output::reserve(out, self.n + 1);
             let ctx = self.ctx.get_or_init(|| Ctx {
                 source: Mutex::new(self.rest.take().expect("the rest is shared once")),
-                // SAFETY: `reserve_exact` made room for `n + 1` slots; slot
+                // SAFETY: `reserve` made room for `n + 1` slots; slot
                 // 0 is the first item's.
                 outputs: unsafe { out.as_mut_ptr().add(1) }.cast::<()>(),
                 make_leaf: self.make_leaf,

@@ -98,6 +98,7 @@ mod imap_scope;
 mod imap_window;
 mod leaves;
 mod ops;
+mod output;
 mod pool;
 mod probe;
 #[cfg(feature = "progress")]
@@ -117,6 +118,7 @@ pub use free_functions::{for_each, join, map, map_reduce, scope, spawn, try_map}
 pub use imap::{Imap, ImapUnordered, TimedOut};
 pub use imap_jobs::{Jobs, PoolJobs, ScopeJobs};
 pub use imap_scope::ImapScope;
+pub use output::set_huge_page_outputs;
 pub use pool::{Pool, PoolBuilder};
 
 pub use filch_scheduler::{

@@ -1,0 +1,66 @@
+//! Large outputs are advised for transparent huge pages before they are
+//! written, and not when the advice is turned off: the kernel shows the
+//! advice as the `hg` flag of the mapping that holds the output
+//! (`/proc/self/smaps`), whatever the system then does with it.
+
+#![cfg(target_os = "linux")]
+
+use std::fs;
+
+/// The `VmFlags` of the mapping that contains `address`.
+fn vm_flags_at(address: usize) -> Vec<String> {
+    let smaps = fs::read_to_string("/proc/self/smaps").expect("read /proc/self/smaps");
+    let mut inside = false;
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if let Some((start, end)) = first.split_once('-') {
+            if let (Ok(start), Ok(end)) = (
+                usize::from_str_radix(start, 16),
+                usize::from_str_radix(end, 16),
+            ) {
+                inside = (start..end).contains(&address);
+                continue;
+            }
+        }
+        if inside {
+            if let Some(flags) = line.strip_prefix("VmFlags:") {
+                return flags.split_whitespace().map(str::to_string).collect();
+            }
+        }
+    }
+    panic!("no mapping holds {address:#x}");
+}
+
+#[test]
+fn a_large_output_is_advised_unless_turned_off() {
+    if fs::metadata("/sys/kernel/mm/transparent_hugepage").is_err() {
+        // A kernel without transparent huge pages refuses the advice; the
+        // maps below still work (every other test covers that).
+        return;
+    }
+    let pool = filch::Pool::builder().threads(2).build().unwrap();
+    // 2·10^6 `u64`s: 16 MB, four times the size that is advised.
+    let n = 2_000_000u64;
+    // The middle of the output: inside a whole 2 MiB page of it.
+    let middle = |out: &Vec<u64>| out.as_ptr() as usize + out.len() * 4;
+
+    filch::set_huge_page_outputs(false);
+    let plain = pool.map(0..n, |x| x + 1);
+    assert_eq!(plain[12_345], 12_346);
+    let flags = vm_flags_at(middle(&plain));
+    assert!(
+        !flags.iter().any(|f| f == "hg"),
+        "advised while turned off: {flags:?}"
+    );
+    drop(plain);
+
+    filch::set_huge_page_outputs(true);
+    let advised = pool.map(0..n, |x| x + 1);
+    assert_eq!(advised[12_345], 12_346);
+    assert_eq!(advised.len() as u64, n);
+    let flags = vm_flags_at(middle(&advised));
+    assert!(
+        flags.iter().any(|f| f == "hg"),
+        "a 16 MB output was not advised: {flags:?}"
+    );
+}
