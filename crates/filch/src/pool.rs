@@ -218,7 +218,8 @@ impl Pool {
     /// Calls `f` on every item, for its effect: [`map`](Self::map) without
     /// an output (nothing is allocated for the results). The same
     /// serial-first decision and splitting as `map`; items of an owned `Vec`,
-    /// a range, or a slice of a primitive type (by reference or by `&mut`)
+    /// a range, or a slice of a primitive type, a pair or small array of
+    /// numbers, or a string (by reference or by `&mut`)
     /// are split by index where they lie. No order among the calls; a
     /// panic is resumed here with its payload once the other pieces of work
     /// have stopped, and items not started are dropped unrun.

@@ -1,6 +1,7 @@
 //! Inputs the parallel loop (`split_by_index.rs`) can split by index, with no lock,
 //! no shared cursor and no copy: an owned `Vec`'s buffer, integer ranges,
-//! and slices of primitives. Every other input is an iterator that only yields in order, and
+//! and slices of primitives and of common compound element types (see
+//! `slice_kind`). Every other input is an iterator that only yields in order, and
 //! goes through the claims of `shared_call.rs` (or, on a worker, is first
 //! collected into a buffer, which is then such a source).
 //!
@@ -269,7 +270,7 @@ where
     unsafe fn discard(&self, _range: Range<usize>) {}
 }
 
-/// A slice's iterator over one of the primitive element types below, by
+/// A slice's iterator over one of the element types listed below, by
 /// reference (`slice::Iter<X>`, as `&v` and `v.iter()` give) or by mutable
 /// reference (`slice::IterMut<X>`, as `&mut v` and `v.iter_mut()` give),
 /// split by sub-slicing. Stable Rust cannot ask whether an iterator is a
@@ -283,8 +284,9 @@ pub(crate) struct SliceIter<J> {
     sub: unsafe fn(*mut (), Range<usize>) -> J,
 }
 
-// SAFETY: `J` iterates a slice of a primitive `X` (checked in `new`):
-// shared references to primitives may be read from any thread, and each
+// SAFETY: `J` iterates a slice of a listed `X` (checked in `new`), every
+// one of which is `Send` and `Sync`: shared references to it may be read
+// from any thread, and each
 // index's `&mut` goes to one thread only (`Source::take`'s contract).
 unsafe impl<J> Sync for SliceIter<J> {}
 
@@ -348,7 +350,7 @@ unsafe fn iter_mut_sub<J, X: 'static>(base: *mut (), range: Range<usize>) -> J {
 }
 
 impl<J: Iterator> SliceIter<J> {
-    /// `Ok` if `iter` is a slice's iterator over a listed primitive type.
+    /// `Ok` if `iter` is a slice's iterator over a listed element type.
     pub(crate) fn new(iter: J) -> Result<Self, J> {
         match slice_kind::<J>() {
             Some(kind) => Ok(SliceIter {
@@ -367,10 +369,13 @@ impl<J: Iterator> SliceIter<J> {
 }
 
 /// How to split `J` if it is `slice::Iter<'_, X>` or `slice::IterMut<'_, X>`
-/// for a listed `X`.
+/// for a listed `X`: the primitives, and the shapes user data most often
+/// takes that stable Rust lets the list name: pairs, triples and small
+/// arrays of numbers (points, vectors, key-value pairs), strings and byte
+/// buffers. Each test compares two constants of the monomorphised code.
 fn slice_kind<J>() -> Option<SliceKind<J>> {
     macro_rules! of {
-        ($($x:ty),*) => {
+        ($($x:ty),* $(,)?) => {
             $(
                 if typeid::of::<J>() == typeid::of::<std::slice::Iter<'static, $x>>() {
                     return Some(SliceKind { base: iter_base::<J, $x>, sub: iter_sub::<J, $x> });
@@ -384,7 +389,23 @@ fn slice_kind<J>() -> Option<SliceKind<J>> {
             )*
         };
     }
+    macro_rules! with_shapes {
+        ($($x:ty),*) => {
+            of!($(($x, $x), ($x, $x, $x), [$x; 2], [$x; 3], [$x; 4]),*);
+        };
+    }
     of!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64, bool, char);
+    with_shapes!(u32, u64, usize, i32, i64, f32, f64);
+    of!(
+        (usize, f64),
+        (u32, f32),
+        (u64, f64),
+        String,
+        &'static str,
+        Vec<u8>,
+        Vec<f32>,
+        Vec<f64>,
+    );
     None
 }
 
@@ -592,9 +613,35 @@ mod tests {
         let (a, b) = unsafe { (source.take(0..1), source.take(1..3)) };
         assert_eq!(a.copied().collect::<Vec<_>>(), [2.5]);
         assert_eq!(b.copied().collect::<Vec<_>>(), [3.5, 4.5]);
-        let names = ["a".to_string()];
-        assert!(SliceIter::new(names.iter()).is_err());
         assert!(SliceIter::new(data.iter().copied()).is_err());
+    }
+
+    #[test]
+    fn slices_of_listed_compound_types_split_and_others_do_not() {
+        let points = [[0.5f64, 1.0], [1.5, 2.0], [2.5, 3.0]];
+        let source = SliceIter::new(points.iter()).expect("a slice of [f64; 2]");
+        // SAFETY: disjoint ranges within the 3 items.
+        let (a, b) = unsafe { (source.take(0..2), source.take(2..3)) };
+        assert_eq!(a.copied().collect::<Vec<_>>(), points[..2]);
+        assert_eq!(b.copied().collect::<Vec<_>>(), points[2..]);
+        let text = String::from("borrowed");
+        let words = [text.as_str(), "two"];
+        let source = SliceIter::new(words.iter()).expect("a slice of &str");
+        // SAFETY: disjoint ranges within the 2 items.
+        let (a, b) = unsafe { (source.take(0..1), source.take(1..2)) };
+        assert_eq!(
+            (a.collect::<Vec<_>>(), b.collect::<Vec<_>>()),
+            (vec![&"borrowed"], vec![&"two"])
+        );
+        let names = ["a".to_string()];
+        assert!(SliceIter::new(names.iter()).is_ok());
+        struct Point(f64);
+        let own = [Point(1.0)];
+        assert!(
+            SliceIter::new(own.iter()).is_err(),
+            "a type the list cannot name"
+        );
+        assert_eq!(own[0].0, 1.0);
     }
 
     #[test]
@@ -606,8 +653,15 @@ mod tests {
         b.for_each(|x| *x *= 10);
         a.for_each(|x| *x += 100);
         assert_eq!(data, [101, 102, 30, 40, 50]);
-        let mut names = [String::new()];
-        assert!(SliceIter::new(names.iter_mut()).is_err());
+        let mut pairs = [(1u64, 2.0f64); 3];
+        let source = SliceIter::new(pairs.iter_mut()).expect("a mut slice of (u64, f64)");
+        // SAFETY: disjoint ranges within the 3 items, each taken once.
+        let (a, b) = unsafe { (source.take(0..1), source.take(1..3)) };
+        b.for_each(|p| p.0 = 7);
+        a.for_each(|p| p.1 = 0.5);
+        assert_eq!(pairs, [(1, 0.5), (7, 2.0), (7, 2.0)]);
+        let mut cells = [std::cell::Cell::new(0u8)];
+        assert!(SliceIter::new(cells.iter_mut()).is_err());
     }
 
     #[test]
