@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{cpu_ns_of, thread_state, threads_named, wait_for, watchdog};
+use common::{cpu_ns_of, thread_state, wait_for, watchdog, workers_named};
 use filch_scheduler::{join, ThreadPoolBuilder};
 
 fn fib(n: u64) -> u64 {
@@ -29,8 +29,7 @@ fn an_idle_pool_uses_under_one_percent_of_a_core() {
             .thread_name(|i| format!("idlecpu-{i}"))
             .build()
             .unwrap();
-        let tids = threads_named("idlecpu-");
-        assert_eq!(tids.len(), THREADS, "found the workers by name");
+        let tids = workers_named("idlecpu-", THREADS);
 
         // A burst of work of every kind, then let the workers settle.
         assert_eq!(pool.install(|| fib(22)), 17_711);
@@ -77,8 +76,7 @@ fn workers_fall_asleep_soon_after_the_work_runs_out() {
             .thread_name(|i| format!("settle-{i}"))
             .build()
             .unwrap();
-        let tids = threads_named("settle-");
-        assert_eq!(tids.len(), 4);
+        let tids = workers_named("settle-", 4);
         for round in 0..20 {
             assert_eq!(pool.install(|| fib(16)), 987);
             assert!(

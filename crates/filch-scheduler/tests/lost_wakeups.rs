@@ -7,7 +7,7 @@ mod common;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use common::{thread_state, threads_named, wait_for, watchdog};
+use common::{thread_state, wait_for, watchdog, workers_named};
 use filch_scheduler::{ThreadPool, ThreadPoolBuilder};
 
 /// How long one round may take before it counts as a lost wake-up. A woken
@@ -22,8 +22,7 @@ fn all_asleep(tids: &[u32]) -> bool {
 /// Even rounds wait until the kernel shows every worker blocked; odd rounds
 /// submit after a varying delay, to land in the middle of the protocol.
 fn stress(pool: &ThreadPool, prefix: &str, rounds: u32) {
-    let tids = threads_named(prefix);
-    assert_eq!(tids.len(), pool.num_threads(), "found the workers by name");
+    let tids = workers_named(prefix, pool.num_threads());
     for round in 0..rounds {
         if round % 2 == 0 {
             // Three readings in a row, to avoid a momentary state.

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{assert_threads_gone, threads_named, wait_for, watchdog};
+use common::{assert_threads_gone, wait_for, watchdog, workers_named};
 use filch_scheduler::ThreadPoolBuilder;
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -30,7 +30,7 @@ fn drop_with_work_queued_runs_every_job_once_and_joins_the_workers() {
             })
             .build()
             .unwrap();
-        assert_eq!(threads_named("shutdn-").len(), THREADS);
+        workers_named("shutdn-", THREADS);
         for i in 0..JOBS {
             let ran = Arc::clone(&ran);
             let per_job = Arc::clone(&per_job);

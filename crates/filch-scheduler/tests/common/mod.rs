@@ -90,6 +90,24 @@ pub(crate) fn threads_named(prefix: &str) -> Vec<u32> {
     tids
 }
 
+/// The ids of the `n` threads whose names start with `prefix` (a pool's
+/// workers). One listing of `/proc/self/task` can miss a live thread while
+/// other threads of the process start or exit: the kernel walks the thread
+/// list by position, and an exit ahead of the walk shifts it past an entry.
+/// Tests of this binary run side by side and start and stop pools all the
+/// time, so the listing is repeated until it shows exactly `n` (at most 5 s);
+/// a pool that really started fewer or more threads still fails.
+pub(crate) fn workers_named(prefix: &str, n: usize) -> Vec<u32> {
+    let mut seen = Vec::new();
+    if wait_for(Duration::from_secs(5), || {
+        seen = threads_named(prefix);
+        seen.len() == n
+    }) {
+        return seen;
+    }
+    panic!("expected {n} threads named {prefix}*, found {}: {seen:?}", seen.len());
+}
+
 /// Asserts that no thread whose name starts with `prefix` is left, allowing
 /// the kernel a moment: a joined thread wakes its joiner on its way out
 /// (when its thread id is cleared) and is listed in `/proc` until it has
