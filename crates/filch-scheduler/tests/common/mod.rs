@@ -105,7 +105,10 @@ pub(crate) fn workers_named(prefix: &str, n: usize) -> Vec<u32> {
     }) {
         return seen;
     }
-    panic!("expected {n} threads named {prefix}*, found {}: {seen:?}", seen.len());
+    panic!(
+        "expected {n} threads named {prefix}*, found {}: {seen:?}",
+        seen.len()
+    );
 }
 
 /// Asserts that no thread whose name starts with `prefix` is left, allowing
