@@ -12,7 +12,7 @@ use std::process;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{quiet_injected_panics, Watchdog, INJECTED};
 use filch_mpi::{Cluster, ClusterError};
@@ -416,8 +416,9 @@ fn imap_unordered_yields_every_result_once(cluster: &Cluster) {
     }
 }
 
-/// An infinite input is read a bounded distance ahead; dropping the
-/// iterator ends the call on every rank, and the next call works.
+/// An infinite input is read a bounded distance ahead: while the consumer
+/// holds still, the reading stops; dropping the iterator ends the call on
+/// every rank, and the next call works.
 fn imap_reads_an_infinite_input_lazily(cluster: &Cluster) {
     // The input runs on rank 0's progress thread: it must own what it uses.
     let pulled = Arc::new(AtomicU64::new(0));
@@ -427,25 +428,56 @@ fn imap_reads_an_infinite_input_lazily(cluster: &Cluster) {
     });
     let mut results = cluster.imap(input, |x| x * 2);
     let first: Vec<u64> = if cluster.is_root() {
-        results
+        let first = results
             .by_ref()
             .take(100)
             .collect::<Result<_, _>>()
-            .unwrap()
+            .unwrap();
+        // The read-ahead is counted in chunks (two per rank, plus two
+        // finished ones queued for the consumer), and a chunk's size follows
+        // the measured time per item, so how many items that is depends on
+        // the schedule (a few hundred to over 10^5 for tiny items beside a
+        // busy core). What does not depend on it: with the consumer
+        // holding still, the reading comes to rest. A read-ahead that does
+        // not stop keeps counting until the deadline.
+        let rest = reading_comes_to_rest(&pulled, Duration::from_secs(20));
+        // And the count at rest is within the chunk bound: the window, the
+        // queue and the consumer's own chunk, each at most 2^20 items.
+        let most = (2 * cluster.size() as u64 + 3) << 20;
+        assert!(rest <= most, "read {rest} items ahead, bound {most}");
+        first
     } else {
         results.by_ref().collect::<Result<_, _>>().unwrap()
     };
     drop(results);
     if cluster.is_root() {
         assert_eq!(first, (0..100u64).map(|x| x * 2).collect::<Vec<_>>());
-        // Chunks of tiny items grow fourfold per measurement, so a few
-        // thousand items are read for the first 100 (341 to 5721 in runs on
-        // the 2-core VM); 10^5 catches a read-ahead that does not stop.
-        let pulled = pulled.load(Ordering::Relaxed);
-        assert!(pulled < 100_000, "read {pulled} items ahead");
     }
     let after = cluster.map(0..10u8, |x| x).unwrap();
     assert_eq!(after, cluster.is_root().then(|| (0..10u8).collect()));
+}
+
+/// Waits until `count` has not moved for 200 ms and returns it; panics if
+/// it still moves after `deadline`.
+fn reading_comes_to_rest(count: &AtomicU64, deadline: Duration) -> u64 {
+    let start = Instant::now();
+    let mut last = count.load(Ordering::Relaxed);
+    let mut still_since = Instant::now();
+    loop {
+        thread::sleep(Duration::from_millis(20));
+        let now = count.load(Ordering::Relaxed);
+        if now != last {
+            last = now;
+            still_since = Instant::now();
+        } else if still_since.elapsed() >= Duration::from_millis(200) {
+            return now;
+        }
+        assert!(
+            start.elapsed() < deadline,
+            "the input was still being read after {deadline:?} with the consumer \
+             holding still ({now} items)"
+        );
+    }
 }
 
 /// While an `imap` is open on rank 0, another call there is refused (the
