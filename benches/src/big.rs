@@ -48,11 +48,9 @@ pub const VEC_NOTE: &str = "Serial maps the clone in place (`into_iter().map().c
     their output from a worker's heap, which is kept.";
 
 /// What every map row shows about memory pages.
-pub const PAGES_NOTE: &str = "filch asks the kernel for transparent huge pages for an output of \
-    4 MiB or more before writing it (`filch::set_huge_page_outputs`, Linux), so its first writes \
-    fault in 2 MiB at a time; serial, rayon and the std pieces write theirs with the system's \
-    default pages, as a plain loop does. Where that is most of the work (cheap items, outputs too \
-    big for glibc to reuse heap memory: above 32 MB), filch's speed-up can exceed the thread count.";
+pub const PAGES_NOTE: &str = "Every row writes its output with the system's default pages, as a \
+    plain loop does; `filch::set_huge_page_outputs(true)` makes filch ask for 2 MiB pages for an \
+    output of 4 MiB or more instead (off by default: its documentation says when that pays).";
 
 /// The explicit chunk size of the chunk-size form.
 pub const CHUNK: usize = 65_536;
