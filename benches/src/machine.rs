@@ -299,19 +299,34 @@ mod tests {
         assert_eq!(a.others_share(&b, 2, 0.0), 0.0);
     }
 
+    /// The calling thread's CPU time, from the kernel's per-thread clock.
+    #[cfg(target_os = "linux")]
+    fn own_cpu_time() -> std::time::Duration {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `now` is a valid, writable `timespec` for the call's duration, and
+        // `CLOCK_THREAD_CPUTIME_ID` is a clock every Linux kernel provides.
+        let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+        assert_eq!(status, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+        std::time::Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+    }
+
     #[cfg(target_os = "linux")]
     #[test]
     fn a_spinning_thread_shows_its_cpu_time_and_a_sleeping_one_almost_none() {
         use std::sync::mpsc;
-        use std::time::{Duration, Instant};
+        use std::time::Duration;
         let (spun_tx, spun_rx) = mpsc::channel();
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let before = ThreadTimes::now();
         let spinner = std::thread::Builder::new()
             .name("cpu-time-probe".into())
             .spawn(move || {
-                let start = Instant::now();
-                while start.elapsed() < Duration::from_millis(200) {
+                // Spins until the kernel's own clock of this thread's CPU time reads
+                // 200 ms: wall time would leave it a fraction of that beside a busy core.
+                while own_cpu_time() < Duration::from_millis(200) {
                     std::hint::spin_loop();
                 }
                 spun_tx.send(()).unwrap();
@@ -332,8 +347,9 @@ mod tests {
         let slept = ThreadTimes::now();
         stop_tx.send(()).unwrap();
         spinner.join().unwrap();
-        // New since `before`: counted from zero. At least 150 of the 200 ms spun show
-        // (clock ticks are coarse); the 100 ms asleep cost far less than a tick's worth.
+        // New since `before`: counted from zero. At least 150 of the 200 ms of CPU time
+        // spun show (clock ticks are coarse where the kernel keeps no schedstat); the
+        // 100 ms asleep cost far less than a tick's worth.
         assert!(before.spent_since(&spun, &[tid]) >= 150_000_000, "{spun:?}");
         assert!(spun.spent_since(&slept, &[tid]) < 20_000_000, "{slept:?}");
     }

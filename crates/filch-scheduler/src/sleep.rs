@@ -297,7 +297,7 @@ impl Sleep {
         let mut current = self.counters.load(Ordering::SeqCst);
         loop {
             if jec(current) != announced {
-                // Work was posted after we announced: search again.
+                // Work was posted after this worker announced: search again.
                 if let Some(latch) = latch {
                     latch.unmark_sleeping(worker);
                 }
@@ -321,7 +321,7 @@ impl Sleep {
             self.condvars[worker].wait(&mut asleep);
         }
         self.hungry.fetch_add(1, Ordering::Relaxed);
-        // The waker cleared our flag and decremented `sleeping`.
+        // The waker cleared this worker's flag and decremented `sleeping`.
         if let Some(latch) = latch {
             latch.unmark_sleeping(worker);
         }

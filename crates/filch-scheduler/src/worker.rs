@@ -309,7 +309,7 @@ impl WorkerThread {
             if latch.is_none() && (self.registry.terminating() || self.surplus_spare()) {
                 // Search once more before leaving. The flag is set (SeqCst)
                 // after the dropping thread's last submission, so a job it
-                // pushed after our search above is visible now that we have
+                // pushed after the search above is visible now that this worker has
                 // seen the flag; leaving without looking stranded such a job
                 // (found by loom: `terminate_wakes_and_ends_an_idle_worker`).
                 break self.find_work();
@@ -353,7 +353,7 @@ impl WorkerThread {
 
     #[cold]
     fn wait_until_cold(&self, latch: &CoreLatch) {
-        // Our private frames could keep others busy while we wait.
+        // This worker's private frames could keep others busy while it waits.
         self.promote_all();
         while !latch.probe() {
             let job = self
@@ -463,7 +463,7 @@ impl WorkerThread {
         sleep.hungry() == 0 && sleep.anyone_sleeping()
     }
 
-    /// After `join`'s first half: take our promoted `job` back from the
+    /// After `join`'s first half: take this worker's promoted `job` back from the
     /// deque (`true`: run it inline) or, if a thief has it, run other work
     /// until its `latch` is set (`false`).
     pub(crate) fn reclaim_or_wait(&self, job: JobRef, latch: &CoreLatch) -> bool {

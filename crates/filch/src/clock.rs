@@ -1,5 +1,5 @@
 //! A cheap clock for the adaptive probe. `Instant::now()` costs ~25-50 ns on
-//! the machines we measure on; reading the TSC costs ~12 ns, which is what
+//! the machines filch is measured on; reading the TSC costs ~12 ns, which is what
 //! lets a 100-item `map` stay within a few times a plain loop.
 //!
 //! Ticks are converted to nanoseconds with a ratio calibrated once per

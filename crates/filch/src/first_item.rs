@@ -223,7 +223,7 @@ where
         .outputs
         .cast::<R>();
     // SAFETY: `outputs` are the `n` slots reserved in `out` when the call
-    // opened, which stay allocated until this returns; our part is over.
+    // opened, which stay allocated until this returns; this call's part is over.
     let outcome = filch_scheduler::blocking(|| unsafe { shared_call::conclude(&share, outputs) });
     First::Shared(value, outcome)
 }

@@ -216,7 +216,7 @@ pub(crate) fn helper_job(share: Arc<Share>) -> impl FnOnce() + Send + 'static {
     move || {
         if share.enter() {
             // SAFETY: entered before the call closed, so `ctx` is live (the
-            // caller waits for us in `close_and_wait`).
+            // caller waits for this helper in `close_and_wait`).
             let result = panic::catch_unwind(AssertUnwindSafe(|| unsafe { (share.help)(&share) }));
             if let Err(payload) = result {
                 share.keep_panic(payload);
