@@ -20,9 +20,9 @@
 //! advised, took 0.44–1.1 s (four of five rounds over 0.9 s) after 3 s
 //! idle, against 0.38–0.49 s for the serial loop and 0.21–0.24 s for the
 //! same map unadvised; back to back, advised, it took 0.11 s (a scratch
-//! crate depending on filch, one round = idle, map, loop). A default that can lose to the loop by 2.5x is
-//! the wrong default, so the advice is an opt-in for machines where huge
-//! pages are known to stay cheap.
+//! crate depending on filch, one round = idle, map, loop). A default that
+//! can lose to the loop by 2.5x is the wrong default, so the advice is an
+//! opt-in for machines where huge pages are known to stay cheap.
 //!
 //! The advice is `madvise(MADV_HUGEPAGE)` over the whole 2 MiB pages inside
 //! the block's unwritten part; it takes effect only where the system's

@@ -31,6 +31,13 @@ fn vm_flags_at(address: usize) -> Vec<String> {
     panic!("no mapping holds {address:#x}");
 }
 
+/// The `VmFlags` of the mapping around the middle of `out` (inside a whole
+/// 2 MiB page of it), and whether they carry the huge-page advice.
+fn advice_of(out: &[u64]) -> (bool, Vec<String>) {
+    let flags = vm_flags_at(out.as_ptr() as usize + out.len() * 4);
+    (flags.iter().any(|f| f == "hg"), flags)
+}
+
 #[test]
 fn a_large_output_is_advised_only_when_turned_on() {
     if fs::metadata("/sys/kernel/mm/transparent_hugepage").is_err() {
@@ -41,26 +48,21 @@ fn a_large_output_is_advised_only_when_turned_on() {
     let pool = filch::Pool::builder().threads(2).build().unwrap();
     // 2·10^6 `u64`s: 16 MB, four times the size that is advised.
     let n = 2_000_000u64;
-    // The middle of the output: inside a whole 2 MiB page of it.
-    let middle = |out: &Vec<u64>| out.as_ptr() as usize + out.len() * 4;
 
     // The default: not advised.
     let plain = pool.map(0..n, |x| x + 1);
     assert_eq!(plain[12_345], 12_346);
-    let flags = vm_flags_at(middle(&plain));
-    assert!(
-        !flags.iter().any(|f| f == "hg"),
-        "advised by default: {flags:?}"
-    );
+    let (advice, flags) = advice_of(&plain);
+    assert!(!advice, "advised by default: {flags:?}");
     drop(plain);
 
     filch::set_huge_page_outputs(true);
     let advised = pool.map(0..n, |x| x + 1);
     assert_eq!(advised[12_345], 12_346);
     assert_eq!(advised.len() as u64, n);
-    let flags = vm_flags_at(middle(&advised));
+    let (advice, flags) = advice_of(&advised);
     assert!(
-        flags.iter().any(|f| f == "hg"),
+        advice,
         "a 16 MB output was not advised once turned on: {flags:?}"
     );
     drop(advised);
@@ -70,9 +72,6 @@ fn a_large_output_is_advised_only_when_turned_on() {
     // with the advice it had.
     filch::set_huge_page_outputs(false);
     let off_again = pool.map(0..5_000_000u64, |x| x + 1);
-    let flags = vm_flags_at(middle(&off_again));
-    assert!(
-        !flags.iter().any(|f| f == "hg"),
-        "advised after being turned off: {flags:?}"
-    );
+    let (advice, flags) = advice_of(&off_again);
+    assert!(!advice, "advised after being turned off: {flags:?}");
 }
