@@ -41,11 +41,9 @@ pub const STD_PIECES: &str = "std::scope pieces";
 
 /// What the owned-`Vec` rows show besides the map.
 pub const VEC_NOTE: &str = "Serial maps the clone in place (`into_iter().map().collect()` \
-    reuses its buffer), so it writes no fresh memory; every other row writes a new output. \
-    Where a row's clone and output both come from the calling thread's heap (filch from \
-    outside, std pieces), glibc hands the freed top of that heap back to the system after \
-    each run and the next run pays fresh pages for both; the rows run inside a pool allocate \
-    their output from a worker's heap, which is kept.";
+    reuses its buffer), so it writes one block of fresh memory, the clone; every other row \
+    writes two, the clone and a new output, and the clone's pages cost as much as the map's \
+    own work, so no system gets much past 1x here.";
 
 /// What every map row shows about memory pages.
 pub const PAGES_NOTE: &str = "Every row writes its output with the system's default pages, as a \

@@ -16,14 +16,19 @@
 //! 3. **Result**: median, min and max of the samples per case. Ratios are always formed
 //!    between cases of the same call, never across runs.
 //!
-//! Before every run or batch, the allocator hands its free memory back to the system
-//! ([`release_free_memory`]), so that a case's output costs the same fresh pages whatever
-//! ran before it. Without that, a large output allocated on the calling thread can land in
-//! a hole an earlier section left in glibc's main heap, already faulted in, while one
+//! Before the warm-up round, the allocator hands its free memory back to the system
+//! ([`release_free_memory`]), so that what earlier comparisons left in the heap does not
+//! decide this one. Without that, a large output allocated on the calling thread can land
+//! in a hole an earlier section left in glibc's main heap, already faulted in, while one
 //! allocated on a pool's worker (another arena) cannot: a serial map of 10^7 `f64`s took
 //! 15 ms with no page faults after such a hole and 47 ms in a fresh process, and one full
 //! run read a 1.9x gap between the same map called from outside the pool and on a worker
-//! that vanished when the seeds section ran alone.
+//! that vanished when the seeds section ran alone. Not before every run: glibc trims the
+//! main heap to its last page but keeps the top of the other arenas' heaps, so a
+//! trim per run made every output of 8 MB allocated on the calling thread fault afresh
+//! while one allocated on a worker reused its pages (a map of 10^6 cheap items read 2.15x
+//! from outside the pool and 4.33x on a worker); after the warm-up round every case runs in
+//! its own steady state.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -220,12 +225,35 @@ pub fn reps_for(elapsed_ns: f64, reps_done: u64, target_ns: f64, max_reps: u64) 
 }
 
 fn time_batch<O>(run: &mut dyn FnMut() -> O, reps: u64) -> f64 {
-    release_free_memory();
     let start = Instant::now();
     for _ in 0..reps {
         black_box(run());
     }
     start.elapsed().as_nanos() as f64
+}
+
+/// Blocks at least this large are mapped fresh from the kernel on every allocation
+/// ([`fix_large_block_policy`]).
+pub const FRESH_BLOCK_BYTES: usize = 4 << 20;
+
+/// Fixes glibc's policy for large blocks for the whole process: every block of
+/// [`FRESH_BLOCK_BYTES`] or more is mapped fresh from the kernel and unmapped when freed,
+/// and the heaps keep up to 64 MiB of free memory at their top. glibc's default moves the
+/// first threshold with the program's history (up to 32 MiB, after each large free) and
+/// applies it per arena, so whether an 8 MB output reuses pages already faulted in depended
+/// on which thread allocated it and on what ran before: in one run a map of 10^6 cheap items
+/// over a `Vec` read 2.24x from outside the pool and 1.85x on a worker, in another 1.11x and
+/// 0.95x. Fixed, every large output and clone costs its page faults in every row, whoever
+/// allocates it, as a program's first call does; blocks below it are reused from the heap
+/// in every row alike. Nothing where the allocator is not glibc's.
+pub fn fix_large_block_policy() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `mallopt` only changes the allocator's tuning parameters; it is safe to call
+    // at any time and leaves every live block as it is.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, FRESH_BLOCK_BYTES as libc::c_int);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+    }
 }
 
 /// Returns the allocator's free memory to the system (glibc's `malloc_trim`, every arena),
@@ -247,13 +275,13 @@ pub fn compare<O: PartialEq>(mut cases: Vec<Case<'_, O>>, plan: &Plan) -> Vec<Ou
     let mut reference: Option<O> = None;
     let mut agrees = Vec::with_capacity(cases.len());
     let mut reps = Vec::with_capacity(cases.len());
+    release_free_memory();
 
     // 1. Warm-up round: first run (output checked), then batch sizing.
     for case in cases.iter_mut() {
         if let Some(pause) = plan.pause {
             std::thread::sleep(pause);
         }
-        release_free_memory();
         let start = Instant::now();
         let output = (case.run)();
         let first_ns = start.elapsed().as_nanos() as f64;

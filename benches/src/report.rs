@@ -9,7 +9,7 @@ use crate::big::BigResult;
 use crate::blocking;
 use crate::comparison::Comparison;
 use crate::forkjoin::{idle_table, EMPTY_JOIN_TITLE, IDLE_SETTLE, ROUND_TRIP_TITLE};
-use crate::measure::NOISE_THRESHOLD;
+use crate::measure::{FRESH_BLOCK_BYTES, NOISE_THRESHOLD};
 use crate::plot::{speedup_file_name, BREAK_EVEN_FILE};
 use crate::seeds::SQUARES_TITLE;
 use crate::sweep::SweepResult;
@@ -253,7 +253,11 @@ pub fn render_markdown(r: &Report) -> String {
         md,
         "The targets (set for a 2-core machine), read off this run's results below: \
          filch's value, rayon's from the same run where it has an equivalent. Where this \
-         mode uses smaller sizes than the target's own, the target says which. {}.\n",
+         mode uses smaller sizes than the target's own, the target says which. \"At least \
+         rayon's\" is read round by round (the two ran back to back in every round): a \
+         shortfall under {:.0}% counts as a tie, and so as met, unless filch was faster in so \
+         few rounds that a one-sided sign test at 5% tells it from noise. {}.\n",
+        targets::TIE_BAND * 100.0,
         targets::summary(&met)
     );
     md.push_str(&targets::table(&met).to_markdown());
@@ -317,6 +321,17 @@ pub fn render_markdown(r: &Report) -> String {
         "- Each system's output is compared with the baseline's once (warm-up round); a \
          mismatch is flagged `WRONG OUTPUT` / `!`.\n",
     );
+    let _ = writeln!(
+        md,
+        "- **Memory:** every block of {} MiB or more (a large output, an input's clone) is mapped \
+         fresh from the kernel and pays its page faults in every row, whichever thread \
+         allocates it, as a program's first call does (glibc's mmap threshold fixed there; \
+         its default moves with the program's history and differs between a pool's threads \
+         and the caller's); each comparison starts with the allocator's free memory handed \
+         back, so what an earlier one left in the heap does not decide it.",
+        FRESH_BLOCK_BYTES >> 20
+    );
+
     let _ = writeln!(
         md,
         "- filch and rayon each get a dedicated pool of {} threads (rayon's global pool is never \

@@ -81,6 +81,7 @@ fn total_steps(cfg: &Config) -> u64 {
 /// written.
 pub fn run(config: &Config, args: &str) -> Result<(Report, PathBuf), String> {
     let started = Instant::now();
+    crate::measure::fix_large_block_policy();
     let machine_before = MachineSnapshot::take();
     let machine = Machine::detect();
     let mut progress = Progress::new(total_steps(config));

@@ -185,7 +185,77 @@ fn at_most_times_serial(
     )
 }
 
-/// "speed-up ≥ limit" on one comparison's rows; `limit = None` means "≥ rayon's".
+/// A shortfall against rayon smaller than this share of its speed-up can count as a tie
+/// (see [`keeps_up`]): where memory caps both, two systems run at the same speed and the
+/// rounds scatter a point or two either way.
+pub const TIE_BAND: f64 = 0.02;
+
+/// How filch's row fared against rayon's in one comparison.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Versus {
+    /// At least as fast in the median round.
+    Ahead,
+    /// Behind by less than [`TIE_BAND`], and faster in `wins` of `rounds` rounds: too many
+    /// for the shortfall to be told from noise.
+    Tie { wins: usize, rounds: usize },
+    /// Behind.
+    Behind,
+}
+
+/// Whether `filch`'s row keeps up with `rayon`'s in `c`, read round by round (the rows ran
+/// back to back in every round, so a slow phase of the host slows both): ahead if its
+/// median speed-up over rayon's round is at least 1; a tie if that is above 1 −
+/// [`TIE_BAND`] and filch was faster in more rounds than a one-sided sign test at 5% allows
+/// a slower system (two equally fast systems each win about half the rounds); else behind.
+fn keeps_up(c: &Comparison, filch: &str, rayon: &str) -> Option<Versus> {
+    let stats = |name: &str| c.outcomes.iter().find(|o| o.name == name).map(|o| &o.stats);
+    let (f, r) = (stats(filch)?, stats(rayon)?);
+    let ratio = paired_speedup(r, f);
+    if ratio >= 1.0 {
+        return Some(Versus::Ahead);
+    }
+    let rounds = f.samples_ns.len();
+    let wins = f
+        .samples_ns
+        .iter()
+        .zip(&r.samples_ns)
+        .filter(|(f, r)| f <= r)
+        .count();
+    let tie =
+        r.samples_ns.len() == rounds && ratio >= 1.0 - TIE_BAND && !sign_test_rejects(wins, rounds);
+    Some(if tie {
+        Versus::Tie { wins, rounds }
+    } else {
+        Versus::Behind
+    })
+}
+
+/// Whether `wins` of `rounds` is so few that two equally fast systems (each round a fair
+/// coin) would win that few less than 5% of the time.
+fn sign_test_rejects(wins: usize, rounds: usize) -> bool {
+    let mut coefficient = 1.0; // C(rounds, k)
+    let mut tail = 0.0;
+    for k in 0..=wins.min(rounds) {
+        if k > 0 {
+            coefficient *= (rounds + 1 - k) as f64 / k as f64;
+        }
+        tail += coefficient;
+    }
+    tail / 2f64.powi(rounds as i32) < 0.05
+}
+
+/// Rayon's value for a "≥ rayon's" cell, noting a tie.
+fn versus_rayon(rayon: String, versus: Option<Versus>) -> String {
+    match versus {
+        Some(Versus::Tie { wins, rounds }) => {
+            format!("{rayon} (a tie: filch faster in {wins} of {rounds} rounds)")
+        }
+        _ => rayon,
+    }
+}
+
+/// "speed-up ≥ limit" on one comparison's rows; `limit = None` means "≥ rayon's", judged by
+/// [`keeps_up`].
 fn speedup_at_least(
     t: Target,
     c: Option<&Comparison>,
@@ -197,19 +267,20 @@ fn speedup_at_least(
     let Some((f, ok)) = speedup(c, filch) else {
         return t.no_data();
     };
-    let r = speedup(c, rayon);
-    let bar = match limit {
-        Some(l) => l,
-        None => match r {
-            Some((r, _)) => r,
-            None => return t.no_data(),
-        },
+    let r = speedup(c, rayon).map(|(r, rok)| format!("{}{}", fmt_ratio(r), wrong(rok)));
+    let (met, r) = match limit {
+        Some(l) => (f >= l, r),
+        None => {
+            let Some(versus) = keeps_up(c, filch, rayon) else {
+                return t.no_data();
+            };
+            (
+                versus != Versus::Behind,
+                r.map(|r| versus_rayon(r, Some(versus))),
+            )
+        }
     };
-    t.measured(
-        format!("{}{}", fmt_ratio(f), wrong(ok)),
-        r.map(|(r, rok)| format!("{}{}", fmt_ratio(r), wrong(rok))),
-        ok && f >= bar,
-    )
+    t.measured(format!("{}{}", fmt_ratio(f), wrong(ok)), r, ok && met)
 }
 
 /// Every target, area by area.
@@ -297,10 +368,14 @@ fn big_targets(b: Option<&BigResult>) -> Vec<Target> {
             Some((p, _)) => format!("{}{} (pieces {})", fmt_ratio(f), wrong(ok), fmt_ratio(p)),
             None => format!("{}{}", fmt_ratio(f), wrong(ok)),
         };
+        let versus = keeps_up(c, "filch", "rayon");
         out.push(Target::new(BIG, goal).measured(
             filch,
-            Some(format!("{}{}", fmt_ratio(r), wrong(rok))),
-            ok && f >= needed && f >= r,
+            Some(versus_rayon(
+                format!("{}{}", fmt_ratio(r), wrong(rok)),
+                versus,
+            )),
+            ok && f >= needed && versus.is_some_and(|v| v != Versus::Behind),
         ));
         if let Some((w, wok)) = speedup(c, FILCH_ON_WORKER) {
             out.push(
@@ -892,7 +967,7 @@ mod tests {
     use crate::calibrate::Spin;
     use crate::config::{Config, Mode, Sections};
     use crate::machine::Machine;
-    use crate::measure::Outcome;
+    use crate::measure::{Outcome, Stats};
 
     #[test]
     fn missed_lists_the_measured_targets_not_met_and_nothing_else() {
@@ -976,6 +1051,46 @@ mod tests {
         assert_eq!(idle.status, Status::NotRun);
         let text = table(&targets).to_markdown();
         assert!(text.contains("| NOT MET"), "{text}");
+    }
+
+    #[test]
+    fn the_sign_test_rejects_only_rounds_a_fair_coin_rarely_gives() {
+        // P(K ≤ 3) = 0.018 and P(K ≤ 4) = 0.059 for 15 fair rounds; P(K = 0) = 0.031 for 5.
+        assert!(sign_test_rejects(3, 15));
+        assert!(!sign_test_rejects(4, 15));
+        assert!(sign_test_rejects(0, 5));
+        assert!(!sign_test_rejects(1, 5));
+        assert!(!sign_test_rejects(15, 15));
+    }
+
+    #[test]
+    fn keeping_up_with_rayon_is_read_round_by_round_with_a_narrow_tie() {
+        let rows = |filch: Vec<f64>, rayon: Vec<f64>| {
+            let outcome = |name: &str, samples| Outcome {
+                name: name.to_string(),
+                stats: Stats::from_samples(samples, 1),
+                agrees: true,
+            };
+            Comparison::new(
+                "c",
+                "s",
+                vec![outcome("filch", filch), outcome("rayon", rayon)],
+            )
+        };
+        let versus = |filch, rayon| keeps_up(&rows(filch, rayon), "filch", "rayon").unwrap();
+        // Faster in the median round.
+        assert_eq!(versus(vec![99.0; 5], vec![100.0; 5]), Versus::Ahead);
+        // 1% behind in the median round, faster in 2 of 5: a tie.
+        let filch = vec![101.0, 101.0, 101.0, 90.0, 90.0];
+        assert_eq!(
+            versus(filch, vec![100.0; 5]),
+            Versus::Tie { wins: 2, rounds: 5 }
+        );
+        // 1% behind in every round: a fair coin loses 5 of 5 rounds 3% of the time.
+        assert_eq!(versus(vec![101.0; 5], vec![100.0; 5]), Versus::Behind);
+        // 5% behind in the median round: past the tie band, whatever the rounds.
+        let filch = vec![105.0, 105.0, 105.0, 90.0, 90.0];
+        assert_eq!(versus(filch, vec![100.0; 5]), Versus::Behind);
     }
 
     #[test]
