@@ -22,7 +22,9 @@ use crate::systems::{filch_sys, rayon_sys};
 use crate::systems::{ForkJoinSystem, MapSystem, Pools};
 use crate::table::Table;
 use crate::units::{fmt_count, fmt_ns};
-use crate::workloads::{fib_joins, EmptyJoinsTask, FibTask, ForkJoinTask, Tree, TreeSumTask};
+use crate::workloads::{
+    fib_joins, tree_sum_std, EmptyJoinsTask, FibTask, ForkJoinTask, Tree, TreeSumTask,
+};
 
 /// How long a freshly built pool is left alone before its idle CPU is measured, so that
 /// start-up and the warm-up map are over and the workers had time to park.
@@ -36,6 +38,9 @@ pub const OUTSIDE_CALLS_TITLE: &str = "calls into the pool from outside";
 
 /// Title of the round-trip comparison, for the report summary.
 pub const ROUND_TRIP_TITLE: &str = "round trip to a parked pool";
+
+/// The tree sum's row for plain scoped threads, one per subtree.
+pub const TREE_STD_ROW: &str = "std::scope subtrees";
 
 /// CPU burnt by an idle pool over a window of wall time.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,6 +171,11 @@ pub fn run(
     let tree = Tree::perfect(cfg.tree_levels);
     let nodes = Tree::perfect_nodes(cfg.tree_levels);
     let sum = TreeSumTask(&tree);
+    let mut tree_cases = task_cases(&systems, &sum);
+    let tree_ref = &tree;
+    tree_cases.push(Case::new(TREE_STD_ROW, move || {
+        tree_sum_std(tree_ref, threads)
+    }));
     comparisons.push(
         Comparison::new(
             format!("binary tree sum, 2^{} − 1 nodes", cfg.tree_levels),
@@ -173,12 +183,14 @@ pub fn run(
                 "{} heap nodes, sum = value + join(sum(left), sum(right))",
                 fmt_count(nodes)
             ),
-            compare(task_cases(&systems, &sum), plan),
+            compare(tree_cases, plan),
         )
         .per(nodes as f64, "node")
         .note(format!(
             "Leaves return their value without a join; the tree is built once, untimed. \
-             {DEPTH_COUNT_NOTE}"
+             {DEPTH_COUNT_NOTE} `{TREE_STD_ROW}` sums the subtrees below the top level(s) on \
+             one scoped thread each, no scheduler: where memory latency caps the walk, the \
+             limit for {threads} threads."
         )),
     );
     drop(tree);
