@@ -168,7 +168,7 @@ pub fn run(
     );
 
     progress.step(&format!("fork-join: tree sum, {} levels", cfg.tree_levels));
-    let tree = Tree::perfect(cfg.tree_levels);
+    let tree = Tree::perfect_in_own_heap(cfg.tree_levels);
     let nodes = Tree::perfect_nodes(cfg.tree_levels);
     let sum = TreeSumTask(&tree);
     let mut tree_cases = task_cases(&systems, &sum);

@@ -16,19 +16,22 @@
 //! 3. **Result**: median, min and max of the samples per case. Ratios are always formed
 //!    between cases of the same call, never across runs.
 //!
-//! Before the warm-up round, the allocator hands its free memory back to the system
-//! ([`release_free_memory`]), so that what earlier comparisons left in the heap does not
-//! decide this one. Without that, a large output allocated on the calling thread can land
-//! in a hole an earlier section left in glibc's main heap, already faulted in, while one
-//! allocated on a pool's worker (another arena) cannot: a serial map of 10^7 `f64`s took
-//! 15 ms with no page faults after such a hole and 47 ms in a fresh process, and one full
-//! run read a 1.9x gap between the same map called from outside the pool and on a worker
-//! that vanished when the seeds section ran alone. Not before every run: glibc trims the
-//! main heap to its last page but keeps the top of the other arenas' heaps, so a
-//! trim per run made every output of 8 MB allocated on the calling thread fault afresh
-//! while one allocated on a worker reused its pages (a map of 10^6 cheap items read 2.15x
-//! from outside the pool and 4.33x on a worker); after the warm-up round every case runs in
-//! its own steady state.
+//! **Memory.** The main job fixes glibc's policy for large blocks
+//! ([`fix_large_block_policy`]), so a block of [`FRESH_BLOCK_BYTES`] or more (an output,
+//! an input's clone) is mapped fresh in every run of every row, whichever thread allocates
+//! it, and hands free memory back before each comparison ([`release_free_memory`]). Left
+//! to itself, glibc decides that per thread and per history: its mmap threshold moves
+//! after each large free, so an 8 MB output came faulted in from one thread's heap and
+//! fresh on another's. What the policy cannot stop is a large block taken from a hole in a
+//! heap, already faulted in after its first use: a serial map of 10^7 `f64`s took 15 ms
+//! with no page fault after such a hole, 47 ms in a fresh process, and full runs read seed
+//! 000's map at 1.9x the loop from outside the pool and 0.58x on a worker, whose heap had
+//! no hole. Handing memory back before every batch instead made a row's faults depend on
+//! its repetitions per batch (a map of 10^6 items through a closure, 8 per batch, read
+//! 2.3x faster than the same map through `partial_last`, 2 per batch). So the sections
+//! leave no large hole behind instead: the fork-join section's 2^23-node tree, the one
+//! structure of hundreds of MB made of small blocks, lives in a helper thread's heap,
+//! which goes back to the system whole when the tree is dropped.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -238,7 +241,7 @@ pub const FRESH_BLOCK_BYTES: usize = 4 << 20;
 
 /// Fixes glibc's policy for large blocks for the whole process: every block of
 /// [`FRESH_BLOCK_BYTES`] or more is mapped fresh from the kernel and unmapped when freed,
-/// and the heaps keep up to 64 MiB of free memory at their top. glibc's default moves the
+/// and free memory above that size at a heap's top goes back too. glibc's default moves the
 /// first threshold with the program's history (up to 32 MiB, after each large free) and
 /// applies it per arena, so whether an 8 MB output reuses pages already faulted in depended
 /// on which thread allocated it and on what ran before: in one run a map of 10^6 cheap items
@@ -252,7 +255,7 @@ pub fn fix_large_block_policy() {
     // at any time and leaves every live block as it is.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, FRESH_BLOCK_BYTES as libc::c_int);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, FRESH_BLOCK_BYTES as libc::c_int);
     }
 }
 

@@ -324,11 +324,11 @@ pub fn render_markdown(r: &Report) -> String {
     let _ = writeln!(
         md,
         "- **Memory:** every block of {} MiB or more (a large output, an input's clone) is mapped \
-         fresh from the kernel and pays its page faults in every row, whichever thread \
-         allocates it, as a program's first call does (glibc's mmap threshold fixed there; \
-         its default moves with the program's history and differs between a pool's threads \
-         and the caller's); each comparison starts with the allocator's free memory handed \
-         back, so what an earlier one left in the heap does not decide it.",
+         fresh from the kernel and pays its page faults in every run of every row, whichever \
+         thread allocates it, as a program's first call does: glibc's mmap and trim thresholds \
+         are fixed there (its defaults move with the program's history), free memory is \
+         handed back before each comparison, and the fork-join tree lives in a heap of its \
+         own, so that no section leaves a large hole for a later one's blocks.",
         FRESH_BLOCK_BYTES >> 20
     );
 

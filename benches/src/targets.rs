@@ -186,7 +186,7 @@ fn at_most_times_serial(
 }
 
 /// A shortfall against rayon smaller than this share of its speed-up can count as a tie
-/// (see [`keeps_up`]): where memory caps both, two systems run at the same speed and the
+/// (judged round by round): where memory caps both, two systems run at the same speed and the
 /// rounds scatter a point or two either way.
 pub const TIE_BAND: f64 = 0.02;
 

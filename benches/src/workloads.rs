@@ -326,6 +326,19 @@ pub struct Tree {
 }
 
 impl Tree {
+    /// [`Tree::perfect`], built on a thread of its own so that its nodes live in that
+    /// thread's heap, which goes back to the system whole when the tree is dropped: built on
+    /// the calling thread, a tree of 2^23 nodes leaves a hole of hundreds of MB in its heap,
+    /// from which later large blocks come already faulted in (see the `measure` module).
+    pub fn perfect_in_own_heap(levels: u32) -> Tree {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| Tree::perfect(levels))
+                .join()
+                .expect("building a tree does not panic")
+        })
+    }
+
     /// A perfect binary tree with `levels` levels (`2^levels - 1` nodes); node values are
     /// their breadth-first index, so the sum is known in closed form.
     pub fn perfect(levels: u32) -> Tree {
