@@ -161,14 +161,54 @@ fn update(x: &mut f64) {
     *x = (*x * 0.5 + 1.0).fract();
 }
 
+/// [`update`] over `buf` cut into `threads` contiguous pieces, one scoped thread each (the
+/// first piece on the calling thread): the in-place loop split by hand, no scheduler.
+fn for_each_pieces(threads: usize, buf: &mut [f64]) {
+    let piece = buf.len().div_ceil(threads.max(1)).max(1);
+    let mut pieces = buf.chunks_mut(piece);
+    let first = pieces.next();
+    std::thread::scope(|scope| {
+        for rest in pieces {
+            scope.spawn(move || rest.iter_mut().for_each(update));
+        }
+        if let Some(first) = first {
+            first.iter_mut().for_each(update);
+        }
+    });
+}
+
+/// `f` folded with `add` over `items` cut into `threads` contiguous pieces, one scoped thread
+/// each (the first piece on the calling thread), the pieces' sums added in order.
+fn fold_pieces<F>(threads: usize, items: &[u64], f: F, add: fn(u64, u64) -> u64) -> u64
+where
+    F: Fn(&u64) -> u64 + Sync,
+{
+    let piece = items.len().div_ceil(threads.max(1)).max(1);
+    let mut pieces = items.chunks(piece);
+    let first = pieces.next().unwrap_or(&[]);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let rest: Vec<_> = pieces
+            .map(|p| scope.spawn(move || p.iter().map(f).fold(0, add)))
+            .collect();
+        let mut sum = first.iter().map(f).fold(0, add);
+        for handle in rest {
+            sum = add(sum, handle.join().expect("a piece's sum does not panic"));
+        }
+        sum
+    })
+}
+
 /// `for_each` over a buffer of `inputs`' values, updated in place on every run: serial
-/// `iter_mut`, filch from outside and on a worker, rayon's `par_iter_mut`. Each case
-/// owns its buffer; the rows' outputs are their first run's, checked in the tests.
+/// `iter_mut`, filch from outside and on a worker, rayon's `par_iter_mut`, and the loop split
+/// by hand over std threads. Each case owns its buffer; the rows' outputs are their first
+/// run's, checked in the tests.
 pub fn in_place_cases<'a>(inputs: &[f64], pools: &'a Pools) -> Vec<Case<'a, Vec<f64>>> {
     let (filch, rayon) = (&pools.filch, &pools.rayon);
-    let mut bufs = (0..4).map(|_| inputs.to_vec());
-    let mut next = move || bufs.next().expect("four buffers");
-    let (mut s, mut f, mut w, mut r) = (next(), next(), next(), next());
+    let threads = pools.threads();
+    let mut bufs = (0..5).map(|_| inputs.to_vec());
+    let mut next = move || bufs.next().expect("five buffers");
+    let (mut s, mut f, mut w, mut r, mut p) = (next(), next(), next(), next(), next());
     // A run returns nothing: its output is the buffer, seen through `first_runs`.
     vec![
         Case::new("serial", move || {
@@ -191,14 +231,21 @@ pub fn in_place_cases<'a>(inputs: &[f64], pools: &'a Pools) -> Vec<Case<'a, Vec<
             black_box(&mut r);
             Vec::new()
         }),
+        Case::new(STD_PIECES, move || {
+            for_each_pieces(threads, &mut p);
+            black_box(&mut p);
+            Vec::new()
+        }),
     ]
 }
 
 /// A cheap integer hash summed over `inputs` with no mapped vector: a serial
 /// `map().fold()`, filch's `map_reduce` from outside and on a worker, rayon's
-/// `map().reduce()`. Integers, so every order of combining gives the same sum.
+/// `map().reduce()`, and the fold split by hand over std threads. Integers, so every order of
+/// combining gives the same sum.
 pub fn reduce_cases<'a>(inputs: &'a [u64], pools: &'a Pools) -> Vec<Case<'a, u64>> {
     let (filch, rayon) = (&pools.filch, &pools.rayon);
+    let threads = pools.threads();
     let f = |&x: &u64| x.wrapping_mul(x) ^ (x >> 3);
     let add = u64::wrapping_add;
     vec![
@@ -210,6 +257,7 @@ pub fn reduce_cases<'a>(inputs: &'a [u64], pools: &'a Pools) -> Vec<Case<'a, u64
         Case::new("rayon", move || {
             rayon.install(|| inputs.par_iter().map(f).reduce(|| 0, add))
         }),
+        Case::new(STD_PIECES, move || fold_pieces(threads, inputs, f, add)),
     ]
 }
 
@@ -533,6 +581,11 @@ mod tests {
         let mut buf = inputs.clone();
         filch.install(|| filch.for_each(&mut buf, update));
         assert!(buf == want, "filch's for_each on a worker");
+        for threads in [1, 2, 3, 20_000] {
+            let mut buf = inputs.clone();
+            for_each_pieces(threads, &mut buf);
+            assert!(buf == want, "std pieces, {threads} threads");
+        }
         for mut case in in_place_cases(&inputs, &pools) {
             assert!(case.run_once().is_empty(), "{}", case.name());
         }
@@ -542,6 +595,11 @@ mod tests {
         for mut case in cases {
             assert_eq!(case.run_once(), expected, "{}", case.name());
         }
+        let f = |&x: &u64| x.wrapping_mul(x) ^ (x >> 3);
+        for threads in [1, 3, 20_000] {
+            assert_eq!(fold_pieces(threads, &ints, f, u64::wrapping_add), expected);
+        }
+        assert_eq!(fold_pieces(2, &[], f, u64::wrapping_add), 0);
     }
 
     #[test]
