@@ -25,7 +25,7 @@ use crate::comparison::Comparison;
 use crate::config::BigConfig;
 use crate::measure::{compare, Case, Plan};
 use crate::progress::Progress;
-use crate::systems::std_threads::fill_pieces;
+use crate::systems::std_threads::{fill_pieces, piece_len, run_pieces};
 use crate::systems::{Pools, FILCH_ON_WORKER};
 use crate::units::fmt_count;
 use crate::workloads::poly;
@@ -164,16 +164,9 @@ fn update(x: &mut f64) {
 /// [`update`] over `buf` cut into `threads` contiguous pieces, one scoped thread each (the
 /// first piece on the calling thread): the in-place loop split by hand, no scheduler.
 fn for_each_pieces(threads: usize, buf: &mut [f64]) {
-    let piece = buf.len().div_ceil(threads.max(1)).max(1);
-    let mut pieces = buf.chunks_mut(piece);
-    let first = pieces.next();
-    std::thread::scope(|scope| {
-        for rest in pieces {
-            scope.spawn(move || rest.iter_mut().for_each(update));
-        }
-        if let Some(first) = first {
-            first.iter_mut().for_each(update);
-        }
+    let len = piece_len(buf.len(), threads);
+    run_pieces(buf.chunks_mut(len), |piece| {
+        piece.iter_mut().for_each(update)
     });
 }
 
@@ -182,24 +175,14 @@ fn for_each_pieces(threads: usize, buf: &mut [f64]) {
 fn fold_pieces<F, A>(threads: usize, items: &[u64], f: F, add: A) -> u64
 where
     F: Fn(&u64) -> u64 + Sync,
-    A: Fn(u64, u64) -> u64 + Send + Sync + Copy,
+    A: Fn(u64, u64) -> u64 + Sync + Copy,
 {
-    let piece = items.len().div_ceil(threads.max(1)).max(1);
-    let mut pieces = items.chunks(piece);
-    let first = pieces.next().unwrap_or(&[]);
-    let f = &f;
     // `add` stays generic: as a `fn` pointer it was an indirect call per item, and the
     // pieces ran at 0.67x the loop's speed.
-    std::thread::scope(|scope| {
-        let rest: Vec<_> = pieces
-            .map(|p| scope.spawn(move || p.iter().map(f).fold(0, add)))
-            .collect();
-        let mut sum = first.iter().map(f).fold(0, add);
-        for handle in rest {
-            sum = add(sum, handle.join().expect("a piece's sum does not panic"));
-        }
-        sum
-    })
+    let len = piece_len(items.len(), threads);
+    run_pieces(items.chunks(len), |piece| piece.iter().map(&f).fold(0, add))
+        .into_iter()
+        .fold(0, add)
 }
 
 /// `for_each` over a buffer of `inputs`' values, updated in place on every run: serial

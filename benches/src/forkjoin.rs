@@ -17,14 +17,12 @@ use crate::config::ForkJoinConfig;
 use crate::machine::ThreadTimes;
 use crate::measure::{compare, Case, Plan};
 use crate::progress::Progress;
-use crate::systems::std_threads::PingPong;
+use crate::systems::std_threads::{self, PingPong};
 use crate::systems::{filch_sys, rayon_sys};
 use crate::systems::{ForkJoinSystem, MapSystem, Pools};
 use crate::table::Table;
 use crate::units::{fmt_count, fmt_ns};
-use crate::workloads::{
-    fib_joins, tree_sum_std, EmptyJoinsTask, FibTask, ForkJoinTask, Tree, TreeSumTask,
-};
+use crate::workloads::{fib_joins, EmptyJoinsTask, FibTask, ForkJoinTask, Tree, TreeSumTask};
 
 /// How long a freshly built pool is left alone before its idle CPU is measured, so that
 /// start-up and the warm-up map are over and the workers had time to park.
@@ -174,7 +172,7 @@ pub fn run(
     let mut tree_cases = task_cases(&systems, &sum);
     let tree_ref = &tree;
     tree_cases.push(Case::new(TREE_STD_ROW, move || {
-        tree_sum_std(tree_ref, threads)
+        std_threads::tree_sum(tree_ref, threads)
     }));
     comparisons.push(
         Comparison::new(

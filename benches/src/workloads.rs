@@ -282,38 +282,6 @@ pub fn fib_joins(n: u32) -> u64 {
     fib::<SerialJoin>(n + 1) - 1
 }
 
-/// [`tree_sum`] on plain `std` threads with no scheduler: the top levels are cut into at
-/// least `threads` subtrees, each summed serially by a scoped thread of its own. On a
-/// perfect tree the pieces are equal, so this is what the machine gives a tree walk split
-/// by hand: where memory latency caps it, the limit for any scheduler.
-pub fn tree_sum_std(node: &Tree, threads: usize) -> u64 {
-    // The nodes above the cut (summed here) and the subtrees below it (one thread each).
-    let (mut above, mut pieces) = (0, vec![node]);
-    while pieces.len() < threads && pieces.iter().any(|t| t.left.is_some() || t.right.is_some()) {
-        let mut next = Vec::with_capacity(pieces.len() * 2);
-        for t in pieces {
-            if t.left.is_none() && t.right.is_none() {
-                next.push(t);
-            } else {
-                above += t.value;
-                next.extend(t.left.as_deref().into_iter().chain(t.right.as_deref()));
-            }
-        }
-        pieces = next;
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = pieces
-            .iter()
-            .map(|&t| scope.spawn(move || tree_sum::<SerialJoin>(t)))
-            .collect();
-        above
-            + handles
-                .into_iter()
-                .map(|h| h.join().expect("a subtree's sum does not panic"))
-                .sum::<u64>()
-    })
-}
-
 /// A node of a heap-allocated binary tree.
 #[derive(Debug)]
 pub struct Tree {
@@ -486,15 +454,6 @@ mod tests {
         let t = Tree::perfect(10);
         assert_eq!(tree_sum::<SerialJoin>(&t), Tree::perfect_sum(10));
         assert_eq!(Tree::perfect_nodes(10), 1023);
-        // Cut into 1, 2, 3 (→ 4) and more subtrees than the tree has leaves.
-        for threads in [1, 2, 3, 8, 5000] {
-            assert_eq!(
-                tree_sum_std(&t, threads),
-                Tree::perfect_sum(10),
-                "{threads}"
-            );
-        }
-        assert_eq!(tree_sum_std(&Tree::perfect(1), 2), 1);
     }
 
     #[test]

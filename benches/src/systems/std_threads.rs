@@ -2,6 +2,8 @@
 //!
 //! * [`map_slice`] — `std::thread::scope` with a static split into contiguous pieces, the
 //!   hand-written parallel loop a user would write without a library.
+//! * [`run_pieces`] — the same split for any work: [`fill_pieces`] writes one output from the
+//!   pieces, [`tree_sum`] sums a tree's subtrees.
 //! * [`thread_per_item`] — one thread per item, the analogue of seed 003's
 //!   `multiprocessing.Process` per item.
 //! * [`PingPong`] — a parked thread woken through a `Mutex` + `Condvar`, the floor for any
@@ -9,6 +11,8 @@
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
+
+use crate::workloads::{self, SerialJoin, Tree};
 
 /// Maps `f` over `items` on `threads` threads: the slice is cut into `threads` contiguous
 /// pieces of equal length; the calling thread maps the first piece while `threads - 1`
@@ -45,10 +49,47 @@ where
     })
 }
 
+/// The length of each of `threads` contiguous pieces of `n` items (the last may be shorter),
+/// at least 1.
+pub fn piece_len(n: usize, threads: usize) -> usize {
+    n.div_ceil(threads.max(1)).max(1)
+}
+
+/// Runs `work` on every piece, each but the first on a scoped thread of its own and the
+/// first on the calling thread meanwhile, with no scheduler; the results in the pieces'
+/// order. The hand-split loop every "std pieces" row is built on.
+///
+/// # Panics
+/// Re-raises the panic of any piece, once every piece has finished.
+pub fn run_pieces<P, R, F>(pieces: impl IntoIterator<Item = P>, work: F) -> Vec<R>
+where
+    P: Send,
+    R: Send,
+    F: Fn(P) -> R + Sync,
+{
+    let work = &work;
+    let mut pieces = pieces.into_iter();
+    let Some(first) = pieces.next() else {
+        return Vec::new();
+    };
+    thread::scope(|scope| {
+        let rest: Vec<_> = pieces.map(|p| scope.spawn(move || work(p))).collect();
+        let mut out = Vec::with_capacity(rest.len() + 1);
+        out.push(work(first));
+        for handle in rest {
+            match handle.join() {
+                Ok(result) => out.push(result),
+                Err(payload) => std::panic::resume_unwind(payload),
+            }
+        }
+        out
+    })
+}
+
 /// Fills an output of `n` items on `threads` threads with no scheduler and no copy: the
 /// output is cut into `threads` contiguous pieces, and `fill(range, piece)` writes every
-/// slot of the piece for the indices `range`, the calling thread taking the first piece.
-/// The most a plain loop gets from the machine's cores and memory.
+/// slot of the piece for the indices `range`, the calling thread taking the first piece
+/// ([`run_pieces`]). The most a plain loop gets from the machine's cores and memory.
 ///
 /// # Panics
 /// Re-raises the panic of any piece (the pieces' outputs then leak).
@@ -58,24 +99,40 @@ where
     F: Fn(std::ops::Range<usize>, &mut [std::mem::MaybeUninit<R>]) + Sync,
 {
     let mut out: Vec<R> = Vec::with_capacity(n);
-    let piece_len = n.div_ceil(threads.max(1)).max(1);
-    let fill = &fill;
-    thread::scope(|scope| {
-        let mut pieces = out.spare_capacity_mut()[..n]
-            .chunks_mut(piece_len)
-            .enumerate();
-        let first = pieces.next();
-        for (i, piece) in pieces {
-            scope.spawn(move || fill(i * piece_len..i * piece_len + piece.len(), piece));
-        }
-        if let Some((_, piece)) = first {
-            fill(0..piece.len(), piece);
-        }
+    let len = piece_len(n, threads);
+    let pieces = out.spare_capacity_mut()[..n].chunks_mut(len).enumerate();
+    run_pieces(pieces, |(i, piece)| {
+        fill(i * len..i * len + piece.len(), piece)
     });
-    // SAFETY: every piece's `fill` wrote each of its slots (its contract), and the scope
+    // SAFETY: every piece's `fill` wrote each of its slots (its contract), and `run_pieces`
     // returned only after all of them finished without panicking.
     unsafe { out.set_len(n) };
     out
+}
+
+/// [`tree_sum`] with no scheduler: the top levels are cut into at least `threads` subtrees,
+/// each summed serially on a thread of its own ([`run_pieces`]). On a perfect tree the pieces
+/// are equal, so this is what the machine gives a tree walk split by hand: where memory
+/// latency caps it, the limit for any scheduler.
+pub fn tree_sum(node: &Tree, threads: usize) -> u64 {
+    // The nodes above the cut (summed here) and the subtrees below it (one thread each).
+    let (mut above, mut pieces) = (0, vec![node]);
+    while pieces.len() < threads && pieces.iter().any(|t| t.left.is_some() || t.right.is_some()) {
+        let mut next = Vec::with_capacity(pieces.len() * 2);
+        for t in pieces {
+            if t.left.is_none() && t.right.is_none() {
+                next.push(t);
+            } else {
+                above += t.value;
+                next.extend(t.left.as_deref().into_iter().chain(t.right.as_deref()));
+            }
+        }
+        pieces = next;
+    }
+    above
+        + run_pieces(pieces, workloads::tree_sum::<SerialJoin>)
+            .into_iter()
+            .sum::<u64>()
 }
 
 /// Runs `f` on every item in its own freshly spawned thread and collects the results in
@@ -233,6 +290,24 @@ impl<I: Iterator, F: FnMut(I::Item) -> R, R> Iterator for Buffered<I, F, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tree_split_by_hand_sums_to_the_closed_form() {
+        let t = Tree::perfect(10);
+        // Cut into 1, 2, 3 (→ 4) and more subtrees than the tree has leaves.
+        for threads in [1, 2, 3, 8, 5000] {
+            assert_eq!(tree_sum(&t, threads), Tree::perfect_sum(10), "{threads}");
+        }
+        assert_eq!(tree_sum(&Tree::perfect(1), 2), 1);
+    }
+
+    #[test]
+    fn run_pieces_keeps_the_pieces_order_and_resumes_a_piece_panic() {
+        assert_eq!(run_pieces(1..=5, |x| x * 10), [10, 20, 30, 40, 50]);
+        assert!(run_pieces(std::iter::empty::<u8>(), |x| x).is_empty());
+        let caught = std::panic::catch_unwind(|| run_pieces([1, 2, 3], |x| assert_ne!(x, 3)));
+        assert!(caught.is_err());
+    }
 
     #[test]
     fn buffered_yields_every_mapped_item_in_order_across_chunks() {
