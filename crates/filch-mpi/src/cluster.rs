@@ -402,7 +402,7 @@ impl Cluster {
                 None => ReplyHead::Shutdown,
             };
             if let Ok(reply) = wire::encode(0, &head, &()) {
-                self.transport.send(rank, &reply);
+                self.transport.send(rank, reply);
             }
         }
     }
@@ -420,7 +420,7 @@ impl Drop for Cluster {
             self.settle_owed_ends();
             if let Ok(bytes) = wire::encode(0, &ReplyHead::Shutdown, &()) {
                 for rank in 1..self.size() {
-                    self.transport.send(rank, &bytes);
+                    self.transport.send(rank, bytes.clone());
                 }
             }
         }

@@ -378,7 +378,7 @@ where
     fn reply(&self, rank: usize, head: &ReplyHead) {
         // A head with an empty body always encodes.
         if let Ok(bytes) = wire::encode(0, head, &()) {
-            self.transport.send(rank, &bytes);
+            self.transport.send(rank, bytes);
         }
     }
 
@@ -513,7 +513,7 @@ where
             let count = items.len();
             match wire::encode(0, &ReplyHead::Chunk { chunk }, &items) {
                 Ok(bytes) => {
-                    self.transport.send(rank, &bytes);
+                    self.transport.send(rank, bytes);
                     self.peers[rank] = Peer::Computing {
                         chunk,
                         items: count,

@@ -83,7 +83,7 @@ where
                 wire::encode(rank, call, &failed)?
             }
         };
-        transport.send(0, &request);
+        transport.send(0, request);
         let wait = if finished.is_none() && idle.get() {
             Backoff::sleepy()
         } else {

@@ -17,8 +17,11 @@
 //! bench prints the cores rank 0 may use and warns when it is fewer than 2.
 //!
 //! Rounds are interleaved (every system at every size, then again) and each
-//! cell is the median of the rounds, so a burst of noise from elsewhere on
-//! the machine lands in one round rather than in one system. A sample of a
+//! cell is the median of the rounds (three times as many for calls shorter
+//! than a sample, whose rounds cost no more), so a burst of noise from elsewhere on
+//! the machine lands in one round rather than in one system; the last
+//! column, the cluster's time over the local pool's, is the median of the
+//! rounds' own ratios, the two timed back to back. A sample of a
 //! call shorter than 10 ms is that many calls back to back, averaged. The
 //! other ranks only serve; rank 0 times and prints.
 
@@ -30,6 +33,11 @@ use filch::Pool;
 use filch_mpi::Cluster;
 
 mod slow_consumer;
+
+/// How many times `--rounds` a cell whose call is shorter than a sample
+/// ([`MIN_SAMPLE_NS`]) gets: a sample takes no longer for it, and the fixed
+/// costs of calls that short make its ratios the noisiest of the sweep.
+const SHORT_CALL_ROUNDS: usize = 3;
 
 /// Threads of the local pool, and by default of every rank's pool.
 const LOCAL_THREADS: usize = 2;
@@ -61,7 +69,7 @@ struct Options {
 fn parse_options() -> Result<Options, String> {
     let mut options = Options {
         items: 1_000,
-        rounds: 7,
+        rounds: 11,
         sweep: FULL_SWEEP_NS.to_vec(),
         threads_per_rank: LOCAL_THREADS,
         imap: false,
@@ -179,6 +187,19 @@ fn per_call(reps: u64, mut call: impl FnMut()) -> Duration {
     start.elapsed() / reps as u32
 }
 
+/// The median over rounds of `a`'s time ÷ `b`'s in the same round: the two
+/// ran back to back in every round, so a slow spell of the host, which
+/// slows both, cancels out.
+fn paired_ratio(a: &[Duration], b: &[Duration]) -> f64 {
+    let mut ratios: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64().max(f64::MIN_POSITIVE))
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios.get(ratios.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 pub(crate) fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort_unstable();
     samples[samples.len() / 2]
@@ -253,8 +274,19 @@ fn main() {
     let mut pooled = vec![Vec::new(); sizes];
     let mut clustered = vec![Vec::new(); sizes];
     let mut distributed = vec![Vec::new(); sizes];
-    for _round in 0..options.rounds {
+    // Every rank skips the same cells, so every rank makes the same calls.
+    let rounds_of = |ns: u64| {
+        if options.items * ns < MIN_SAMPLE_NS {
+            options.rounds * SHORT_CALL_ROUNDS
+        } else {
+            options.rounds
+        }
+    };
+    for round in 0..options.rounds * SHORT_CALL_ROUNDS {
         for (i, &ns) in options.sweep.iter().enumerate() {
+            if round >= rounds_of(ns) {
+                continue;
+            }
             let iters = (ns as f64 * steps_per_ns).round() as u64;
             let reps = MIN_SAMPLE_NS.div_ceil(options.items * ns).max(1);
             let items: Vec<(u64, u64)> = if cluster.is_root() {
@@ -298,8 +330,11 @@ fn main() {
         return;
     }
     println!(
-        "cluster-threshold: {} items per call, median of {} interleaved rounds; speed-up over a serial loop",
-        options.items, options.rounds
+        "cluster-threshold: {} items per call, median of {} interleaved rounds ({} for calls under {}); speed-up over a serial loop",
+        options.items,
+        options.rounds,
+        options.rounds * SHORT_CALL_ROUNDS,
+        human(Duration::from_nanos(MIN_SAMPLE_NS))
     );
     match allowed_cpus() {
         Some((list, count)) if count < 2 => println!(
@@ -309,7 +344,7 @@ fn main() {
         None => {}
     }
     println!(
-        "| work per item | serial | local pool, {LOCAL_THREADS} threads | cluster, {} ranks × {} threads | cluster, every call distributed | cluster ÷ local, time |",
+        "| work per item | serial | local pool, {LOCAL_THREADS} threads | cluster, {} ranks × {} threads | cluster, every call distributed | cluster ÷ local pool, time (median of rounds) |",
         cluster.size(),
         cluster.threads_per_rank()
     );
@@ -317,6 +352,7 @@ fn main() {
     let mut local_speedups = Vec::new();
     let mut cluster_speedups = Vec::new();
     let mut distributed_speedups = Vec::new();
+    let mut worst: Option<(u64, f64)> = None;
     for (i, &ns) in options.sweep.iter().enumerate() {
         let base = median(serial[i].clone());
         let speedup =
@@ -324,6 +360,10 @@ fn main() {
         local_speedups.push(speedup(&pooled[i]));
         cluster_speedups.push(speedup(&clustered[i]));
         distributed_speedups.push(speedup(&distributed[i]));
+        let over_local = paired_ratio(&clustered[i], &pooled[i]);
+        if worst.is_none_or(|(_, ratio)| over_local > ratio) {
+            worst = Some((ns, over_local));
+        }
         println!(
             "| {} | {} | {:.2}x | {:.2}x | {:.2}x | {:.2} |",
             human_ns(ns as f64),
@@ -331,7 +371,13 @@ fn main() {
             local_speedups[i],
             cluster_speedups[i],
             distributed_speedups[i],
-            local_speedups[i] / cluster_speedups[i]
+            over_local
+        );
+    }
+    if let Some((ns, ratio)) = worst {
+        println!(
+            "cluster ÷ local pool, time: worst cell {ratio:.2} at {} per item",
+            human_ns(ns as f64)
         );
     }
     println!(
