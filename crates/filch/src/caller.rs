@@ -1,8 +1,10 @@
-//! The pool a thread that is no worker is working for: set while it runs
-//! its part of a pool's call (`shared_call.rs`) or a job that `AsyncResult::get`
-//! claimed, so that free functions called inside (`filch::map`, `join`,
-//! `scope`, `spawn`) use that pool, as they would on one of its workers,
-//! rather than the global pool.
+//! The pool a thread that is no worker is working for: set for the whole of
+//! an eager call it makes to a pool (the probe's items and its part of a
+//! shared call, `driver.rs`, `shared_call.rs`), while it computes items as
+//! an `imap`'s consumer (`imap.rs`), and while it runs a job that
+//! `AsyncResult::get` claimed, so that free functions called inside
+//! (`filch::map`, `join`, `scope`, `spawn`) use that pool, as they would on
+//! one of its workers, rather than the global pool.
 
 use std::cell::Cell;
 

@@ -19,7 +19,7 @@ use std::ptr;
 
 use filch_scheduler::ThreadPool;
 
-use crate::caller::caller_pool;
+use crate::caller::{caller_pool, CallerScope};
 use crate::first_item::{self, First};
 use crate::history::Site;
 use crate::leaves::{Leaf, Stopped};
@@ -118,6 +118,14 @@ where
     };
     // Asked once: a thread-local lookup, and a small call's budget is tight.
     let in_worker = target.in_worker();
+    // Items this thread runs (the probe's, and its part of a shared call)
+    // belong to the target pool: a free function they call goes to it, as
+    // on a worker, not to the global pool. `Current` off the pool has the
+    // pool of an enclosing scope already, or is the global pool's call.
+    let _caller = match target {
+        Target::Pool(pool) if !in_worker => Some(CallerScope::enter(pool)),
+        _ => None,
+    };
     let priced = match chunking {
         Chunking::Fixed(_) => None,
         Chunking::Auto => {

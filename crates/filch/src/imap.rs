@@ -76,6 +76,7 @@ use std::time::{Duration, Instant};
 use filch_scheduler::ThreadPool;
 
 use crate::blocking::OnBlock;
+use crate::caller::CallerScope;
 use crate::clock;
 use crate::driver::Chunking;
 use crate::events::call_span;
@@ -231,6 +232,10 @@ where
     /// (`Err(TimedOut)`); a consumer on a worker ignores the deadline.
     fn next(&mut self, ordered: bool, deadline: Option<Instant>) -> Result<Option<R>, TimedOut> {
         let deadline = deadline.filter(|_| !self.on_worker);
+        // Items the consumer computes belong to the pool: a free function
+        // they call goes to it, not to the global pool (`caller.rs`).
+        let pool = self.pool;
+        let _caller = (!self.on_worker).then(|| CallerScope::enter(pool));
         if deadline.is_some() {
             self.leave_serial_phase();
         }

@@ -6,7 +6,7 @@
 mod common;
 
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
@@ -175,6 +175,71 @@ fn imap_inside_map_on_one_pool_does_not_deadlock() {
                 .map(|i| (0..100).map(|k| leaf(i, 0, k)).collect())
                 .collect();
             assert_eq!(got, want, "{threads} threads");
+        }
+    });
+}
+
+/// A free `filch::map` of 48 items of 20 µs (enough to go parallel), noting
+/// where each item runs.
+fn inner_map(seen: &Threads, pool: &Pool, i: u64) -> Vec<u64> {
+    filch::map(0..48u64, |k| {
+        seen.note(pool);
+        spin_for(Duration::from_micros(20));
+        leaf(i, 0, k)
+    })
+}
+
+/// The free `filch::map` inside the items of a call made from a thread
+/// outside the pool (`map`, `for_each`, `imap`, `imap_unordered`) uses that
+/// pool, whether the caller runs the item while probing the call, while
+/// sharing it with workers, or as the lazy iterator's consumer: its items
+/// run on the pool's workers and the calling thread, never on the global
+/// pool's. Each call is made several times, so that the later ones take the
+/// path of a site whose first items were long.
+#[test]
+fn free_map_in_items_of_a_call_from_outside_uses_that_pool() {
+    watchdog("free map in items of an outside call", || {
+        for threads in [2, 3] {
+            let pool = pool(threads);
+            let want: Vec<Vec<u64>> = (0..4)
+                .map(|i| (0..48).map(|k| leaf(i, 0, k)).collect())
+                .collect();
+            for call in 0..3 {
+                let what = |how: &str| format!("{how}, {threads} threads, call {call}");
+
+                let seen = Threads::default();
+                let got = pool.map(0..4u64, |i| inner_map(&seen, pool, i));
+                assert_eq!(got, want, "{}", what("map"));
+                seen.check(pool, 1, &what("map"));
+
+                let seen = Threads::default();
+                let mut rows = vec![Vec::new(); 4];
+                pool.for_each(&mut rows, |row| *row = inner_map(&seen, pool, 0));
+                assert!(
+                    rows.iter().all(|row| *row == want[0]),
+                    "{}",
+                    what("for_each")
+                );
+                seen.check(pool, 1, &what("for_each"));
+
+                let seen = Arc::new(Threads::default());
+                let noted = Arc::clone(&seen);
+                let got: Vec<Vec<u64>> = pool
+                    .imap(0..4u64, move |i| inner_map(&noted, pool, i))
+                    .collect();
+                assert_eq!(got, want, "{}", what("imap"));
+                seen.check(pool, 1, &what("imap"));
+
+                let seen = Arc::new(Threads::default());
+                let noted = Arc::clone(&seen);
+                let mut got: Vec<(u64, Vec<u64>)> = pool
+                    .imap_unordered(0..4u64, move |i| (i, inner_map(&noted, pool, i)))
+                    .collect();
+                got.sort();
+                let got: Vec<Vec<u64>> = got.into_iter().map(|(_, row)| row).collect();
+                assert_eq!(got, want, "{}", what("imap_unordered"));
+                seen.check(pool, 1, &what("imap_unordered"));
+            }
         }
     });
 }
