@@ -61,11 +61,12 @@
 //! A combinator called on a worker runs on that worker's pool: `map` inside
 //! `map` inside `map` neither deadlocks nor starts more threads (Python's
 //! pools cannot nest at all). The thread that called `map` works on its
-//! items too; free functions it calls in there (`filch::map`,
-//! `filch::try_map`) go to that same pool, as calls from outside it (the
+//! items too (the first ones alone, then beside the workers), as does the
+//! thread that iterates an `imap`; free functions called in those items
+//! (`filch::map`, `filch::try_map`, `filch::join`, `filch::scope`,
+//! `filch::spawn`) go to that same pool, as calls from outside it (the
 //! thread is no worker), so workers that ran out of items help with them,
-//! instead of reaching for the global pool. (`filch::join` and
-//! `filch::scope` there use the global pool, as anywhere off-pool.)
+//! instead of reaching for the global pool.
 //!
 //! # Features
 //! - `progress`: `progress::tracked` wraps a function so an `indicatif`
