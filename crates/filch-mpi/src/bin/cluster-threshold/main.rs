@@ -18,12 +18,12 @@
 //!
 //! Rounds are interleaved (every system at every size, then again) and each
 //! cell is the median of the rounds (three times as many for calls shorter
-//! than a sample, whose rounds cost no more), so a burst of noise from elsewhere on
-//! the machine lands in one round rather than in one system; the last
-//! column, the cluster's time over the local pool's, is the median of the
-//! rounds' own ratios, the two timed back to back. A sample of a
-//! call shorter than 10 ms is that many calls back to back, averaged. The
-//! other ranks only serve; rank 0 times and prints.
+//! than a sample, whose rounds cost no more), so a burst of noise from
+//! elsewhere on the machine lands in one round rather than in one system;
+//! the last column, the cluster's time over the local pool's, is the median
+//! of the rounds' own ratios, the two timed back to back. A sample of a call
+//! shorter than 10 ms is that many calls back to back, averaged. The other
+//! ranks only serve; rank 0 times and prints.
 
 use std::hint::black_box;
 use std::process;
