@@ -46,3 +46,16 @@ impl Drop for CallerScope<'_> {
         CALLER_OF.with(|c| c.set(self.previous));
     }
 }
+
+thread_local! {
+    /// Whether a call made in an item this thread ran, for the call it is
+    /// working on, went parallel (`driver.rs`, `NestWatch`).
+    static ITEMS_WENT_PARALLEL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Sets whether a call made in an item this thread ran went parallel, and
+/// returns what it was.
+#[inline]
+pub(crate) fn swap_items_went_parallel(value: bool) -> bool {
+    ITEMS_WENT_PARALLEL.with(|c| c.replace(value))
+}

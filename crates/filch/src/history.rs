@@ -1,8 +1,10 @@
 //! What the previous calls from the same call site measured: how long
-//! their first items took. Kept per calling thread, in a small table
-//! indexed by the call site; lets a call from outside the pool share its
-//! rest *before* its own first item runs, when the last two calls' first
-//! items were long.
+//! their first items took, and whether the items the calling thread ran
+//! made parallel calls of their own. Kept per calling thread, in small
+//! tables indexed by the call site; lets a call from outside the pool share
+//! its rest *before* its own first item runs, when the last two calls'
+//! first items were long, or hand the whole call to the pool when those
+//! items also nested (`driver.rs`, `heavy_to_engine`).
 //!
 //! Why: the probe decides nothing before the first item returns, so ten
 //! 100 µs items on two threads took at least six item-times (the first
@@ -34,6 +36,10 @@ type Entry = (usize, [u64; 2]);
 thread_local! {
     static LAST_FIRST_ITEM: [Cell<Entry>; SLOTS] =
         const { [const { Cell::new((0, [0; 2])) }; SLOTS] };
+    /// `(site key, whether the items its last call ran on this thread made
+    /// parallel calls of their own)` (`caller::NestWatch`).
+    static NESTS: [Cell<(usize, bool)>; SLOTS] =
+        const { [const { Cell::new((0, false)) }; SLOTS] };
 }
 
 /// A call site (see the module docs).
@@ -61,6 +67,20 @@ impl Site {
     pub(crate) fn last_first_item(self) -> Option<u64> {
         let (key, [last, before]) = LAST_FIRST_ITEM.with(|table| table[self.slot()].get());
         (key == self.0 && before != 0).then_some(last.min(before))
+    }
+
+    /// Whether the items this site's last call ran on this thread made
+    /// parallel calls of their own.
+    #[inline]
+    pub(crate) fn nests(self) -> bool {
+        let (key, nests) = NESTS.with(|table| table[self.slot()].get());
+        key == self.0 && nests
+    }
+
+    /// Records whether this call's items on this thread made parallel calls.
+    #[inline]
+    pub(crate) fn record_nests(self, nests: bool) {
+        NESTS.with(|table| table[self.slot()].set((self.0, nests)));
     }
 
     /// Records how long this call's first item took, in ticks.
