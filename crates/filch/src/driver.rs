@@ -122,8 +122,6 @@ where
     };
     // Asked once: a thread-local lookup, and a small call's budget is tight.
     let in_worker = target.in_worker();
-    // Made in an item that this thread, no worker, runs for another call.
-    let in_callers_item = !in_worker && caller_pool().is_some();
     let nest_watch = (!in_worker).then(NestWatch::start);
     // Items this thread runs (the probe's, and its part of a shared call)
     // belong to the target pool: a free function they call goes to it, as
@@ -146,7 +144,7 @@ where
                 if site.nests() {
                     iter = match heavy_to_engine(target, &probe, site, iter, make_leaf) {
                         Ok(result) => {
-                            watch.went_parallel.set(in_callers_item);
+                            watch.went_parallel.set(true);
                             return result;
                         }
                         Err(iter) => iter,
@@ -212,10 +210,8 @@ where
             }
         }
     };
-    if in_callers_item {
-        if let Some(watch) = &nest_watch {
-            watch.went_parallel.set(true);
-        }
+    if let Some(watch) = &nest_watch {
+        watch.went_parallel.set(true);
     }
     let splitting = Splitting { chunking, priced };
     // The engine splits by index, with no claims: on a worker always (it
@@ -233,19 +229,16 @@ where
         let Some(n) = exact_remaining(&iter) else {
             return fallback_phase(target, engine, splitting, iter, out, make_leaf);
         };
-        let iter = match Stepped::new(iter) {
-            Ok(range) => return engine_phase(target, &range, n, out, make_leaf, splitting),
-            Err(iter) => iter,
-        };
-        return match SliceIter::new(iter) {
-            Ok(slice) => engine_phase(target, &slice, n, out, make_leaf, splitting),
-            Err(iter) => fallback_phase(target, engine, splitting, iter, out, make_leaf),
+        return match engine_by_index(target, iter, n, out, make_leaf, splitting) {
+            Ok(result) => result,
+            Err((iter, out)) => fallback_phase(target, engine, splitting, iter, out, make_leaf),
         };
     }
     fallback_phase(target, engine, splitting, iter, out, make_leaf)
 }
 
-/// Watches, for one call made on a thread that is no worker, whether a call
+/// Watches, for one call made on a thread that is no worker (started before
+/// the call enters its own caller scope), whether a call
 /// made in an item this thread runs for it goes parallel, and records that
 /// as the site's (`Site::nests`) when the call ends. It also tells the
 /// enclosing call, if this one runs in one of its items, whether this one
@@ -253,7 +246,10 @@ where
 struct NestWatch {
     /// The enclosing call's flag (`caller::swap_items_went_parallel`).
     enclosing: bool,
-    /// This call went parallel: the enclosing call's item nests.
+    /// This call is made in an item that this thread runs for another call
+    /// (it has a caller scope), so its going parallel makes that item nest.
+    in_callers_item: bool,
+    /// This call went parallel.
     went_parallel: Cell<bool>,
     /// Where to record what this call's items did, once it is known.
     site: Cell<Option<Site>>,
@@ -264,6 +260,7 @@ impl NestWatch {
     fn start() -> NestWatch {
         NestWatch {
             enclosing: swap_items_went_parallel(false),
+            in_callers_item: caller_pool().is_some(),
             went_parallel: Cell::new(false),
             site: Cell::new(None),
         }
@@ -273,7 +270,8 @@ impl NestWatch {
 impl Drop for NestWatch {
     #[inline]
     fn drop(&mut self) {
-        let items_nest = swap_items_went_parallel(self.enclosing || self.went_parallel.get());
+        let nested_here = self.in_callers_item && self.went_parallel.get();
+        let items_nest = swap_items_went_parallel(self.enclosing || nested_here);
         if let Some(site) = self.site.get() {
             site.record_nests(items_nest);
         }
@@ -289,16 +287,16 @@ impl Drop for NestWatch {
 /// Why: such a call would otherwise be shared with `threads - 1` helpers
 /// while this thread works on items too, and a parallel call in one of this
 /// thread's items wakes the last worker: three threads on two cores' worth
-/// of pool. Nested maps of 32 × 256 items of 1 µs ran at 1.81x the loop
-/// that way, at 1.93x inside `install`. A call whose items do not nest
+/// of pool. Nested maps of 32 × 256 items of 1 µs ran at 1.87-1.89x the
+/// loop that way, at 1.91-1.94x handed over (1.93-1.96x inside `install`). A call whose items do not nest
 /// keeps this thread working beside its helpers, which saves the wake-ups
 /// of a call handed over whole (4 items of 1 ms: 1.91x shared, 1.64-1.72x
 /// handed over).
 ///
 /// Then records, as the site's first item, what an item took on average
 /// (wall time × threads ÷ items), so that a site whose items turn short
-/// goes back to the probe; the site's nesting record is kept (this thread
-/// ran no item to say otherwise). `Err` gives the iterator back.
+/// goes back to the probe; the site's nesting record stays as it was (this
+/// thread ran no item to say otherwise). `Err` gives the iterator back.
 fn heavy_to_engine<J, T, R, M, L>(
     target: Target<'_>,
     probe: &Probe,
@@ -331,17 +329,41 @@ where
         }),
     };
     let start = clock::now();
-    let result = match Stepped::new(iter) {
-        Ok(range) => engine_phase(target, &range, n, Vec::new(), make_leaf, splitting),
-        Err(iter) => match SliceIter::new(iter) {
-            Ok(slice) => engine_phase(target, &slice, n, Vec::new(), make_leaf, splitting),
-            Err(iter) => return Err(iter),
-        },
+    let result = match engine_by_index(target, iter, n, Vec::new(), make_leaf, splitting) {
+        Ok(result) => result,
+        Err((iter, _)) => return Err(iter),
     };
     let elapsed = clock::now().wrapping_sub(start);
     site.record_first_item(elapsed.saturating_mul(threads as u64) / n as u64);
-    site.record_nests(true);
     Ok(result)
+}
+
+/// The engine over the `n` items left of an input that splits by index
+/// where it lies (a range or a slice), after the results already in `out`;
+/// any other input comes back, with `out`.
+fn engine_by_index<J, T, R, M, L>(
+    target: Target<'_>,
+    iter: J,
+    n: usize,
+    out: Vec<R>,
+    make_leaf: &M,
+    splitting: Splitting,
+) -> Result<Result<Vec<R>, Stopped>, (J, Vec<R>)>
+where
+    J: Iterator<Item = T> + Send,
+    T: Send,
+    R: Send,
+    M: Fn() -> L + Sync,
+    L: Leaf<T, Out = R>,
+{
+    let iter = match Stepped::new(iter) {
+        Ok(range) => return Ok(engine_phase(target, &range, n, out, make_leaf, splitting)),
+        Err(iter) => iter,
+    };
+    match SliceIter::new(iter) {
+        Ok(slice) => Ok(engine_phase(target, &slice, n, out, make_leaf, splitting)),
+        Err(iter) => Err((iter, out)),
+    }
 }
 
 /// Whether `iter` is an integer range, which splits by index.

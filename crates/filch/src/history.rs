@@ -37,7 +37,7 @@ thread_local! {
     static LAST_FIRST_ITEM: [Cell<Entry>; SLOTS] =
         const { [const { Cell::new((0, [0; 2])) }; SLOTS] };
     /// `(site key, whether the items its last call ran on this thread made
-    /// parallel calls of their own)` (`caller::NestWatch`).
+    /// parallel calls of their own)` (`driver.rs`, `NestWatch`).
     static NESTS: [Cell<(usize, bool)>; SLOTS] =
         const { [const { Cell::new((0, false)) }; SLOTS] };
 }
