@@ -1,4 +1,4 @@
-//! Calibration of the spin loop: how many [`workloads::spin`](crate::workloads::spin)
+//! Calibration of the spin loop: how many [`workloads::spin_item`](crate::workloads::spin_item)
 //! iterations make one nanosecond on this machine, measured once at start-up.
 //!
 //! The threshold sweep asks for items of `w` ns each. Reading the clock inside an item would
@@ -8,7 +8,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use crate::workloads::spin;
+use crate::workloads::spin_item;
 
 /// How long one calibration run should last: long enough that the ~50 ns clock read is
 /// noise (< 0.01%), shorter than a scheduler time slice (~3 ms) so that on a busy machine
@@ -77,7 +77,7 @@ impl Spin {
 
 fn time_spin(iters: u64) -> Duration {
     let start = Instant::now();
-    black_box(spin(black_box(iters), 1));
+    black_box(spin_item(black_box(iters), 1));
     start.elapsed()
 }
 

@@ -15,7 +15,7 @@ use crate::progress::Progress;
 use crate::systems::{map_cases, MapSystem};
 use crate::table::Table;
 use crate::units::{fmt_count, fmt_ns, fmt_ratio, fmt_work};
-use crate::workloads::spin;
+use crate::workloads::spin_item;
 
 /// One measured (N, w) cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -296,7 +296,7 @@ impl SweepResult {
     }
 }
 
-/// Runs the sweep: for every cell of `cfg`, items `0..N` mapped through `spin(w)` on every
+/// Runs the sweep: for every cell of `cfg`, items `0..N` mapped through `spin_item(w)` on every
 /// system in `systems` (serial first), interleaved per [`compare`].
 pub fn run(
     cfg: &SweepConfig,
@@ -317,7 +317,7 @@ pub fn run(
             items = (0..n as u64).collect();
         }
         let iters = spin_rate.iters_for(w);
-        let f = move |&x: &u64| spin(black_box(iters), x);
+        let f = move |&x: &u64| spin_item(black_box(iters), x);
         let outcomes = compare(map_cases(systems, &items, f), plan);
         cells.push(Cell { n, w, outcomes });
     }
