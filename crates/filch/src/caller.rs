@@ -1,7 +1,7 @@
 //! The pool a thread that is no worker is working for: set for the whole of
 //! an eager call it makes to a pool (the probe's items and its part of a
 //! shared call, `driver.rs`, `shared_call.rs`), while it computes items as
-//! an `imap`'s consumer (`imap.rs`), and while it runs a job that
+//! an `imap`'s consumer (`imap_core.rs`), and while it runs a job that
 //! `AsyncResult::get` claimed, so that free functions called inside
 //! (`filch::map`, `join`, `scope`, `spawn`) use that pool, as they would on
 //! one of its workers, rather than the global pool.

@@ -1,7 +1,10 @@
-//! Loom models of the `imap` window (`imap.rs`): claims, waits and
-//! completions under every interleaving loom explores.
+//! Loom models of the `imap` window (`imap_window.rs`, the protocol in
+//! `imap_core.rs`): claims, waits and completions under every interleaving
+//! loom explores.
 
-use super::*;
+use std::cell::Cell;
+use std::sync::Arc;
+
 use crate::imap_window::*;
 use crate::sync::{Condvar, Mutex};
 use loom::sync::atomic::{AtomicUsize, Ordering};

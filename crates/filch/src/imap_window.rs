@@ -1,7 +1,7 @@
 //! The window of an `imap` call: the chunks in flight and their slots,
 //! how a chunk is run (by a worker, or by the consumer) and taken, and how
 //! the consumer waits for one. The protocol ("Claim or wait", "Failures",
-//! "Blocking items", "Cancellation") is described in `imap.rs`, and
+//! "Blocking items", "Cancellation") is described in `imap_core.rs`, and
 //! model-checked in `imap_loom_models.rs`.
 
 use std::any::Any;
@@ -367,3 +367,9 @@ mod tests {
         assert_eq!(Rc::strong_count(&token), 1);
     }
 }
+
+/// loom models of the window protocol: run with
+/// `RUSTFLAGS="--cfg loom" cargo test -p filch --release --lib loom`.
+#[cfg(all(test, loom))]
+#[path = "imap_loom_models.rs"]
+mod loom_models;

@@ -94,6 +94,7 @@ mod first_item;
 mod free_functions;
 mod history;
 mod imap;
+mod imap_core;
 mod imap_jobs;
 mod imap_scope;
 mod imap_window;

@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use common::{pool, serial_f, watchdog};
 
-/// `MAX_SERIAL_BATCH` in `imap.rs`: the largest batch the consumer computes
+/// `MAX_SERIAL_BATCH` in `imap_core.rs`: the largest batch the consumer computes
 /// itself, ahead of what it has yielded, in the serial phase.
 const MAX_SERIAL_BATCH: usize = 4_096;
 
-/// `MAX_AUTO_CHUNK` in `imap.rs`: the largest automatic chunk.
+/// `MAX_AUTO_CHUNK` in `imap_core.rs`: the largest automatic chunk.
 const MAX_AUTO_CHUNK: usize = 16_384;
 
 /// An input adapter counting how many items were pulled from it.
