@@ -51,9 +51,10 @@ type Hook = (*const (), unsafe fn(*const ()));
 thread_local! {
     /// The hook of the innermost piece of work this thread is running that
     /// can hand work to others when it blocks (`shared_call.rs`'s participants,
-    /// `first_item.rs`'s armed first item, `imap_window.rs`'s chunks and `imap_core.rs`'s
-    /// consumer). Innermost only: a hook is replaced, not stacked, while a
-    /// nested piece runs, so `blocking` helps the work it is part of.
+    /// `first_item.rs`'s armed first item, `imap_window.rs`'s chunks and
+    /// `imap_core.rs`'s consumer). Innermost only: a hook is replaced, not
+    /// stacked, while a nested piece runs, so `blocking` helps the work it is
+    /// part of.
     static ON_BLOCK: Cell<Option<Hook>> = const { Cell::new(None) };
 }
 
