@@ -80,6 +80,9 @@ impl Plan {
 pub struct Case<'a, O> {
     name: String,
     run: Box<dyn FnMut() -> O + 'a>,
+    /// Times a batch of runs itself, where a batch must run somewhere other than the
+    /// timing thread: see [`Case::batched`].
+    batch: Option<Box<dyn FnMut(u64) -> f64 + 'a>>,
 }
 
 impl<O> std::fmt::Debug for Case<'_, O> {
@@ -94,6 +97,23 @@ impl<'a, O> Case<'a, O> {
         Case {
             name: name.into(),
             run: Box::new(run),
+            batch: None,
+        }
+    }
+
+    /// A case whose timed batches are run and timed by `batch`, given the repetitions,
+    /// returning the batch's nanoseconds; `run` still makes the warm-up run whose output is
+    /// checked. For a call that must be made on a pool's worker: the batch enters the pool
+    /// once and times its calls there, so a sample is the call's cost on the worker, not
+    /// the trip into the pool that each call would otherwise repeat.
+    pub fn batched(
+        name: impl Into<String>,
+        run: impl FnMut() -> O + 'a,
+        batch: impl FnMut(u64) -> f64 + 'a,
+    ) -> Case<'a, O> {
+        Case {
+            batch: Some(Box::new(batch)),
+            ..Case::new(name, run)
         }
     }
 
@@ -227,12 +247,21 @@ pub fn reps_for(elapsed_ns: f64, reps_done: u64, target_ns: f64, max_reps: u64) 
     (wanted as u64).clamp(1, max_reps.max(1))
 }
 
-fn time_batch<O>(run: &mut dyn FnMut() -> O, reps: u64) -> f64 {
+/// Nanoseconds that `reps` back-to-back runs of `run` take, each output kept opaque to the
+/// optimiser.
+pub fn time_reps<O>(reps: u64, mut run: impl FnMut() -> O) -> f64 {
     let start = Instant::now();
     for _ in 0..reps {
         black_box(run());
     }
     start.elapsed().as_nanos() as f64
+}
+
+fn time_batch<O>(case: &mut Case<'_, O>, reps: u64) -> f64 {
+    match &mut case.batch {
+        Some(batch) => batch(reps),
+        None => time_reps(reps, &mut case.run),
+    }
 }
 
 /// Blocks at least this large are mapped fresh from the kernel on every allocation
@@ -302,7 +331,7 @@ pub fn compare<O: PartialEq>(mut cases: Vec<Case<'_, O>>, plan: &Plan) -> Vec<Ou
         let (mut elapsed, mut done) = (first_ns, 1u64);
         while elapsed < target_ns / 2.0 && done < plan.max_reps {
             done = (done * 2).min(plan.max_reps);
-            elapsed = time_batch(&mut case.run, done);
+            elapsed = time_batch(case, done);
         }
         reps.push(reps_for(elapsed, done, target_ns, plan.max_reps));
     }
@@ -314,7 +343,7 @@ pub fn compare<O: PartialEq>(mut cases: Vec<Case<'_, O>>, plan: &Plan) -> Vec<Ou
             if let Some(pause) = plan.pause {
                 std::thread::sleep(pause);
             }
-            let elapsed = time_batch(&mut cases[i].run, reps[i]);
+            let elapsed = time_batch(&mut cases[i], reps[i]);
             samples[i].push(elapsed / reps[i] as f64);
         }
     }
@@ -410,6 +439,37 @@ mod tests {
         let agree: Vec<bool> = out.iter().map(|o| o.agrees).collect();
         assert_eq!(agree, vec![true, true, false]);
         assert!(out.iter().all(|o| o.stats.samples_ns.len() == 3));
+    }
+
+    #[test]
+    fn a_batched_case_times_its_rounds_with_its_own_batch() {
+        let runs = Cell::new(0u64);
+        let batched_reps = Cell::new(0u64);
+        let plan = Plan::new(3, Duration::from_micros(50));
+        let out = compare(
+            vec![
+                Case::new("base", || 7),
+                Case::batched(
+                    "batched",
+                    || {
+                        runs.set(runs.get() + 1);
+                        7
+                    },
+                    |reps| {
+                        batched_reps.set(batched_reps.get() + reps);
+                        // Claims 1 µs per repetition, whatever the clock says.
+                        reps as f64 * 1_000.0
+                    },
+                ),
+            ],
+            &plan,
+        );
+        // `run` made only the warm-up run, whose output was checked.
+        assert_eq!(runs.get(), 1);
+        assert!(out[1].agrees);
+        // Every timed sample is the batch's own figure over its repetitions.
+        assert_eq!(out[1].stats.samples_ns, vec![1_000.0; 3]);
+        assert!(batched_reps.get() >= 3 * out[1].stats.reps);
     }
 
     #[test]

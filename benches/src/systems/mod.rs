@@ -21,7 +21,7 @@ pub mod std_threads;
 
 use rayon::prelude::*;
 
-use crate::measure::Case;
+use crate::measure::{time_reps, Case};
 use crate::workloads::{DepthCountJoin, ForkJoinTask, SerialJoin};
 
 /// The label of [`MapSystem::FilchOnWorker`]'s column.
@@ -41,7 +41,7 @@ pub enum MapSystem<'a> {
     FilchGlobal,
     /// `pool.install(|| pool.map(..))`: the same call made on one of the pool's workers,
     /// as a map nested in another map's item, in a `join` or in a library built on filch
-    /// makes it.
+    /// makes it. Timed through [`map_cases`], a batch of calls shares one `install`.
     FilchOnWorker(&'a filch::Pool),
     /// rayon's `par_iter().map(f).collect()` inside `pool.install`.
     Rayon(&'a rayon::ThreadPool),
@@ -173,7 +173,11 @@ impl ForkJoinSystem<'_> {
 }
 
 /// One [`Case`] per system, each mapping `f` over `items`: the usual way an experiment
-/// turns a list of systems into a comparison.
+/// turns a list of systems into a comparison. [`MapSystem::FilchOnWorker`]'s batches run
+/// inside one `pool.install` ([`Case::batched`]), so its samples are what the map costs
+/// when called on a worker, as a map nested in a running item is, and not the trip into
+/// the pool that a separate `install` per call adds (the fork-join section times that trip
+/// on its own).
 pub fn map_cases<'s, 'p: 's, T, R, F>(
     systems: &'s [MapSystem<'p>],
     items: &'s [T],
@@ -186,7 +190,15 @@ where
 {
     systems
         .iter()
-        .map(|sys| Case::new(sys.label(), move || sys.map_slice(items, f)))
+        .map(|sys| {
+            let run = move || sys.map_slice(items, f);
+            match *sys {
+                MapSystem::FilchOnWorker(pool) => Case::batched(sys.label(), run, move |reps| {
+                    pool.install(|| time_reps(reps, || pool.map(items, f)))
+                }),
+                _ => Case::new(sys.label(), run),
+            }
+        })
         .collect()
 }
 
