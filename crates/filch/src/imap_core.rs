@@ -26,8 +26,13 @@
 //! of the pool's own workers, has nothing finished to yield. So an ordered
 //! consumer never waits for a job that nobody has started, and a consumer on
 //! a 1-thread pool's own worker cannot deadlock. Otherwise the consumer
-//! waits on the window's condition variable, which every finished chunk
-//! notifies; every pending chunk has its job queued, so some worker runs it.
+//! waits on the window's condition variable, which a finished chunk
+//! notifies when the consumer can take it: any chunk for `imap_unordered`,
+//! only the oldest for `imap` (the decision is made under the window's
+//! mutex, as the consumer's decision to wait is, so no wake-up is lost).
+//! Every pending chunk has its job queued, so some worker runs it. Before
+//! it blocks, the consumer watches for a finished chunk for a few µs,
+//! unless its last watches found none (`Watching`).
 //!
 //! # Completion order
 //! `imap_unordered` from outside the pool never computes on its consumer:
@@ -216,7 +221,10 @@ where
                 failed: None,
             }),
             f: Arc::new(f),
-            shared: Arc::new(Shared::new(Window::new())),
+            shared: Arc::new(Shared::new(Window {
+                ordered,
+                ..Window::new()
+            })),
             ready: Vec::new().into_iter(),
             held: None,
             phase: Cell::new(phase),

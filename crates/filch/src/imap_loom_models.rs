@@ -19,9 +19,12 @@ impl Drop for Counted {
     }
 }
 
-fn window_of<T, R>(chunks: Vec<Vec<T>>) -> Arc<Shared<T, R>> {
+/// A window of pending `chunks`, for a consumer that takes them in order
+/// or not (`Window::ordered`).
+fn window_of<T, R>(chunks: Vec<Vec<T>>, ordered: bool) -> Arc<Shared<T, R>> {
     Arc::new(Shared::new(Window {
         slots: chunks.into_iter().map(|c| Some(Slot::Pending(c))).collect(),
+        ordered,
         ..Window::new()
     }))
 }
@@ -34,7 +37,7 @@ fn window_of<T, R>(chunks: Vec<Vec<T>>) -> Arc<Shared<T, R>> {
 fn ordered_consumer_and_worker_compute_each_chunk_once_in_order() {
     loom::model(|| {
         let calls = Arc::new(AtomicUsize::new(0));
-        let shared = window_of::<u32, u32>(vec![vec![1], vec![2]]);
+        let shared = window_of::<u32, u32>(vec![vec![1], vec![2]], true);
         let (c2, s2) = (Arc::clone(&calls), Arc::clone(&shared));
         let worker = thread::spawn(move || {
             let f = |x: u32| {
@@ -67,6 +70,37 @@ fn ordered_consumer_and_worker_compute_each_chunk_once_in_order() {
     });
 }
 
+/// An ordered consumer that does not help waits for the oldest chunk only:
+/// two workers finish the two chunks in either order, the second chunk's
+/// finish does not wake the consumer, and the first chunk's must (loom
+/// reports a deadlock on a lost wake-up). The consumer gets them in order.
+#[test]
+fn an_ordered_consumer_is_woken_by_the_oldest_chunk_finishing() {
+    loom::model(|| {
+        let shared = window_of::<u32, u32>(vec![vec![1], vec![2]], true);
+        let workers: Vec<_> = [1, 0]
+            .into_iter()
+            .map(|id| {
+                let s2 = Arc::clone(&shared);
+                thread::spawn(move || run_chunk(&s2, &|x: u32| x * 10, id))
+            })
+            .collect();
+        let mut got = Vec::new();
+        loop {
+            let wait: Wait<fn(Vec<u32>) -> Computed<u32>> = Wait::Pool(None);
+            match take_chunk(&shared, true, None, wait) {
+                Taken::Chunk(result) => got.extend(result.values),
+                Taken::Empty => break,
+                _ => unreachable!("no panic, no refill, no deadline"),
+            }
+        }
+        for worker in workers {
+            worker.join().unwrap();
+        }
+        assert_eq!(got, [10, 20]);
+    });
+}
+
 /// A chunk that blocks on a worker wakes a consumer waiting for it with
 /// `Refill`, so the consumer can read ahead while the chunk waits (here
 /// the chunk waits for exactly that refill). Without the hook's wake-up,
@@ -76,7 +110,7 @@ fn a_blocking_chunk_wakes_the_waiting_consumer_to_refill() {
     loom::model(|| {
         // 0: not started; 1: the worker runs the chunk; 2: refilled.
         let stage = Arc::new((Mutex::new(0u8), Condvar::new()));
-        let shared = window_of::<u32, u32>(vec![vec![1]]);
+        let shared = window_of::<u32, u32>(vec![vec![1]], true);
         let (s2, st2) = (Arc::clone(&shared), Arc::clone(&stage));
         let worker = thread::spawn(move || {
             let f = |x: u32| {
@@ -133,7 +167,7 @@ fn cancel_while_a_worker_runs_drops_every_input_once() {
     loom::model(|| {
         let drops = Arc::new(AtomicUsize::new(0));
         let chunk = vec![Counted(Arc::clone(&drops))];
-        let shared = window_of::<Counted, ()>(vec![chunk]);
+        let shared = window_of::<Counted, ()>(vec![chunk], true);
         let s2 = Arc::clone(&shared);
         let worker = thread::spawn(move || run_chunk(&s2, &|item: Counted| drop(item), 0));
         let slots = std::mem::take(&mut shared.window.lock().slots);
@@ -149,7 +183,7 @@ fn cancel_while_a_worker_runs_drops_every_input_once() {
 #[test]
 fn a_waiting_unordered_consumer_is_woken_by_each_finished_chunk() {
     loom::model(|| {
-        let shared = window_of::<u32, u32>(vec![vec![1], vec![2]]);
+        let shared = window_of::<u32, u32>(vec![vec![1], vec![2]], false);
         let s2 = Arc::clone(&shared);
         let worker = thread::spawn(move || {
             run_chunk(&s2, &|x: u32| x * 10, 0);
@@ -175,7 +209,7 @@ fn a_waiting_unordered_consumer_is_woken_by_each_finished_chunk() {
 #[test]
 fn an_input_panic_is_taken_after_the_chunk_before_it() {
     loom::model(|| {
-        let shared = window_of::<u32, u32>(vec![vec![1]]);
+        let shared = window_of::<u32, u32>(vec![vec![1]], false);
         let payload: Payload = Box::new("input failed");
         shared
             .window

@@ -40,6 +40,13 @@ pub(crate) enum Slot<T, R> {
 pub(crate) struct Window<T, R> {
     pub(crate) base: u64,
     pub(crate) slots: VecDeque<Option<Slot<T, R>>>,
+    /// The consumer takes chunks in order: it only ever waits for the
+    /// oldest one (or for `blocked` to grow), so a chunk finishing behind
+    /// it does not wake it. On a machine whose cores all run workers, each
+    /// needless wake-up takes a core from one of them.
+    pub(crate) ordered: bool,
+    /// Whether the consumer watches before it blocks (see [`Watching`]).
+    pub(crate) watching: Watching,
     /// Chunks running on workers that have entered `blocking`.
     pub(crate) blocked: usize,
     /// Clock ticks and items of every chunk a worker finished, for sizing
@@ -54,6 +61,8 @@ impl<T, R> Window<T, R> {
         Window {
             base: 0,
             slots: VecDeque::new(),
+            ordered: false,
+            watching: Watching::default(),
             blocked: 0,
             timed: (0, 0),
             longest: 0,
@@ -105,6 +114,44 @@ impl<T, R> Shared<T, R> {
 /// here, per chunk: most of a cheap `imap`'s time before it watched).
 #[cfg(not(loom))]
 pub(crate) const WATCH: std::time::Duration = std::time::Duration::from_micros(20);
+
+/// The consumer's record of whether watching pays. A watch that sees no
+/// news spent [`WATCH`] of a core, which on a machine whose cores all run
+/// workers is taken from one of them: so after `k ≥ 2` misses in a row
+/// the consumer blocks at once for its next `2^(k-1) - 1` waits (at most
+/// 15), and a watch that sees news starts the count again. Cheap chunks,
+/// whose results land within a watch but for the odd miss, keep it at
+/// every wait; items of half a millisecond watch at one wait in sixteen
+/// instead of at every chunk.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Watching {
+    misses: u32,
+    skip: u32,
+}
+
+impl Watching {
+    /// Most misses in a row counted: at most `2^4 - 1` waits skipped.
+    const MAX_MISSES: u32 = 5;
+
+    /// Whether to watch before this wait (if not, it counts as skipped).
+    pub(crate) fn now(&mut self) -> bool {
+        if self.skip > 0 {
+            self.skip -= 1;
+            return false;
+        }
+        true
+    }
+
+    /// Records whether a watch saw news.
+    pub(crate) fn saw(&mut self, news: bool) {
+        if news {
+            self.misses = 0;
+        } else {
+            self.misses = (self.misses + 1).min(Self::MAX_MISSES);
+            self.skip = (1 << (self.misses - 1)) - 1;
+        }
+    }
+}
 
 /// Whether `news` moved from `seen` within [`WATCH`].
 #[cfg(not(loom))]
@@ -165,6 +212,8 @@ pub(crate) fn run_chunk<T, R, F: Fn(T) -> R>(shared: &Shared<T, R>, f: &F, id: u
     window.timed.0 = window.timed.0.saturating_add(ticks);
     window.timed.1 += count;
     window.longest = window.longest.max(ticks / count.max(1));
+    // Decided under the lock, as the consumer decides to wait.
+    let wakes = !window.ordered || id == window.base;
     let leftover = match window.get_mut(id) {
         Some(slot) => {
             *slot = Slot::Done(result);
@@ -173,7 +222,9 @@ pub(crate) fn run_chunk<T, R, F: Fn(T) -> R>(shared: &Shared<T, R>, f: &F, id: u
         None => Some(result), // cancelled meanwhile
     };
     drop(window);
-    shared.announce();
+    if wakes {
+        shared.announce();
+    }
     drop(leftover);
 }
 
@@ -304,13 +355,14 @@ pub(crate) fn take_chunk<T, R, C: FnMut(Vec<T>) -> Computed<R>>(
         if refill_below.is_some_and(|size| window.slots.len() < size + window.blocked) {
             return Taken::Refill;
         }
-        if may_watch {
+        if may_watch && window.watching.now() {
             // Watch for news unlocked, then look again from the top; block
-            // only once a watch saw nothing.
+            // only once a watch saw nothing (or watching has not paid).
             let seen = shared.news.load(Ordering::Relaxed);
             drop(window);
             may_watch = watch(&shared.news, seen);
             window = shared.window.lock();
+            window.watching.saw(may_watch);
             continue;
         }
         match wait {
@@ -337,6 +389,32 @@ mod tests {
             assert!(i != panic_at, "input panics at {i}");
             Rc::clone(token)
         })
+    }
+
+    #[test]
+    fn watching_backs_off_after_misses_in_a_row_and_resumes_on_news() {
+        let mut w = Watching::default();
+        // Pattern of `now()` over `waits` waits, each watch seeing `news`.
+        let mut run = |waits: usize, news: bool| -> String {
+            (0..waits)
+                .map(|_| {
+                    if w.now() {
+                        w.saw(news);
+                        'w'
+                    } else {
+                        '.'
+                    }
+                })
+                .collect()
+        };
+        // One miss skips nothing; then 1, 3, 7 and at most 15 waits.
+        assert_eq!(run(1, false), "w");
+        assert_eq!(run(30, false), "w.w...w.......w...............");
+        assert_eq!(run(1, false), "w");
+        // News at a watch: back to watching at every wait.
+        assert_eq!(run(16, true), "...............w");
+        assert_eq!(run(3, true), "www");
+        assert_eq!(run(2, false), "ww");
     }
 
     #[test]
