@@ -296,11 +296,15 @@ where
 
     /// Ends a call rank 0 mapped entirely itself (its results filed with
     /// [`start_with`](Self::start_with), the input empty) without waiting
-    /// for the other ranks: those whose request is here are answered as
-    /// usual, the others' endings are filed (`owed_ends.rs`).
-    pub(crate) fn end_without_waiting(&mut self) {
+    /// for the other ranks: with `read_requests`, those whose request is
+    /// here are answered as usual; every other rank's ending is filed
+    /// (`owed_ends.rs`).
+    pub(crate) fn end_without_waiting(&mut self, read_requests: bool) {
         debug_assert!(self.local.is_none());
-        while let Some((rank, bytes)) = self.transport.try_receive_any() {
+        while let Some((rank, bytes)) = read_requests
+            .then(|| self.transport.try_receive_any())
+            .flatten()
+        {
             self.on_request(rank, &bytes);
         }
         self.input_done = true;

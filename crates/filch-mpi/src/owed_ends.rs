@@ -8,8 +8,10 @@
 //! call would cost rank 0 a send per rank per call and wake every rank once
 //! per call, on cores rank 0's pool may share. So rank 0 files the call's id
 //! and ending here for each rank it has not heard from, and returns. When
-//! that rank's request comes (during any later call, or when the `Cluster`
-//! drops), its reply, `Ends`, carries the endings of every call filed for it
+//! rank 0 reads that rank's request (in a later call that goes out, in one
+//! kept local once `READ_REQUESTS_EVERY` has passed since the last such
+//! read, see `cluster.rs`, or when the `Cluster` drops), its reply, `Ends`,
+//! carries the endings of every call filed for it
 //! so far, oldest first: the worker ends the call it is in with the first,
 //! and the calls it makes next with the others, checking each against its
 //! own call without a message (`serve.rs`). One request and one reply per
@@ -28,8 +30,9 @@
 //!   request meets the call in progress and fails it as a mismatch, on every
 //!   rank. A request that names another call than the oldest filed one is a
 //!   mismatch too: it gets `End` with it, that rank's queue is cleared, and
-//!   the call in progress fails with it. Either way rank 0 learns one call
-//!   later than in a call it waits in: the price of not waiting.
+//!   the call in progress fails with it. Either way rank 0 learns it in
+//!   the first call that reads requests after it was sent, later than in a
+//!   call it waits in: the price of not waiting.
 //! - On drop, rank 0 waits for the request of every rank with calls filed
 //!   and answers it before it tells the ranks it is gone: each such rank is
 //!   in one of those calls or about to make it, as every rank makes the same
