@@ -32,7 +32,7 @@ use crate::wire::{self, CallId, ChunkOutcome, EndReason, ReplyHead};
 /// and on a host with more ranks than cores OpenMPI yields the processor
 /// in every progress call that finds nothing (`mpi_yield_when_idle`),
 /// which handed rank 0's core to another process in the middle of its own
-/// call: with 3 ranks on the 2-core VM, 1000 items of 100-300 ns kept
+/// call: with 3 ranks on a 2-vCPU AMD EPYC VM, 1000 items of 100-300 ns kept
 /// local took 1.22-1.26x the local pool's time looking in every call, and
 /// 1.01-1.05x with rank 0 not yielding, 1.09-1.23x looking every 1 ms and
 /// 1.04-1.07x every 10 ms (`cluster-threshold`). A rank that waits
