@@ -162,6 +162,7 @@ where
                 probe: &probe,
                 site,
                 in_worker,
+                in_place,
             };
             match first.run(
                 target,
@@ -173,6 +174,16 @@ where
             ) {
                 AfterFirst::Probe => {}
                 AfterFirst::Finished => return Ok(out),
+                AfterFirst::FinishedInPlace(len) => {
+                    let buffer = in_place.expect("only a call in place finishes in place");
+                    let Ok(rest) = buffer.take_rest(iter) else {
+                        unreachable!("the iterator was checked to be the buffer's");
+                    };
+                    // SAFETY: the buffer's first `len` slots hold the
+                    // call's results, owned by nobody else (`FirstItem::run`);
+                    // an `R` fits a `T`'s slot.
+                    return Ok(unsafe { rest.into_vec(len) });
+                }
                 AfterFirst::Stopped => return Err(Stopped),
             }
             let mut verdict = probe.first_checkpoint(site, exact_remaining(&iter));
@@ -232,6 +243,13 @@ where
         return match engine_by_index(target, iter, n, out, make_leaf, splitting) {
             Ok(result) => result,
             Err((iter, out)) => fallback_phase(target, engine, splitting, iter, out, make_leaf),
+        };
+    }
+    if let Some(buffer) = in_place {
+        // Shared from outside: still in place, as on the engine.
+        return match buffer.take_rest(iter) {
+            Ok(rest) => shared_over_buffer(target.pool(), rest, out, make_leaf, splitting),
+            Err(iter) => fallback_phase(target, engine, splitting, iter, out, make_leaf),
         };
     }
     fallback_phase(target, engine, splitting, iter, out, make_leaf)
@@ -507,6 +525,9 @@ enum AfterFirst {
     Probe,
     /// The call is complete in `out`.
     Finished,
+    /// The call is complete in the first `len` slots of the input `Vec`'s
+    /// buffer, mapped in place; its iterator is exhausted.
+    FinishedInPlace(usize),
     /// A leaf stopped the call.
     Stopped,
 }
@@ -517,6 +538,8 @@ struct FirstItem<'p> {
     site: Site,
     /// The caller is a worker of the target pool.
     in_worker: bool,
+    /// The input `Vec`'s buffer, if the call maps it in place.
+    in_place: Option<VecBuffer>,
 }
 
 impl FirstItem<'_> {
@@ -556,7 +579,14 @@ impl FirstItem<'_> {
         let pool = target.pool();
         let share_at_once =
             !self.in_worker && self.probe.share_at_once(self.site, n) && pool.num_threads() > 1;
-        let first = first_item::run(pool, iter, n, out, make_leaf, share_at_once, || {
+        // In place if the iterator is the buffer's with only the first
+        // item taken: its slot takes the first result, and the rest's
+        // results go over their inputs.
+        let in_place = self
+            .in_place
+            .filter(|buffer| buffer.taken_by(iter) == Some(1))
+            .map(VecBuffer::first_slot::<R>);
+        let run = || {
             let value = leaf.call(first);
             if share_at_once {
                 // No checkpoint follows a shared first item: record it
@@ -564,13 +594,26 @@ impl FirstItem<'_> {
                 self.probe.record_first_item(self.site);
             }
             value
-        });
-        match first {
-            First::Alone(Some(value)) => {
+        };
+        // SAFETY: `in_place` is the buffer of the `Vec` that `iter` is
+        // the iterator of, with one item taken: slot 0 is free and slot `i`
+        // holds the item `iter` yields `i`-th, the `n` items it has left
+        // (exact: a `vec::IntoIter`'s size hint); an `R` fits a `T`'s slot.
+        let first =
+            unsafe { first_item::run(pool, iter, n, out, in_place, make_leaf, share_at_once, run) };
+        match (first, in_place) {
+            (First::Shared(Some(value), Outcome::Complete(count)), Some(slot)) => {
+                assert_eq!(count, n, "an owned buffer's items all mapped");
+                // SAFETY: slot 0 held the first item, moved out before it
+                // ran; the shared rest wrote slots `1..=n`.
+                unsafe { slot.write(value) };
+                AfterFirst::FinishedInPlace(n + 1)
+            }
+            (First::Alone(Some(value)), _) => {
                 out.push(value);
                 AfterFirst::Probe
             }
-            First::Shared(Some(value), Outcome::Complete(count)) => {
+            (First::Shared(Some(value), Outcome::Complete(count)), None) => {
                 // Slot 0: within the capacity reserved for the shared call,
                 // so no reallocation.
                 out.push(value);
@@ -583,7 +626,7 @@ impl FirstItem<'_> {
                     AfterFirst::Stopped
                 }
             }
-            First::Alone(None) | First::Shared(..) => AfterFirst::Stopped,
+            (First::Alone(None) | First::Shared(..), _) => AfterFirst::Stopped,
         }
     }
 }
@@ -715,6 +758,60 @@ where
     // SAFETY: the rest's slots hold its `n` results, and the buffer's
     // first `out.len()` slots the inputs the probe moved out.
     Ok(unsafe { results_in_place(rest, out) })
+}
+
+/// The shared phase (`shared_call.rs`) over the taken-over rest of an
+/// owned `Vec`: in place when the results fit the inputs' slots and line
+/// up with them (see [`engine_in_place`]), otherwise into `out`.
+///
+/// Why in place is sound here too: a claim moves its batch out of the
+/// iterator, under the lock, before its participant writes any result of
+/// that batch, and result `i` goes to the slot input `i` came from; a slot
+/// past the iterator's position is never written, and one before it holds
+/// nothing or a result of the batch that owns it. On a stop or panic the
+/// phase drops the results written, the iterator the inputs nobody claimed,
+/// and `rest` frees the buffer.
+fn shared_over_buffer<T, R, M, L>(
+    pool: &ThreadPool,
+    rest: OwnedBuffer<T>,
+    out: Vec<R>,
+    make_leaf: &M,
+    splitting: Splitting,
+) -> Result<Vec<R>, Stopped>
+where
+    T: Send,
+    R: Send,
+    M: Fn() -> L + Sync,
+    L: Leaf<T, Out = R>,
+{
+    let n = rest.len();
+    // SAFETY: all `n` indices are taken once, here, and `rest` outlives
+    // the source and the run taken from it.
+    let source = unsafe { rest.source() };
+    // SAFETY: as just said.
+    let items = unsafe { source.take(0..n) };
+    let batching = splitting.batching::<T>();
+    if !(same_layout::<T, R>() && rest.taken_before() == out.len()) {
+        return shared_phase(pool, items, n, out, make_leaf, batching);
+    }
+    // SAFETY: the `n` slots of the rest stay allocated until `rest` drops;
+    // slot `i` holds input `i` until the iterator yields it, and only then
+    // is result `i` written there (see above); an `R` fits a `T`'s slot.
+    let (outcome, left) =
+        unsafe { shared_call::run(pool, items, n, rest.rest_as::<R>(), make_leaf, batching) };
+    drop(left);
+    match outcome {
+        Outcome::Stopped => Err(Stopped),
+        Outcome::Complete(count) => {
+            // The iterator yields exactly `n` items, so a complete call
+            // wrote them all; checked, as the `Vec` below relies on it.
+            assert_eq!(count, n, "an owned buffer's items all mapped");
+            // SAFETY: the rest's `n` slots hold its results, and the
+            // buffer's first `out.len()` slots the inputs the probe moved
+            // out.
+            Ok(unsafe { results_in_place(rest, out) })
+        }
+    }
 }
 
 /// The last serial batch of a call over an owned `Vec` whose slots fit

@@ -48,6 +48,9 @@ struct Standby<'a, J, R, M> {
     rest: Cell<Option<&'a mut J>>,
     /// Where the results go: slot 0 for the first item's, then the rest's.
     out: *mut Vec<R>,
+    /// For a call mapped in place, the slot of the first item's result,
+    /// the rest's results going to the slots after it instead of `out`.
+    in_place: Option<*mut R>,
     make_leaf: &'a M,
     /// The shared call's borrowed side, made when it opens.
     ctx: OnceCell<Ctx<'a, &'a mut J, M>>,
@@ -71,17 +74,24 @@ impl<'a, J, R, M> Standby<'a, J, R, M> {
         L: Leaf<J::Item, Out = R>,
     {
         self.share.get_or_init(|| {
-            // SAFETY: `out` is the caller's `Vec`, which nothing else
-            // touches until `run` returns (the first item's closure does
-            // not); this runs once.
-            let out = unsafe { &mut *self.out };
-            debug_assert!(out.is_empty());
-            output::reserve(out, self.n + 1);
+            let outputs = match self.in_place {
+                // SAFETY: `run`'s contract: `n + 1` slots from `first`.
+                Some(first) => unsafe { first.add(1) },
+                None => {
+                    // SAFETY: `out` is the caller's `Vec`, which nothing
+                    // else touches until `run` returns (the first item's
+                    // closure does not); this runs once.
+                    let out = unsafe { &mut *self.out };
+                    debug_assert!(out.is_empty());
+                    output::reserve(out, self.n + 1);
+                    // SAFETY: `reserve` made room for `n + 1` slots; slot
+                    // 0 is the first item's.
+                    unsafe { out.as_mut_ptr().add(1) }
+                }
+            };
             let ctx = self.ctx.get_or_init(|| Ctx {
                 source: Mutex::new(self.rest.take().expect("the rest is shared once")),
-                // SAFETY: `reserve` made room for `n + 1` slots; slot
-                // 0 is the first item's.
-                outputs: unsafe { out.as_mut_ptr().add(1) }.cast::<()>(),
+                outputs: outputs.cast::<()>(),
                 make_leaf: self.make_leaf,
             });
             let helpers = helpers.min(self.n);
@@ -148,15 +158,26 @@ pub(crate) enum First<R> {
 /// `out` must be empty. If the rest is shared, room for `n + 1` results is
 /// reserved in it; on `Shared(_, Complete(count))` its slots `1..=count`
 /// are then initialised and owned by the caller (who sets the length).
+/// With `in_place` (a call that maps an owned `Vec` in place), the rest's
+/// results go to the slots after `in_place` instead, and `out` is not
+/// touched.
+///
+/// # Safety
+/// If `in_place` is given, it must point to `n + 1` slots for `R`s that
+/// stay allocated until this returns, slot 0 free and slot `i` holding the
+/// `i`-th item `rest` yields until it yields it (a claim moves its batch
+/// out before writing any of its slots, `shared_call.rs`).
 ///
 /// # Panics
 /// Resumes a panic of `first`, or the first panic of the shared rest, after
 /// every helper has left and every claimed item has been dropped.
-pub(crate) fn run<J, R, M, L>(
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn run<J, R, M, L>(
     pool: &ThreadPool,
     rest: &mut J,
     n: usize,
     out: &mut Vec<R>,
+    in_place: Option<*mut R>,
     make_leaf: &M,
     share_at_once: bool,
     first: impl FnOnce() -> Option<R>,
@@ -171,6 +192,7 @@ where
     let standby = Standby {
         rest: Cell::new(Some(rest)),
         out: std::ptr::from_mut(out),
+        in_place,
         make_leaf,
         ctx: OnceCell::new(),
         pool,
@@ -223,7 +245,8 @@ where
         .outputs
         .cast::<R>();
     // SAFETY: `outputs` are the `n` slots reserved in `out` when the call
-    // opened, which stay allocated until this returns; this call's part is over.
+    // opened, or the in-place slots (the caller's promise), which stay
+    // allocated until this returns; this call's part is over.
     let outcome = filch_scheduler::blocking(|| unsafe { shared_call::conclude(&share, outputs) });
     First::Shared(value, outcome)
 }

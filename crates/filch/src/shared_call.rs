@@ -355,8 +355,11 @@ pub(crate) enum Outcome {
 ///
 /// # Safety
 /// `outputs[..n]` must be valid for writes and uninitialised, and stay
-/// allocated until this returns. On `Complete(count)` the first `count`
-/// are initialised and owned by the caller; on `Stopped` nothing is.
+/// allocated until this returns; or slot `i` may be where the input's
+/// `i`-th item lies until it is yielded (an owned `Vec` mapped in place):
+/// a claim moves its whole batch out of the iterator before any of the
+/// batch's slots is written. On `Complete(count)` the first `count` are
+/// initialised and owned by the caller; on `Stopped` nothing is.
 ///
 /// # Panics
 /// Resumes the first panic of the user's function, after every participant

@@ -168,6 +168,10 @@ pub(crate) struct OwnedRun<'s, T> {
     marker: PhantomData<&'s Owned<T>>,
 }
 
+// SAFETY: a run owns the items it has not yielded (and only those slots):
+// moving it to another thread moves those `T`s, which `T: Send` allows.
+unsafe impl<T: Send> Send for OwnedRun<'_, T> {}
+
 impl<T> Iterator for OwnedRun<'_, T> {
     type Item = T;
 
@@ -454,6 +458,29 @@ impl VecBuffer {
             ptr: vec.as_ptr() as usize,
             capacity: vec.capacity(),
         })
+    }
+
+    /// How many items `iter` has yielded, if it is the `vec::IntoIter` of
+    /// the `Vec` this was read from; `None` for any other iterator.
+    pub(crate) fn taken_by<J: Iterator>(self, iter: &J) -> Option<usize> {
+        if typeid::of::<J>() != typeid::of::<std::vec::IntoIter<J::Item>>() {
+            return None;
+        }
+        // SAFETY: `J` is `vec::IntoIter<J::Item>` (the ids match).
+        let rest = unsafe { &*(iter as *const J).cast::<std::vec::IntoIter<J::Item>>() };
+        let start = rest.as_slice().as_ptr() as usize;
+        match std::mem::size_of::<J::Item>() {
+            0 => None,
+            size if start >= self.ptr && (start - self.ptr) / size <= self.capacity => {
+                Some((start - self.ptr) / size)
+            }
+            _ => None,
+        }
+    }
+
+    /// The buffer's first slot, for an `R`.
+    pub(crate) fn first_slot<R>(self) -> *mut R {
+        self.ptr as *mut R
     }
 
     /// Takes over the rest of `iter`, the `vec::IntoIter<T>` of the `Vec`

@@ -21,6 +21,7 @@ fn blocking_first_item_keeps_order_and_drops_exactly_once() {
             let outputs = Ledger::new("outputs", len);
             let items = Items::new(mask, true, &outputs);
             let input = tracked_inputs(&inputs, len);
+            let buffer = input.as_ptr() as usize;
             let got = call_from(pool, from_worker, || {
                 if starmap {
                     let pairs: Vec<(Tracked, u8)> = input.into_iter().map(|t| (t, 1)).collect();
@@ -29,6 +30,11 @@ fn blocking_first_item_keeps_order_and_drops_exactly_once() {
                     pool.map(input, |t| items.run(t))
                 }
             });
+            if !starmap {
+                // Results fit their inputs' slots: mapped in place, even
+                // with the rest shared while the first item blocked.
+                prop_assert_eq!(got.as_ptr() as usize, buffer, "not mapped in place");
+            }
             let got = values(got);
             let want: Vec<u64> = (0..len as u64).map(serial_f).collect();
             prop_assert_eq!(got, want);
