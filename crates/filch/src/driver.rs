@@ -173,8 +173,17 @@ where
                 &mut leaf,
             ) {
                 AfterFirst::Probe => {}
-                AfterFirst::Finished => return Ok(out),
+                // Both mean the rest was shared: the call went parallel.
+                AfterFirst::Finished => {
+                    if let Some(watch) = &nest_watch {
+                        watch.went_parallel.set(true);
+                    }
+                    return Ok(out);
+                }
                 AfterFirst::FinishedInPlace(len) => {
+                    if let Some(watch) = &nest_watch {
+                        watch.went_parallel.set(true);
+                    }
                     let buffer = in_place.expect("only a call in place finishes in place");
                     let Ok(rest) = buffer.take_rest(iter) else {
                         unreachable!("the iterator was checked to be the buffer's");
@@ -523,10 +532,11 @@ impl Splitting {
 enum AfterFirst {
     /// The first item ran alone and is in `out`: go on probing.
     Probe,
-    /// The call is complete in `out`.
+    /// The rest was shared, and the call is complete in `out`.
     Finished,
-    /// The call is complete in the first `len` slots of the input `Vec`'s
-    /// buffer, mapped in place; its iterator is exhausted.
+    /// The rest was shared, and the call is complete in the first `len`
+    /// slots of the input `Vec`'s buffer, mapped in place; its iterator is
+    /// exhausted.
     FinishedInPlace(usize),
     /// A leaf stopped the call.
     Stopped,
@@ -1025,4 +1035,99 @@ where
     }
     debug_assert_eq!(written.len(), n);
     Ok(written.release())
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::panic::{self, AssertUnwindSafe};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::leaves::MapLeaf;
+
+    /// Items of the calls below.
+    const N: usize = 10_000;
+
+    /// Items the probe took before the shared phase.
+    const PROBED: usize = 3;
+
+    /// A value that counts its drops.
+    struct Counted(u64, &'static AtomicUsize);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.1.fetch_add(1, SeqCst);
+        }
+    }
+
+    /// Claims of 7 items, so that many batches interleave.
+    fn splitting() -> Splitting {
+        Splitting {
+            chunking: Chunking::Fixed(NonZeroUsize::new(7).unwrap()),
+            priced: None,
+        }
+    }
+
+    /// Runs `f` over `input` as a call from outside does once its probe has
+    /// run `PROBED` items and chosen to share the rest.
+    fn shared_after_probe<T: Send, R: Send>(
+        pool: &crate::Pool,
+        input: Vec<T>,
+        f: &(impl Fn(T) -> R + Sync),
+    ) -> Result<Vec<R>, Stopped> {
+        let buffer = VecBuffer::of::<Vec<T>, T>(&input).expect("a Vec");
+        let mut iter = input.into_iter();
+        let out: Vec<R> = iter.by_ref().take(PROBED).map(f).collect();
+        let Ok(rest) = buffer.take_rest(iter) else {
+            panic!("the Vec's own iterator");
+        };
+        shared_over_buffer(pool.scheduler(), rest, out, &|| MapLeaf(f), splitting())
+    }
+
+    #[test]
+    fn a_shared_call_writes_results_over_their_inputs() {
+        let pool = crate::Pool::builder().threads(2).build().unwrap();
+        let input: Vec<u64> = (0..N as u64).collect();
+        let buffer = input.as_ptr() as usize;
+        let on_a_worker = AtomicBool::new(false);
+        let f = |x: u64| {
+            if crate::current_thread_index().is_some() {
+                on_a_worker.store(true, SeqCst);
+            } else if x >= PROBED as u64 {
+                // In the shared phase, this thread waits (boundedly) for
+                // the helper to take a claim, so the two interleave.
+                let start = Instant::now();
+                while !on_a_worker.load(SeqCst) && start.elapsed() < Duration::from_secs(10) {
+                    std::hint::spin_loop();
+                }
+            }
+            x * 3 + 1
+        };
+        let got = shared_after_probe(&pool, input, &f).expect("not stopped");
+        assert_eq!(got.as_ptr() as usize, buffer, "not the input's buffer");
+        assert!(got.iter().enumerate().all(|(i, &y)| y == i as u64 * 3 + 1));
+        assert!(on_a_worker.load(SeqCst), "no helper ran an item");
+    }
+
+    #[test]
+    fn a_panic_in_a_shared_call_drops_every_input_and_result_once() {
+        static INPUTS: AtomicUsize = AtomicUsize::new(0);
+        static RESULTS: AtomicUsize = AtomicUsize::new(0);
+        static MADE: AtomicUsize = AtomicUsize::new(0);
+        let pool = crate::Pool::builder().threads(2).build().unwrap();
+        let input: Vec<Counted> = (0..N as u64).map(|i| Counted(i, &INPUTS)).collect();
+        let f = |c: Counted| {
+            if c.0 == N as u64 / 2 {
+                panic!("item {}", c.0);
+            }
+            MADE.fetch_add(1, SeqCst);
+            Counted(c.0 * 2, &RESULTS)
+        };
+        let outcome =
+            panic::catch_unwind(AssertUnwindSafe(|| shared_after_probe(&pool, input, &f)));
+        assert!(outcome.is_err(), "the item's panic reaches the caller");
+        assert_eq!(INPUTS.load(SeqCst), N, "inputs dropped");
+        assert_eq!(RESULTS.load(SeqCst), MADE.load(SeqCst), "results dropped");
+    }
 }
