@@ -37,8 +37,11 @@ use crate::wire::{self, CallId, ChunkOutcome, EndReason, ReplyHead};
 /// 1.01-1.05x with rank 0 not yielding, 1.09-1.23x looking every 1 ms and
 /// 1.04-1.07x every 10 ms (`cluster-threshold`). A rank that waits
 /// meanwhile is idle anyway: rank 0 has all the work. A mismatch is caught
-/// that much later (`owed_ends.rs`), and at most 10 ms of calls' endings
-/// are filed between two reads.
+/// that much later (`owed_ends.rs`), and the endings filed between two
+/// reads are those of at most 10 ms of calls. A rank's call kept local ends
+/// when rank 0 next reads: in a call after those 10 ms, in one that goes
+/// out, or when the `Cluster` drops (see `docs/cluster.md` for programs
+/// whose ranks wait on each other outside the cluster).
 const READ_REQUESTS_EVERY: Duration = Duration::from_millis(10);
 
 /// This process's place in an MPI job, with a filch pool for its share of
@@ -529,7 +532,13 @@ impl ClusterBuilder {
             pool: Arc::new(pool),
             calls: Cell::new(0),
             placement: Cell::new(Placement::new(self.always_distribute)),
-            requests_read: Cell::new(Instant::now()),
+            // The first call kept local reads: ranks that asked early are
+            // answered in it.
+            requests_read: Cell::new(
+                Instant::now()
+                    .checked_sub(READ_REQUESTS_EVERY)
+                    .unwrap_or_else(Instant::now),
+            ),
             owed: Arc::new(Mutex::new(OwedEnds::new(ranks))),
             told: RefCell::new(VecDeque::new()),
             idle: Cell::new(false),

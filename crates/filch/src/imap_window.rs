@@ -86,9 +86,9 @@ impl<T, R> Window<T, R> {
 pub(crate) struct Shared<T, R> {
     pub(crate) window: Mutex<Window<T, R>>,
     pub(crate) done: Condvar,
-    /// Bumped (under the window's mutex) with every notification of
-    /// `done`, so a consumer can watch for news for a few µs before it
-    /// blocks (see "Claim or wait").
+    /// Bumped with every notification of `done`, after the window's change
+    /// is made and its mutex released, so a consumer can watch for news for
+    /// a few µs before it blocks (see "Claim or wait").
     pub(crate) news: AtomicUsize,
 }
 
@@ -311,6 +311,12 @@ pub(crate) fn take_chunk<T, R, C: FnMut(Vec<T>) -> Computed<R>>(
     mut wait: Wait<C>,
 ) -> Taken<R> {
     let mut window = shared.window.lock();
+    // Finished chunks wake the consumer by the window's rule: the two must
+    // agree, or a chunk would not wake the consumer waiting for it.
+    debug_assert_eq!(
+        ordered, window.ordered,
+        "the window's order is the consumer's"
+    );
     let mut may_watch = true;
     loop {
         window.trim();

@@ -3,7 +3,10 @@
 //! and slices of primitives and of common compound element types (see
 //! `slice_kind`). Every other input is an iterator that only yields in order, and
 //! goes through the claims of `shared_call.rs` (or, on a worker, is first
-//! collected into a buffer, which is then such a source).
+//! collected into a buffer, which is then such a source). A call from
+//! outside the pool that the probe shares rather than hands over claims
+//! from an owned `Vec`'s rest too, as an [`OwnedRun`] behind the claims'
+//! lock, writing its results over their inputs.
 //!
 //! `map` accepts any `IntoIterator`, so which inputs can be split is found
 //! out at run time, by comparing the input's type with `Vec<T>` and
