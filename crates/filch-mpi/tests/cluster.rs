@@ -221,7 +221,7 @@ fn map_balances_work_across_ranks(cluster: &Cluster) {
     let me = cluster.rank();
     let out = cluster
         .map(0..2000u32, move |x| {
-            thread::sleep(Duration::from_micros(200));
+            thread::sleep(unhurried(me, Duration::from_micros(200)));
             (x, me)
         })
         .unwrap();
@@ -306,13 +306,35 @@ fn small_calls_in_a_row_keep_every_rank_in_step(cluster: &Cluster) {
     every_rank_maps_part_of(cluster, 400, Duration::from_micros(500));
 }
 
+/// How long an item takes on rank `me` in a check that needs every rank to
+/// take part: `each`, and `ROOT_SLOWER` times that on rank 0, so that a
+/// rank the host deschedules for a while (3 ranks on 2 cores, one of them
+/// kept busy) still asks for a chunk before rank 0 has mapped everything.
+fn unhurried(me: usize, each: Duration) -> Duration {
+    if me == 0 {
+        each * ROOT_SLOWER
+    } else {
+        each
+    }
+}
+
+/// See [`unhurried`].
+const ROOT_SLOWER: u32 = 5;
+
+/// Items on the ranks that must not end a call before a given rank has
+/// taken part (a panic or a failure there is what the check looks for):
+/// 1 ms, so that 2000 of them keep rank 0 and one other rank busy for half
+/// a second at the least, while the call ends as soon as that rank has had
+/// its first chunk.
+const WAITING_ITEM: Duration = Duration::from_millis(1);
+
 /// Maps `items` items that take `each` across the cluster: the results
 /// come back in order and every rank mapped some.
 fn every_rank_maps_part_of(cluster: &Cluster, items: u32, each: Duration) {
     let me = cluster.rank();
     let out = cluster
         .map(0..items, move |x| {
-            thread::sleep(each);
+            thread::sleep(unhurried(me, each));
             (x, me)
         })
         .unwrap();
@@ -505,10 +527,10 @@ fn a_panic_on_a_worker_rank_names_it_on_every_rank(cluster: &Cluster) {
     let bad = injected_panic_rank(cluster);
     let err = cluster
         .map(0..2000u32, move |x| {
-            thread::sleep(Duration::from_micros(100));
             if me == bad {
                 panic!("{INJECTED} rank {me} refuses item {x}");
             }
+            thread::sleep(WAITING_ITEM);
             x
         })
         .unwrap_err();
@@ -552,10 +574,10 @@ fn imap_reports_a_panic_once_then_ends(cluster: &Cluster) {
     let me = cluster.rank();
     let bad = injected_panic_rank(cluster);
     let mut results = cluster.imap(0..2000u32, move |x| {
-        thread::sleep(Duration::from_micros(100));
         if me == bad {
             panic!("{INJECTED} imap on rank {me}");
         }
+        thread::sleep(WAITING_ITEM);
         x
     });
     let errors: Vec<ClusterError> = results.by_ref().filter_map(Result::err).collect();
@@ -642,8 +664,12 @@ impl serde::Serialize for Unsendable {
 /// Results that fail to encode on a worker end the call on every rank with
 /// a wire error naming that rank, and the next call works.
 fn a_result_that_will_not_serialize_is_an_error_naming_the_rank(cluster: &Cluster) {
-    let out = cluster.map(0..2000u32, |x| {
-        thread::sleep(Duration::from_micros(50));
+    let me = cluster.rank();
+    let out = cluster.map(0..2000u32, move |x| {
+        thread::sleep(match me {
+            0 => WAITING_ITEM,
+            _ => Duration::from_micros(50),
+        });
         Unsendable(x)
     });
     if cluster.size() == 1 {
