@@ -28,7 +28,8 @@ trap 'rm -f "$json"' EXIT
 
 # package target [test-name filters...] [--skip name...]: what runs under
 # memcheck. Chosen to cover every unsafe path (stack jobs, heap jobs, latches,
-# frames, context-join chains, scopes, the imap window, apply_async cells) at
+# frames, context-join chains, scopes, the imap window, apply_async cells, an
+# owned Vec mapped in place on each path) at
 # small sizes; the
 # million-job and timing tests are left to the normal run.
 selection=(
@@ -44,6 +45,8 @@ selection=(
   "filch imap_panics_reach_the_consumer"
   "filch scope_and_apply_async_panics_reach_the_caller"
   "filch map_panics_reach_the_caller a_string_payload_arrives_intact a_panic_in_init_drops_every_input"
+  "filch owned_vec_maps_in_place"
+  "filch blocking_first_item order_and_drops"
 )
 
 failed=0
