@@ -173,17 +173,15 @@ where
                 &mut leaf,
             ) {
                 AfterFirst::Probe => {}
-                // Both mean the rest was shared: the call went parallel.
-                AfterFirst::Finished => {
+                AfterFirst::Stopped => return Err(Stopped),
+                // The rest was shared: the call went parallel.
+                finished => {
                     if let Some(watch) = &nest_watch {
                         watch.went_parallel.set(true);
                     }
-                    return Ok(out);
-                }
-                AfterFirst::FinishedInPlace(len) => {
-                    if let Some(watch) = &nest_watch {
-                        watch.went_parallel.set(true);
-                    }
+                    let AfterFirst::FinishedInPlace(len) = finished else {
+                        return Ok(out);
+                    };
                     let buffer = in_place.expect("only a call in place finishes in place");
                     let Ok(rest) = buffer.take_rest(iter) else {
                         unreachable!("the iterator was checked to be the buffer's");
@@ -193,7 +191,6 @@ where
                     // an `R` fits a `T`'s slot.
                     return Ok(unsafe { rest.into_vec(len) });
                 }
-                AfterFirst::Stopped => return Err(Stopped),
             }
             let mut verdict = probe.first_checkpoint(site, exact_remaining(&iter));
             loop {

@@ -463,22 +463,31 @@ impl VecBuffer {
         })
     }
 
-    /// How many items `iter` has yielded, if it is the `vec::IntoIter` of
-    /// the `Vec` this was read from; `None` for any other iterator.
-    pub(crate) fn taken_by<J: Iterator>(self, iter: &J) -> Option<usize> {
+    /// The items `iter` has left, if it is the `vec::IntoIter` of the `Vec`
+    /// this was read from, lying within its buffer; `None` for any other
+    /// iterator.
+    fn rest_of<J: Iterator>(self, iter: &J) -> Option<&[J::Item]> {
         if typeid::of::<J>() != typeid::of::<std::vec::IntoIter<J::Item>>() {
             return None;
         }
         // SAFETY: `J` is `vec::IntoIter<J::Item>` (the ids match).
         let rest = unsafe { &*(iter as *const J).cast::<std::vec::IntoIter<J::Item>>() };
-        let start = rest.as_slice().as_ptr() as usize;
-        match std::mem::size_of::<J::Item>() {
-            0 => None,
-            size if start >= self.ptr && (start - self.ptr) / size <= self.capacity => {
-                Some((start - self.ptr) / size)
-            }
-            _ => None,
-        }
+        let rest = rest.as_slice();
+        let (start, size) = (rest.as_ptr() as usize, std::mem::size_of::<J::Item>());
+        // (Zero-sized items: the slice starts at the buffer's dangling
+        // address and takes no room.)
+        let within = start >= self.ptr
+            && (start - self.ptr) + rest.len() * size <= self.capacity.saturating_mul(size);
+        within.then_some(rest)
+    }
+
+    /// How many items `iter` has yielded, if it is the `vec::IntoIter` of
+    /// the `Vec` this was read from (and its items take room); `None` for
+    /// any other iterator.
+    pub(crate) fn taken_by<J: Iterator>(self, iter: &J) -> Option<usize> {
+        let size = std::mem::size_of::<J::Item>();
+        let rest = self.rest_of(iter).filter(|_| size != 0)?;
+        Some((rest.as_ptr() as usize - self.ptr) / size)
     }
 
     /// The buffer's first slot, for an `R`.
@@ -491,29 +500,17 @@ impl VecBuffer {
     /// and the buffer an [`OwnedBuffer`] that frees it. `Err(iter)` if
     /// `iter` is not such an iterator over this buffer.
     pub(crate) fn take_rest<J: Iterator>(self, iter: J) -> Result<OwnedBuffer<J::Item>, J> {
-        type IntoIter<T> = std::vec::IntoIter<T>;
-        if typeid::of::<J>() != typeid::of::<IntoIter<J::Item>>() {
-            return Err(iter);
-        }
-        let iter = ManuallyDrop::new(iter);
-        // SAFETY: `J` is `vec::IntoIter<J::Item>` (the ids match).
-        let rest = unsafe { &*(&*iter as *const J).cast::<IntoIter<J::Item>>() }.as_slice();
-        let (start, len) = (rest.as_ptr() as usize, rest.len());
-        let size = std::mem::size_of::<J::Item>();
-        // (Zero-sized items: the slice starts at the buffer's dangling
-        // address and takes no room.)
-        let within = start >= self.ptr
-            && (start - self.ptr) + len * size <= self.capacity.saturating_mul(size);
-        if !within {
+        let Some((start, len)) = self.rest_of(&iter).map(|rest| (rest.as_ptr(), rest.len())) else {
             // Not the buffer it was made from: leave it be.
-            return Err(ManuallyDrop::into_inner(iter));
-        }
+            return Err(iter);
+        };
         // The iterator is forgotten: it neither drops the remaining items
         // (the source hands each out once) nor frees the buffer (the
         // `OwnedBuffer` does, with the layout the `Vec` allocated).
+        std::mem::forget(iter);
         Ok(OwnedBuffer {
             buffer: self,
-            rest: start as *mut J::Item,
+            rest: start.cast_mut(),
             len,
         })
     }
