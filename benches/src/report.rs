@@ -256,7 +256,9 @@ pub fn render_markdown(r: &Report) -> String {
          mode uses smaller sizes than the target's own, the target says which. \"At least \
          rayon's\" is read round by round (the two ran back to back in every round): a \
          shortfall under {:.0}% counts as a tie, and so as met, unless filch was faster in so \
-         few rounds that a one-sided sign test at 5% tells it from noise. {}.\n",
+         few rounds that a one-sided sign test at 5% tells it from noise. A call on a \
+         worker is held to the same call from outside the same way: the median over rounds \
+         of the outside call's time ÷ its own. {}.\n",
         targets::TIE_BAND * 100.0,
         targets::summary(&met)
     );
