@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use crate::builder::ThreadPoolBuilder;
-use crate::join::join_in_worker;
+use crate::join::{join_anywhere, join_in_worker};
 use crate::join_context::JoinContext;
 use crate::pool::ThreadPool;
 use crate::registry::Registry;
@@ -162,10 +162,7 @@ where
     RA: Send,
     RB: Send,
 {
-    match WorkerThread::current() {
-        Some(worker) => join_in_worker(worker, a, b),
-        None => registry().in_worker(|worker| join_in_worker(worker, a, b)),
-    }
+    join_anywhere(|_| true, |a, b| join_off_pool(|| None, a, b), a, b)
 }
 
 /// [`join`], except that off the pool it runs on the pool `off_pool()`
@@ -191,12 +188,23 @@ where
     RA: Send,
     RB: Send,
 {
-    match WorkerThread::current() {
-        Some(worker) => join_in_worker(worker, a, b),
-        None => match off_pool() {
-            Some(pool) => pool.join(a, b),
-            None => registry().in_worker(|worker| join_in_worker(worker, a, b)),
-        },
+    join_anywhere(|_| true, |a, b| join_off_pool(off_pool, a, b), a, b)
+}
+
+/// [`join_off_pool_on`] off the pool.
+#[cold]
+#[inline(never)]
+fn join_off_pool<'p, P, A, B, RA, RB>(off_pool: P, a: A, b: B) -> (RA, RB)
+where
+    P: FnOnce() -> Option<&'p ThreadPool>,
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    match off_pool() {
+        Some(pool) => pool.join(a, b),
+        None => registry().in_worker(|worker| join_in_worker(worker, a, b)),
     }
 }
 

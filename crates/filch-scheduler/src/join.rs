@@ -39,10 +39,50 @@ where
     fork(worker, a, b)
 }
 
+/// `join` from any thread: on a worker that `accept`s it (the worker's own
+/// pool, or only a given pool's), the fork; elsewhere `elsewhere`.
+///
+/// Out of line, with the worker found inside: the thread-local read then
+/// sits in the scheduler's own function, where the compiler inlines its
+/// accessor. Found by the caller instead, it is inlined into the user's
+/// recursive function along with `join`, and there the accessor stayed a
+/// call on every fork (fib(30) through `join` took ~1.9x `JoinContext`'s
+/// time on one thread, on the EPYC machine; `docs/design.md`).
+#[inline(never)]
+pub(crate) fn join_anywhere<A, B, RA, RB>(
+    accept: impl FnOnce(&WorkerThread) -> bool,
+    elsewhere: impl FnOnce(A, B) -> (RA, RB),
+    a: A,
+    b: B,
+) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    match WorkerThread::current() {
+        Some(worker) if accept(worker) => fork_inline(worker, a, b),
+        _ => elsewhere(a, b),
+    }
+}
+
 /// The fork, deliberately out of line (module docs): a leaf of a recursive
 /// user function is then a test and a return inside its parent's fork.
 #[inline(never)]
 fn fork<A, B, RA, RB>(worker: &WorkerThread, a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    fork_inline(worker, a, b)
+}
+
+/// The body of [`fork`] and [`join_anywhere`].
+#[inline(always)]
+fn fork_inline<A, B, RA, RB>(worker: &WorkerThread, a: A, b: B) -> (RA, RB)
 where
     A: FnOnce() -> RA + Send,
     B: FnOnce() -> RB + Send,

@@ -15,11 +15,12 @@
 //! worker (a thread cannot join itself): the pool is told to terminate and
 //! the threads exit on their own once the work runs out.
 
+use std::ptr;
 use std::thread::JoinHandle;
 
 use crate::builder::ThreadPoolBuilder;
 use crate::error::BuildError;
-use crate::join::join_in_worker;
+use crate::join::{join_anywhere, join_in_worker};
 use crate::join_context::JoinContext;
 use crate::registry::Registry;
 use crate::scope::{scope_in_worker, Scope};
@@ -179,8 +180,12 @@ impl ThreadPool {
         RA: Send,
         RB: Send,
     {
-        self.registry
-            .in_worker(|worker| join_in_worker(worker, a, b))
+        let ours = |worker: &WorkerThread| ptr::eq(worker.registry(), &*self.registry);
+        let elsewhere = |a, b| {
+            self.registry
+                .in_worker(|worker| join_in_worker(worker, a, b))
+        };
+        join_anywhere(ours, elsewhere, a, b)
     }
 
     /// [`scope`](crate::scope) on this pool.
