@@ -1095,23 +1095,27 @@ mod tests {
         assert!(!sign_test_rejects(15, 15));
     }
 
-    #[test]
-    fn the_on_worker_call_is_held_to_the_outside_call_round_by_round() {
-        let rows = |outside: Vec<f64>, worker: Vec<f64>| {
-            let outcome = |name: &str, samples| Outcome {
+    /// A comparison of rows that each took `samples` ns in their rounds, output right.
+    fn rounds(rows: Vec<(&str, Vec<f64>)>) -> Comparison {
+        let outcomes = rows
+            .into_iter()
+            .map(|(name, samples)| Outcome {
                 name: name.to_string(),
                 stats: Stats::from_samples(samples, 1),
                 agrees: true,
-            };
-            Comparison::new(
-                "c",
-                "s",
-                vec![
-                    outcome("serial", vec![100.0; 5]),
-                    outcome("filch", outside),
-                    outcome(FILCH_ON_WORKER, worker),
-                ],
-            )
+            })
+            .collect();
+        Comparison::new("c", "s", outcomes)
+    }
+
+    #[test]
+    fn the_on_worker_call_is_held_to_the_outside_call_round_by_round() {
+        let rows = |outside, worker| {
+            rounds(vec![
+                ("serial", vec![100.0; 5]),
+                ("filch", outside),
+                (FILCH_ON_WORKER, worker),
+            ])
         };
         // The host halved the speed of rounds 4-5, and of the worker call alone in round 3;
         // in the other rounds the worker call took 5% longer than the outside call: 95% of
@@ -1127,18 +1131,7 @@ mod tests {
 
     #[test]
     fn keeping_up_with_rayon_is_read_round_by_round_with_a_narrow_tie() {
-        let rows = |filch: Vec<f64>, rayon: Vec<f64>| {
-            let outcome = |name: &str, samples| Outcome {
-                name: name.to_string(),
-                stats: Stats::from_samples(samples, 1),
-                agrees: true,
-            };
-            Comparison::new(
-                "c",
-                "s",
-                vec![outcome("filch", filch), outcome("rayon", rayon)],
-            )
-        };
+        let rows = |filch, rayon| rounds(vec![("filch", filch), ("rayon", rayon)]);
         let versus = |filch, rayon| keeps_up(&rows(filch, rayon), "filch", "rayon").unwrap();
         // Faster in the median round.
         assert_eq!(versus(vec![99.0; 5], vec![100.0; 5]), Versus::Ahead);
