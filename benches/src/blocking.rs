@@ -18,8 +18,8 @@
 //! [`crate::measure::compare`] times one closure per case and cannot time one job while
 //! another runs, so this module has its own small loop with the same protocol: a discarded
 //! warm-up round (which also checks every output), then rounds in which the systems run in
-//! an order rotated by the round, alone and alongside adjacent (which one first alternates
-//! with the round), and the median of the rounds.
+//! the round's order (`measure::round_order`), alone and alongside adjacent (which one first
+//! alternates with the round), and the median of the rounds.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -207,7 +207,7 @@ of one sleep: about 1 when every item sleeps at once, items ÷ threads when the 
 sleep in waves. A std thread per item is the reference for both (it holds no worker at all); \
 filch + blocking should match it, filch without the marker and rayon show what a pool does \
 without one. Times are medians over the rounds; every round measures each system alone and \
-alongside back to back, systems in an order rotated by the round, after a discarded warm-up \
+alongside back to back, systems in an order that changes with the round, after a discarded warm-up \
 round that also checks every output.";
 
 /// Number of progress steps [`run`] reports.

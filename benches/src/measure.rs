@@ -10,9 +10,11 @@
 //!    sample lasts about [`Plan::sample_target`]. `Instant::now()` costs ~50 ns on the
 //!    reference machine, so a sample of a 100 ns run would be mostly clock; a batch of
 //!    20 000 such runs is not.
-//! 2. **Rounds**: in round `r` every case runs once (one batch) in an order rotated by `r`,
-//!    so no system always runs right after the same neighbour (caches, turbo, a pool that
-//!    just went to sleep). A sample is the batch time divided by its repetitions.
+//! 2. **Rounds**: in round `r` every case runs once (one batch), in the order of row `r` of
+//!    a Williams design ([`round_order`]): over a cycle of rounds every case leads equally
+//!    often and runs right after every other case equally often, so no system always
+//!    follows the same neighbour (caches, turbo, a pool that just went to sleep or is still
+//!    awake). A sample is the batch time divided by its repetitions.
 //! 3. **Result**: median, min and max of the samples per case. Ratios are always formed
 //!    between cases of the same call, never across runs.
 //!
@@ -230,10 +232,26 @@ pub fn paired_speedup(base: &Stats, other: &Stats) -> f64 {
     median(&ratios)
 }
 
-/// The order in which `cases` cases run in round `round`: a rotation by `round`, so over
-/// `cases` rounds every case runs once in every position.
+/// The order in which `cases` cases run in round `round`: row `round` of a Williams design.
+/// The first row is 0, 1, n−1, 2, n−2, …; row `r` adds `r` to each entry (mod n); for an
+/// odd n, the rows of every second cycle of n rounds run backwards. Over n rounds (2n for
+/// an odd n) every case runs once in every position and right after every other case
+/// equally often. A plain rotation has the first property only: it keeps each case's
+/// predecessor the same in every round, and the bench then always timed the map made on
+/// a worker right after the same map from outside, whose run had just left the pool's
+/// workers awake, and the map from outside right after serial, whose run let them sleep.
 pub fn round_order(round: usize, cases: usize) -> Vec<usize> {
-    (0..cases).map(|i| (i + round) % cases.max(1)).collect()
+    let n = cases.max(1);
+    let first = |i: usize| match i {
+        0 => 0,
+        odd if odd % 2 == 1 => odd.div_ceil(2),
+        even => n - even / 2,
+    };
+    let mut row: Vec<usize> = (0..cases).map(|i| (first(i) + round) % n).collect();
+    if n % 2 == 1 && (round / n) % 2 == 1 {
+        row.reverse();
+    }
+    row
 }
 
 /// Repetitions per batch so that one batch lasts about `target_ns`, given that `reps_done`
@@ -336,7 +354,7 @@ pub fn compare<O: PartialEq>(mut cases: Vec<Case<'_, O>>, plan: &Plan) -> Vec<Ou
         reps.push(reps_for(elapsed, done, target_ns, plan.max_reps));
     }
 
-    // 2. Timed rounds in rotating order.
+    // 2. Timed rounds, each in its own order.
     let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(plan.rounds); cases.len()];
     for round in 0..plan.rounds.max(1) {
         for i in round_order(round, cases.len()) {
@@ -410,12 +428,40 @@ mod tests {
     }
 
     #[test]
-    fn round_order_rotates_so_each_case_leads_once() {
-        assert_eq!(round_order(0, 3), vec![0, 1, 2]);
-        assert_eq!(round_order(1, 3), vec![1, 2, 0]);
-        assert_eq!(round_order(2, 3), vec![2, 0, 1]);
-        let leaders: Vec<usize> = (0..3).map(|r| round_order(r, 3)[0]).collect();
-        assert_eq!(leaders, vec![0, 1, 2]);
+    fn round_orders_balance_positions_and_predecessors() {
+        assert_eq!(round_order(0, 5), vec![0, 1, 4, 2, 3]);
+        assert_eq!(round_order(1, 5), vec![1, 2, 0, 3, 4]);
+        assert_eq!(round_order(5, 5), vec![3, 2, 4, 1, 0]);
+        assert!(round_order(0, 0).is_empty());
+        assert_eq!(round_order(3, 1), vec![0]);
+        for n in 2..=8 {
+            let cycle = if n % 2 == 0 { n } else { 2 * n };
+            let mut at = vec![vec![0; n]; n]; // at[case][position]
+            let mut after = vec![vec![0; n]; n]; // after[earlier][later]
+            for round in 0..cycle {
+                let row = round_order(round, n);
+                let mut sorted = row.clone();
+                sorted.sort_unstable();
+                assert_eq!(sorted, (0..n).collect::<Vec<_>>(), "row {round} of {n}");
+                for (position, &case) in row.iter().enumerate() {
+                    at[case][position] += 1;
+                }
+                for pair in row.windows(2) {
+                    after[pair[0]][pair[1]] += 1;
+                }
+            }
+            let per_position = cycle / n;
+            assert!(
+                at.iter().flatten().all(|&k| k == per_position),
+                "{n}: {at:?}"
+            );
+            let per_pair = cycle / n;
+            for (a, row) in after.iter().enumerate() {
+                for (b, &k) in row.iter().enumerate() {
+                    assert_eq!(k, if a == b { 0 } else { per_pair }, "{n}: {a} then {b}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -295,7 +295,9 @@ pub fn render_markdown(r: &Report) -> String {
     let _ = writeln!(
         md,
         "- Every comparison runs its systems **interleaved**: in round *r* each system runs once, \
-         in an order rotated by *r*. A first (warm-up) round is discarded; the table shows the \
+         in an order that changes with *r* (a Williams design: over a cycle of rounds each system \
+         leads equally often and runs right after every other one equally often). A first \
+         (warm-up) round is discarded; the table shows the \
          **median of {} rounds** (fewer for the slow sleeping and long-loop seeds, more for round \
          trips), with the fastest and slowest round beside it.",
         cfg.plan.rounds
