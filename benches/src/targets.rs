@@ -11,7 +11,7 @@ use crate::big::{self, BigResult};
 use crate::blocking::{self, BlockingResult};
 use crate::comparison::Comparison;
 use crate::forkjoin::{ForkJoinResult, OUTSIDE_CALLS_TITLE, ROUND_TRIP_TITLE, TREE_STD_ROW};
-use crate::measure::paired_speedup;
+use crate::measure::{paired_speedup, Stats};
 use crate::programs;
 use crate::record::Report;
 use crate::seeds::{
@@ -157,6 +157,11 @@ fn median(c: &Comparison, name: &str) -> Option<(f64, bool)> {
     Some((o.stats.median_ns, o.agrees))
 }
 
+/// The rounds of row `name` of `c`.
+fn row_stats<'a>(c: &'a Comparison, name: &str) -> Option<&'a Stats> {
+    c.outcomes.iter().find(|o| o.name == name).map(|o| &o.stats)
+}
+
 fn wrong(ok: bool) -> &'static str {
     if ok {
         ""
@@ -208,8 +213,7 @@ enum Versus {
 /// [`TIE_BAND`] and filch was faster in more rounds than a one-sided sign test at 5% allows
 /// a slower system (two equally fast systems each win about half the rounds); else behind.
 fn keeps_up(c: &Comparison, filch: &str, rayon: &str) -> Option<Versus> {
-    let stats = |name: &str| c.outcomes.iter().find(|o| o.name == name).map(|o| &o.stats);
-    let (f, r) = (stats(filch)?, stats(rayon)?);
+    let (f, r) = (row_stats(c, filch)?, row_stats(c, rayon)?);
     let ratio = paired_speedup(r, f);
     if ratio >= 1.0 {
         return Some(Versus::Ahead);
@@ -250,8 +254,10 @@ fn sign_test_rejects(wins: usize, rounds: usize) -> bool {
 /// host, which can halve one round's speed, cancels out of each round's ratio; two
 /// separate speed-ups over serial would each carry their own rounds' noise.
 fn kept_on_worker(c: &Comparison) -> Option<f64> {
-    let stats = |name: &str| c.outcomes.iter().find(|o| o.name == name).map(|o| &o.stats);
-    Some(paired_speedup(stats("filch")?, stats(FILCH_ON_WORKER)?))
+    Some(paired_speedup(
+        row_stats(c, "filch")?,
+        row_stats(c, FILCH_ON_WORKER)?,
+    ))
 }
 
 /// Rayon's value for a "≥ rayon's" cell, noting a tie.

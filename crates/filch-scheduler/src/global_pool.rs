@@ -162,7 +162,7 @@ where
     RA: Send,
     RB: Send,
 {
-    join_anywhere(|_| true, |a, b| join_off_pool(|| None, a, b), a, b)
+    join_off_pool_on(|| None, a, b)
 }
 
 /// [`join`], except that off the pool it runs on the pool `off_pool()`

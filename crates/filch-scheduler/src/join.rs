@@ -27,8 +27,10 @@ use crate::fork_latch::ForkLatch;
 use crate::job::{JobRef, StackJob};
 use crate::worker::WorkerThread;
 
-/// `join` on a worker of the pool that should run it.
-#[inline(always)]
+/// `join` on a worker of the pool that should run it: the fork,
+/// deliberately out of line (module docs), so that a leaf of a recursive
+/// user function is a test and a return inside its parent's fork.
+#[inline(never)]
 pub(crate) fn join_in_worker<A, B, RA, RB>(worker: &WorkerThread, a: A, b: B) -> (RA, RB)
 where
     A: FnOnce() -> RA + Send,
@@ -36,7 +38,7 @@ where
     RA: Send,
     RB: Send,
 {
-    fork(worker, a, b)
+    fork_inline(worker, a, b)
 }
 
 /// `join` from any thread: on a worker that `accept`s it (the worker's own
@@ -67,20 +69,7 @@ where
     }
 }
 
-/// The fork, deliberately out of line (module docs): a leaf of a recursive
-/// user function is then a test and a return inside its parent's fork.
-#[inline(never)]
-fn fork<A, B, RA, RB>(worker: &WorkerThread, a: A, b: B) -> (RA, RB)
-where
-    A: FnOnce() -> RA + Send,
-    B: FnOnce() -> RB + Send,
-    RA: Send,
-    RB: Send,
-{
-    fork_inline(worker, a, b)
-}
-
-/// The body of [`fork`] and [`join_anywhere`].
+/// The fork: the body of [`join_in_worker`] and [`join_anywhere`].
 #[inline(always)]
 fn fork_inline<A, B, RA, RB>(worker: &WorkerThread, a: A, b: B) -> (RA, RB)
 where
