@@ -7,7 +7,10 @@
 //! by chunk, and keeps at most `4 × threads` chunks in flight in a shared
 //! window; each chunk is a pool job. So an infinite input is read at most
 //! that many chunks ahead of what has been yielded (Python's `imap` reads
-//! the whole input first).
+//! the whole input first). A range or a slice's iterator is cut by index
+//! instead of read (`imap_input.rs`): a chunk is the input's own iterator
+//! over its sub-range, so the consumer copies no items and a worker reads
+//! them where they lie.
 //!
 //! # Serial first
 //! With automatic chunking, `next` first computes items itself, in batches
@@ -88,9 +91,10 @@ use crate::clock;
 use crate::driver::Chunking;
 use crate::events::call_span;
 use crate::history::Site;
+use crate::imap_input::{Chunk, Input};
 use crate::imap_jobs::Jobs;
 use crate::imap_window::{
-    compute, pull, run_chunk, take_chunk, Computed, Payload, Shared, Slot, Taken, Wait, Window,
+    compute, run_chunk, take_chunk, Batch, Computed, Payload, Shared, Slot, Taken, Wait, Window,
 };
 use crate::probe::{self, Verdict};
 
@@ -135,8 +139,8 @@ enum Phase {
 
 /// The input side, touched only by the consumer (also from its `blocking`
 /// hook, in the middle of computing: hence the `RefCell` around it).
-struct Feed<I> {
-    input: I,
+struct Feed<I: Iterator> {
+    input: Input<I>,
     input_done: bool,
     next_id: u64,
     /// Items read from the input so far (for `size_hint`).
@@ -145,6 +149,12 @@ struct Feed<I> {
     failed: Option<Payload>,
 }
 
+/// A chunk of an `imap`'s input `I`, mapped by `F` to `R`s.
+type ChunkOf<I, F, R> = Chunk<<I as Iterator>::Item, F, R>;
+
+/// The window's slots, taken out of it.
+type Slots<I, F, R> = VecDeque<Option<Slot<ChunkOf<I, F, R>, R>>>;
+
 /// The machinery shared by [`Imap`] and [`ImapUnordered`]; `J` queues the
 /// chunk jobs (`imap_scope.rs`).
 pub(crate) struct Core<'p, J, I: Iterator, F, R> {
@@ -152,7 +162,7 @@ pub(crate) struct Core<'p, J, I: Iterator, F, R> {
     jobs: J,
     feed: RefCell<Feed<I>>,
     f: Arc<F>,
-    shared: Arc<Shared<I::Item, R>>,
+    shared: Arc<Shared<ChunkOf<I, F, R>, R>>,
     ready: std::vec::IntoIter<R>,
     /// A panic to resume once `ready` is drained; the call is over.
     held: Option<Payload>,
@@ -189,8 +199,10 @@ where
     ) -> Self {
         // `run_chunk` has the user's function inlined: an address unique
         // to the call site's code, as `drive` is for `map`.
-        let site =
-            Site::new(run_chunk::<I::Item, R, F> as fn(&Shared<I::Item, R>, &F, u64) as usize);
+        let site = Site::new(
+            run_chunk::<ChunkOf<I, F, R>, R, F> as fn(&Shared<ChunkOf<I, F, R>, R>, &F, u64)
+                as usize,
+        );
         let on_worker = pool.current_thread_index().is_some();
         let phase = match chunking {
             Chunking::Fixed(chunk) => Phase::Parallel {
@@ -214,7 +226,7 @@ where
             pool,
             jobs,
             feed: RefCell::new(Feed {
-                input,
+                input: Input::new(input),
                 input_done: false,
                 next_id: 0,
                 items_read: 0,
@@ -375,7 +387,7 @@ where
         };
         let items = {
             let mut feed = self.feed.borrow_mut();
-            let (items, panic) = pull(&mut feed.input, batch);
+            let (items, panic) = feed.input.pull(batch);
             feed.items_read += items.len();
             if panic.is_some() {
                 feed.input_done = true;
@@ -466,7 +478,7 @@ where
 
     /// Computes `items` on the consumer, with the consumer's `blocking`
     /// hook installed.
-    fn compute_here(&self, items: Vec<I::Item>) -> Computed<R> {
+    fn compute_here(&self, items: ChunkOf<I, F, R>) -> Computed<R> {
         let result = {
             // SAFETY: `self` outlives the guard; the hook gets its types.
             let _on_block = unsafe {
@@ -529,7 +541,7 @@ where
                     break;
                 }
             }
-            let (items, panic) = pull(&mut feed.input, chunk);
+            let (items, panic) = feed.input.pull(chunk);
             feed.items_read += items.len();
             if items.len() < chunk {
                 feed.input_done = true;
@@ -606,7 +618,7 @@ impl<J, I: Iterator, F, R> Core<'_, J, I, F, R> {
     /// Empties the window: pending chunks are returned (for the caller to
     /// drop, outside the lock); a running chunk finds its slot gone and
     /// drops its own output.
-    fn take_slots(&self) -> VecDeque<Option<Slot<I::Item, R>>> {
+    fn take_slots(&self) -> Slots<I, F, R> {
         let mut window = self.shared.window.lock();
         window.base += window.slots.len() as u64;
         std::mem::take(&mut window.slots)

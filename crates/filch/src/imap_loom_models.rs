@@ -21,7 +21,7 @@ impl Drop for Counted {
 
 /// A window of pending `chunks`, for a consumer that takes them in order
 /// or not (`Window::ordered`).
-fn window_of<T, R>(chunks: Vec<Vec<T>>, ordered: bool) -> Arc<Shared<T, R>> {
+fn window_of<T, R>(chunks: Vec<Vec<T>>, ordered: bool) -> Arc<Shared<Vec<T>, R>> {
     Arc::new(Shared::new(Window {
         slots: chunks.into_iter().map(|c| Some(Slot::Pending(c))).collect(),
         ordered,

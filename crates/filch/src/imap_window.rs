@@ -14,7 +14,6 @@ use std::sync::atomic::Ordering;
 
 use crate::blocking::OnBlock;
 use crate::clock;
-use crate::reserved;
 use crate::sync::{AtomicUsize, Condvar, Mutex};
 
 pub(crate) type Payload = Box<dyn Any + Send>;
@@ -26,8 +25,36 @@ pub(crate) struct Computed<R> {
     pub(crate) panic: Option<Payload>,
 }
 
-pub(crate) enum Slot<T, R> {
-    Pending(Vec<T>),
+/// A chunk's inputs as the window holds them until someone runs it,
+/// mapped by an `F` to `R`s.
+pub(crate) trait Batch<F, R> {
+    /// How many items.
+    fn len(&self) -> usize;
+
+    /// Whether there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Maps every item in order into `out`; an unwinding `f` leaves the
+    /// values computed before it in `out`, and drops the items after it.
+    fn map_into(self, f: &F, out: &mut Vec<R>);
+}
+
+impl<T, R, F: Fn(T) -> R> Batch<F, R> for Vec<T> {
+    fn len(&self) -> usize {
+        self.len()
+    }
+
+    fn map_into(self, f: &F, out: &mut Vec<R>) {
+        out.extend(self.into_iter().map(f));
+    }
+}
+
+/// `B` is the chunk's inputs: a `Vec` of items, or a piece of an input cut
+/// by index (`imap_input.rs`).
+pub(crate) enum Slot<B, R> {
+    Pending(B),
     Running,
     Done(Computed<R>),
     /// The input iterator panicked here: always the window's last slot,
@@ -37,9 +64,9 @@ pub(crate) enum Slot<T, R> {
 
 /// In-flight chunks; `slots[0]` has id `base`. `None` marks a chunk taken
 /// out of order (unordered mode).
-pub(crate) struct Window<T, R> {
+pub(crate) struct Window<B, R> {
     pub(crate) base: u64,
-    pub(crate) slots: VecDeque<Option<Slot<T, R>>>,
+    pub(crate) slots: VecDeque<Option<Slot<B, R>>>,
     /// The consumer takes chunks in order: it only ever waits for the
     /// oldest one (or for `blocked` to grow), so a chunk finishing behind
     /// it does not wake it. On a machine whose cores all run workers, each
@@ -56,7 +83,7 @@ pub(crate) struct Window<T, R> {
     pub(crate) longest: u64,
 }
 
-impl<T, R> Window<T, R> {
+impl<B, R> Window<B, R> {
     pub(crate) fn new() -> Self {
         Window {
             base: 0,
@@ -69,7 +96,7 @@ impl<T, R> Window<T, R> {
         }
     }
 
-    pub(crate) fn get_mut(&mut self, id: u64) -> Option<&mut Slot<T, R>> {
+    pub(crate) fn get_mut(&mut self, id: u64) -> Option<&mut Slot<B, R>> {
         let index = id.checked_sub(self.base)? as usize;
         self.slots.get_mut(index)?.as_mut()
     }
@@ -83,8 +110,8 @@ impl<T, R> Window<T, R> {
     }
 }
 
-pub(crate) struct Shared<T, R> {
-    pub(crate) window: Mutex<Window<T, R>>,
+pub(crate) struct Shared<B, R> {
+    pub(crate) window: Mutex<Window<B, R>>,
     pub(crate) done: Condvar,
     /// Bumped with every notification of `done`, after the window's change
     /// is made and its mutex released, so a consumer can watch for news for
@@ -92,8 +119,8 @@ pub(crate) struct Shared<T, R> {
     pub(crate) news: AtomicUsize,
 }
 
-impl<T, R> Shared<T, R> {
-    pub(crate) fn new(window: Window<T, R>) -> Self {
+impl<B, R> Shared<B, R> {
+    pub(crate) fn new(window: Window<B, R>) -> Self {
         Shared {
             window: Mutex::new(window),
             done: Condvar::new(),
@@ -177,7 +204,7 @@ pub(crate) fn watch(news: &AtomicUsize, seen: usize) -> bool {
 }
 
 /// Runs chunk `id` if still pending; called by pool jobs.
-pub(crate) fn run_chunk<T, R, F: Fn(T) -> R>(shared: &Shared<T, R>, f: &F, id: u64) {
+pub(crate) fn run_chunk<B: Batch<F, R>, R, F>(shared: &Shared<B, R>, f: &F, id: u64) {
     let items = {
         let mut window = shared.window.lock();
         match window.get_mut(id) {
@@ -188,7 +215,7 @@ pub(crate) fn run_chunk<T, R, F: Fn(T) -> R>(shared: &Shared<T, R>, f: &F, id: u
             _ => return, // claimed by the consumer, or cancelled
         }
     };
-    let count = items.len() as u64;
+    let count = Batch::len(&items) as u64;
     let blocked = ChunkBlocked {
         shared,
         counted: Cell::new(false),
@@ -199,7 +226,7 @@ pub(crate) fn run_chunk<T, R, F: Fn(T) -> R>(shared: &Shared<T, R>, f: &F, id: u
         let _on_block = unsafe {
             OnBlock::enter(
                 std::ptr::from_ref(&blocked).cast::<()>(),
-                ChunkBlocked::<T, R>::hook,
+                ChunkBlocked::<B, R>::hook,
             )
         };
         compute(f, items)
@@ -230,14 +257,14 @@ pub(crate) fn run_chunk<T, R, F: Fn(T) -> R>(shared: &Shared<T, R>, f: &F, id: u
 
 /// `blocking`'s hook while a worker runs a chunk: counts the chunk as
 /// blocked (once) and wakes the consumer to top the window up.
-pub(crate) struct ChunkBlocked<'s, T, R> {
-    pub(crate) shared: &'s Shared<T, R>,
+pub(crate) struct ChunkBlocked<'s, B, R> {
+    pub(crate) shared: &'s Shared<B, R>,
     pub(crate) counted: Cell<bool>,
 }
 
-impl<T, R> ChunkBlocked<'_, T, R> {
+impl<B, R> ChunkBlocked<'_, B, R> {
     /// # Safety
-    /// `this` must point to a live `ChunkBlocked<T, R>` on this thread.
+    /// `this` must point to a live `ChunkBlocked<B, R>` on this thread.
     pub(crate) unsafe fn hook(this: *const ()) {
         // SAFETY: per the contract.
         let this = unsafe { &*this.cast::<Self>() };
@@ -249,32 +276,10 @@ impl<T, R> ChunkBlocked<'_, T, R> {
 }
 
 /// Maps `items` in order, keeping what was computed before a panic.
-pub(crate) fn compute<T, R, F: Fn(T) -> R>(f: &F, items: Vec<T>) -> Computed<R> {
+pub(crate) fn compute<B: Batch<F, R>, R, F>(f: &F, items: B) -> Computed<R> {
     let mut values = Vec::with_capacity(items.len());
-    // `extend` keeps the values pushed before an unwinding `f`.
-    let panic =
-        panic::catch_unwind(AssertUnwindSafe(|| values.extend(items.into_iter().map(f)))).err();
+    let panic = panic::catch_unwind(AssertUnwindSafe(|| items.map_into(f, &mut values))).err();
     Computed { values, panic }
-}
-
-/// Reads up to `n` items, keeping those read before a panic of the input
-/// iterator, and that panic. The items the input promises (its size
-/// hint's lower bound) go into reserved slots (`reserved.rs`); only items
-/// beyond the promise are pushed.
-pub(crate) fn pull<I: Iterator>(input: &mut I, n: usize) -> (Vec<I::Item>, Option<Payload>) {
-    let promised = input.size_hint().0.min(n);
-    let mut items: Vec<I::Item> = Vec::with_capacity(promised);
-    let panic = panic::catch_unwind(AssertUnwindSafe(|| {
-        if reserved::fill(input, &mut items, promised) < promised {
-            return; // the input ended early
-        }
-        for _ in promised..n {
-            let Some(item) = input.next() else { break };
-            items.push(item);
-        }
-    }))
-    .err();
-    (items, panic)
 }
 
 /// What the consumer got from the window.
@@ -304,8 +309,8 @@ pub(crate) enum Wait<C> {
 /// (ordered) or any (unordered), running a pending one itself if `wait`
 /// says so. With `refill_below` (the window's normal size, while the input
 /// has more), a wait ends with `Refill` once blocked chunks leave room.
-pub(crate) fn take_chunk<T, R, C: FnMut(Vec<T>) -> Computed<R>>(
-    shared: &Shared<T, R>,
+pub(crate) fn take_chunk<B, R, C: FnMut(B) -> Computed<R>>(
+    shared: &Shared<B, R>,
     ordered: bool,
     refill_below: Option<usize>,
     mut wait: Wait<C>,
@@ -324,7 +329,7 @@ pub(crate) fn take_chunk<T, R, C: FnMut(Vec<T>) -> Computed<R>>(
             return Taken::Empty;
         }
         let candidates = if ordered { 1 } else { window.slots.len() };
-        let position = |window: &Window<T, R>, want: fn(&Slot<T, R>) -> bool| {
+        let position = |window: &Window<B, R>, want: fn(&Slot<B, R>) -> bool| {
             window
                 .slots
                 .iter()
@@ -386,16 +391,6 @@ pub(crate) fn take_chunk<T, R, C: FnMut(Vec<T>) -> Computed<R>>(
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use std::rc::Rc;
-
-    /// An input that promises its whole length, yields `Rc` clones (so
-    /// every item's drop is counted) and panics at item `panic_at`.
-    fn input(len: usize, panic_at: usize, token: &Rc<()>) -> impl Iterator<Item = Rc<()>> + '_ {
-        (0..len).map(move |i| {
-            assert!(i != panic_at, "input panics at {i}");
-            Rc::clone(token)
-        })
-    }
 
     #[test]
     fn watching_backs_off_after_misses_in_a_row_and_resumes_on_news() {
@@ -421,34 +416,6 @@ mod tests {
         assert_eq!(run(16, true), "...............w");
         assert_eq!(run(3, true), "www");
         assert_eq!(run(2, false), "ww");
-    }
-
-    #[test]
-    fn pull_keeps_every_item_read_before_an_input_panic_and_drops_each_once() {
-        let token = Rc::new(());
-        let mut it = input(10, 6, &token);
-        let (items, panic) = pull(&mut it, 8);
-        assert_eq!(items.len(), 6);
-        assert!(panic.is_some());
-        assert_eq!(Rc::strong_count(&token), 7);
-        drop(items);
-        assert_eq!(Rc::strong_count(&token), 1);
-    }
-
-    #[test]
-    fn pull_reads_past_the_promise_and_stops_at_the_end_or_at_n() {
-        let token = Rc::new(());
-        // A lower bound of 0: every item goes through the push path.
-        let mut unsized_input = input(5, usize::MAX, &token).filter(|_| true);
-        let (items, panic) = pull(&mut unsized_input, 3);
-        assert_eq!((items.len(), panic.is_none()), (3, true));
-        let (rest, _) = pull(&mut unsized_input, 10);
-        assert_eq!(rest.len(), 2);
-        let mut exact = input(5, usize::MAX, &token);
-        assert_eq!(pull(&mut exact, 4).0.len(), 4);
-        assert_eq!(pull(&mut exact, 4).0.len(), 1);
-        drop((items, rest));
-        assert_eq!(Rc::strong_count(&token), 1);
     }
 }
 

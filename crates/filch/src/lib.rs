@@ -95,6 +95,7 @@ mod free_functions;
 mod history;
 mod imap;
 mod imap_core;
+mod imap_input;
 mod imap_jobs;
 mod imap_scope;
 mod imap_window;

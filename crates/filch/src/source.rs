@@ -219,10 +219,11 @@ pub(crate) struct Stepped<J: Iterator> {
 // (only the standard library can implement `Step`): integers, `char` and
 // IP addresses, all plain `Copy` data without interior mutability, so
 // reading the range from several threads at once is sound; `take` makes
-// bitwise copies, which for `Copy` data are independent values.
-unsafe impl<J: Iterator + Send> Sync for Stepped<J> {}
+// bitwise copies, which for `Copy` data are independent values, each moved
+// to the thread that took it, which `T: Send` allows.
+unsafe impl<J: Iterator> Sync for Stepped<J> where J::Item: Send {}
 
-impl<J: Iterator + Send> Stepped<J> {
+impl<J: Iterator> Stepped<J> {
     /// `Some` if `iter` is an integer range, `None` (giving it back) if not.
     pub(crate) fn new(iter: J) -> Result<Self, J> {
         // `Range<T>: Iterator` only for `T: Step`, whose implementors are all
@@ -253,7 +254,7 @@ impl<J: Iterator + Send> Stepped<J> {
 
 // SAFETY: `take` yields the items of exactly `range` from a copy of the
 // range; nothing needs dropping (plain `Copy` items).
-unsafe impl<J: Iterator + Send> Source for Stepped<J>
+unsafe impl<J: Iterator> Source for Stepped<J>
 where
     J::Item: Send,
 {

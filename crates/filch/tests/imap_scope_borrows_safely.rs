@@ -138,3 +138,50 @@ fn a_leaked_iterator_does_not_outlive_the_scope() {
         }
     });
 }
+
+/// Every old value of a scoped `imap` (or `imap_unordered`) over
+/// `data.iter_mut()` that marks each element it is handed, sorted.
+fn mark_all<'s>(s: &filch::ImapScope<'_, 's>, data: &'s mut [u64], ordered: bool) -> Vec<u64> {
+    let f = |x: &mut u64| {
+        let was = *x;
+        *x += 1_000_000;
+        was
+    };
+    let mut old: Vec<u64> = if ordered {
+        s.imap(data.iter_mut(), f).collect()
+    } else {
+        s.imap_unordered(data.iter_mut(), f).collect()
+    };
+    old.sort_unstable();
+    old
+}
+
+/// A slice's `iter_mut` is cut into disjoint pieces: every element is
+/// handed out exactly once, to exactly one item, in every mode, with
+/// automatic and with small fixed chunks (each item marks its element and
+/// returns its old value, so a repeated or skipped element shows in both).
+#[test]
+fn iter_mut_hands_each_element_to_one_item() {
+    watchdog("scoped imap over iter_mut", || {
+        let pool = pool(2);
+        let small = std::num::NonZeroUsize::new(64).expect("not zero");
+        for ordered in [true, false] {
+            for fixed in [false, true] {
+                for len in [0usize, 1, 7, 1_000, 40_000] {
+                    let mut data: Vec<u64> = (0..len as u64).collect();
+                    let old = if fixed {
+                        pool.chunked(small)
+                            .imap_scope(|s| mark_all(s, &mut data, ordered))
+                    } else {
+                        pool.imap_scope(|s| mark_all(s, &mut data, ordered))
+                    };
+                    let want: Vec<u64> = (0..len as u64).collect();
+                    let case = format!("ordered {ordered}, fixed chunks {fixed}, {len} items");
+                    assert_eq!(old, want, "{case}: old values");
+                    let marked: Vec<u64> = want.iter().map(|x| x + 1_000_000).collect();
+                    assert_eq!(data, marked, "{case}: each marked once");
+                }
+            }
+        }
+    });
+}
