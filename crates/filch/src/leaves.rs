@@ -2,6 +2,7 @@
 //! phase (`split_by_index.rs`, `shared_call.rs`, `stream.rs`, `first_item.rs`) runs and
 //! the driver picks: `map`'s, `try_map`'s, `map_init`'s and `map_reduce`'s.
 
+use std::mem;
 use std::sync::Mutex;
 
 use crate::reserved::Tail;
@@ -57,9 +58,10 @@ pub(crate) trait Leaf<T> {
         true
     }
 
-    /// Maps every item of `run` into consecutive slots from `out` on, and
-    /// adds the number written to `written`, even if the function panics;
-    /// `false` if stopped (the run's unrun items drop with it).
+    /// Maps every item of `run`, which yields exactly `len` items, into
+    /// consecutive slots from `out` on, and adds the number written to
+    /// `written`, even if the function panics; `false` if stopped (the
+    /// run's unrun items drop with it).
     ///
     /// The count lives in a local whose guard adds it on the way out, not
     /// in `*written` per item: a store through a reference per item keeps
@@ -72,6 +74,7 @@ pub(crate) trait Leaf<T> {
     unsafe fn write_run<I: Iterator<Item = T>>(
         &mut self,
         run: I,
+        _len: usize,
         out: *mut Self::Out,
         written: &mut usize,
     ) -> bool {
@@ -204,13 +207,27 @@ impl<T, R, F: Fn(T) -> R> Leaf<T> for MapLeaf<'_, F> {
         true
     }
 
+    /// Results that take no memory and need no drop (`for_each`'s `()`)
+    /// are counted after the run rather than per item: a second counter in
+    /// the loop made the compiler unroll it twice, spilling registers around
+    /// each call the item makes (a `for_each` whose item calls `trunc` ran
+    /// ~10% more instructions per item than the same loop in rayon). If the
+    /// function panics, nothing is counted, and nothing needed dropping.
     #[inline]
     unsafe fn write_run<I: Iterator<Item = T>>(
         &mut self,
         run: I,
+        len: usize,
         out: *mut R,
         written: &mut usize,
     ) -> bool {
+        if mem::size_of::<R>() == 0 && !mem::needs_drop::<R>() {
+            for item in run {
+                mem::forget((self.0)(item));
+            }
+            *written += len;
+            return true;
+        }
         let mut count = Count::new(written);
         for item in run {
             // SAFETY: slot `count.n` is within the run's slots.
@@ -331,6 +348,7 @@ impl<T, R, F: Fn(T) -> R, C: Fn(R, R) -> R> Leaf<T> for FoldLeaf<'_, R, F, C> {
     unsafe fn write_run<I: Iterator<Item = T>>(
         &mut self,
         run: I,
+        _len: usize,
         _out: *mut (),
         written: &mut usize,
     ) -> bool {

@@ -341,8 +341,9 @@ where
                 // SAFETY: as above.
                 let run = unsafe { source.take(from..from + batch) };
                 piece.consumed += batch;
-                // SAFETY: as above.
-                unsafe { leaf.write_run(run, slot, &mut piece.written) }
+                // SAFETY: as above; the run yields exactly the `batch` items
+                // of its range (`Source::take`).
+                unsafe { leaf.write_run(run, batch, slot, &mut piece.written) }
             }
         };
         if !going {

@@ -199,3 +199,54 @@ fn serial_try_map_returns_the_first_error_in_input_order() {
         pool(4).try_map(0..10u32, |x| if x == 3 || x == 7 { Err(x) } else { Ok(x) });
     assert_eq!(got, Err(3));
 }
+
+/// A zero-sized result whose drops are counted.
+struct Unit<'a>(&'a AtomicUsize);
+
+impl Drop for Unit<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Property: a `map` to zero-sized results returns one per item, whether
+/// they need dropping (each dropped once) or not (`()`, which a run counts
+/// after the fact rather than per item).
+#[test]
+fn map_to_zero_sized_results_returns_one_per_item() {
+    check("map to zero-sized results", CASES, shapes(), move |shape| {
+        let inputs = Ledger::new("inputs", shape.len);
+        let calls = AtomicUsize::new(0);
+        let f = |_: Tracked| {
+            shape.work();
+            calls.fetch_add(1, Ordering::SeqCst);
+        };
+        let pool = pool(shape.threads);
+        let got: Vec<()> = feed!(shape, tracked_inputs(&inputs, shape.len), |input| shape
+            .call(|| match shape.chunk {
+                None => pool.map(input, f),
+                Some(chunk) => pool.with_chunk_size(chunk).unwrap().map(input, f),
+            }));
+        prop_assert_eq!(got.len(), shape.len);
+        prop_assert_eq!(calls.load(Ordering::SeqCst), shape.len);
+        inputs.assert_balanced();
+
+        let dropped = AtomicUsize::new(0);
+        let g = |_: u64| {
+            shape.work();
+            Unit(&dropped)
+        };
+        let units = shape.call(|| match shape.chunk {
+            None => pool.map(0..shape.len as u64, g),
+            Some(chunk) => pool
+                .with_chunk_size(chunk)
+                .unwrap()
+                .map(0..shape.len as u64, g),
+        });
+        prop_assert_eq!(units.len(), shape.len);
+        prop_assert_eq!(dropped.load(Ordering::SeqCst), 0);
+        drop(units);
+        prop_assert_eq!(dropped.load(Ordering::SeqCst), shape.len);
+        Ok(())
+    });
+}
