@@ -28,7 +28,8 @@ trap 'rm -f "$json"' EXIT
 
 # package target [test-name filters...] [--skip name...]: what runs under
 # memcheck. Chosen to cover every unsafe path (stack jobs, heap jobs, latches,
-# frames, context-join chains, scopes, the imap window, apply_async cells, an
+# frames, context-join chains, scopes, the imap window and its pieces cut by
+# index, apply_async cells, an
 # owned Vec mapped in place on each path) at
 # small sizes; the
 # million-job and timing tests are left to the normal run.
@@ -43,6 +44,7 @@ selection=(
   "filch apply_async_handle"
   "filch imap_drop_cancels_pending_work"
   "filch imap_panics_reach_the_consumer"
+  "filch imap_scope_borrows_safely iter_mut_hands_each_element_to_one_item"
   "filch scope_and_apply_async_panics_reach_the_caller"
   "filch map_panics_reach_the_caller a_string_payload_arrives_intact a_panic_in_init_drops_every_input"
   "filch owned_vec_maps_in_place"

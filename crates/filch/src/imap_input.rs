@@ -107,8 +107,11 @@ where
     /// Cuts `input` by index if it is a range or a slice's iterator whose
     /// length it states exactly; else reads it item by item.
     pub(crate) fn new(input: I) -> Self {
+        // A piece is held as bits and never dropped: the input's type must
+        // fit them and own nothing (true of every range and slice iterator).
         let fits = mem::size_of::<I>() <= mem::size_of::<Bits>()
-            && mem::align_of::<I>() <= mem::align_of::<Bits>();
+            && mem::align_of::<I>() <= mem::align_of::<Bits>()
+            && !mem::needs_drop::<I>();
         let len = match input.size_hint() {
             (low, Some(high)) if low == high && fits => low,
             _ => return Input::Items(input),
@@ -178,7 +181,8 @@ where
         };
         let mut bits = Bits::uninit();
         // SAFETY: `Input::new` made a cutter only for an `I` that fits in
-        // `Bits`, in size and alignment; `map_piece` reads it back once.
+        // `Bits`, in size and alignment, and needs no drop (a piece dropped
+        // unrun leaks nothing); `map_piece` reads it back once.
         unsafe { bits.as_mut_ptr().cast::<I>().write(run) };
         Piece {
             bits,
@@ -281,6 +285,11 @@ mod tests {
         let (got, pieces) = chunks(10u64..17, 3);
         assert!(pieces);
         assert_eq!(got, [vec![10, 11, 12], vec![13, 14, 15], vec![16]]);
+
+        // The widest ranges the standard library steps still fit a piece.
+        let (got, pieces) = chunks(u128::MAX - 4..u128::MAX, 2);
+        assert!(pieces);
+        assert_eq!(got.concat(), (u128::MAX - 4..u128::MAX).collect::<Vec<_>>());
 
         let data = [1.5f64, 2.5, 3.5, 4.5];
         let (got, pieces) = chunks(data.iter(), 2);
