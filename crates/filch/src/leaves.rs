@@ -210,8 +210,8 @@ impl<T, R, F: Fn(T) -> R> Leaf<T> for MapLeaf<'_, F> {
     /// Results that take no memory and need no drop (`for_each`'s `()`)
     /// are counted after the run rather than per item: a second counter in
     /// the loop made the compiler unroll it twice, spilling registers around
-    /// each call the item makes (a `for_each` whose item calls `trunc` ran
-    /// ~10% more instructions per item than the same loop in rayon). If the
+    /// each call the item makes (a `for_each` whose item calls `trunc` spent
+    /// ~10% more time per item in the loop than the same loop in rayon). If the
     /// function panics, nothing is counted, and nothing needed dropping.
     #[inline]
     unsafe fn write_run<I: Iterator<Item = T>>(
