@@ -136,10 +136,10 @@ const DRAIN_MIN_ITEMS: u64 = 256;
 /// batch and its next call for one, summed, and the results in them.
 #[derive(Clone, Copy, Debug, Default)]
 struct Drain {
-    /// When the batch at hand was handed over (0: none), and its size.
-    handed: u64,
-    handed_items: u64,
+    /// When the batch at hand was handed over, until the consumer took it all.
+    handed: Option<u64>,
     ticks: u64,
+    /// Results in the batches taken all: `Core::taken` when the last was.
     items: u64,
 }
 
@@ -338,7 +338,7 @@ where
             match taken {
                 Taken::Chunk(Computed { values, panic }) => {
                     self.taken += values.len();
-                    self.handed(values.len());
+                    self.handed();
                     self.ready = values.into_iter();
                     let input_failed = self.feed.get_mut().failed.take();
                     if let Some(payload) = panic.or(input_failed) {
@@ -502,11 +502,10 @@ where
         Some(result)
     }
 
-    /// Notes that the consumer was handed a batch of `items` results now.
-    fn handed(&self, items: usize) {
+    /// Notes that the consumer was handed a batch now.
+    fn handed(&self) {
         let mut drain = self.drain.get();
-        drain.handed = clock::now();
-        drain.handed_items = items as u64;
+        drain.handed = Some(clock::now());
         self.drain.set(drain);
     }
 
@@ -514,12 +513,11 @@ where
     /// consumer has taken all of it, as its own.
     fn drained(&self) {
         let mut drain = self.drain.get();
-        if drain.handed != 0 {
+        if let Some(handed) = drain.handed.take() {
             drain.ticks = drain
                 .ticks
-                .saturating_add(clock::now().wrapping_sub(drain.handed));
-            drain.items += drain.handed_items;
-            drain.handed = 0;
+                .saturating_add(clock::now().wrapping_sub(handed));
+            drain.items = self.taken as u64;
             self.drain.set(drain);
         }
     }

@@ -75,7 +75,7 @@ impl<T, F: Fn(T) -> R, R> Batch<F, R> for Chunk<T, F, R> {
     #[inline]
     fn map_into(self, f: &F, out: &mut Vec<R>) {
         match self {
-            Chunk::Items(items) => out.extend(items.into_iter().map(f)),
+            Chunk::Items(items) => items.map_into(f, out),
             // SAFETY: `bits` holds the iterator `map` was made for, read
             // only here, once: `self` is consumed.
             Chunk::Piece(piece) => unsafe { (piece.map)(&piece.bits, f, out) },
