@@ -11,18 +11,10 @@ use std::time::Duration;
 use criterion::Criterion;
 use filch_bench::big::{form_cases, shape_cases, Form, Shape};
 use filch_bench::run::default_threads;
-use filch_bench::systems::Pools;
+use filch_bench::systems::{bench_id, Pools};
 
 /// Items per call.
 const N: usize = 1_000_000;
-
-/// A criterion id part without spaces or punctuation.
-fn id(label: &str) -> String {
-    label
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect()
-}
 
 fn big(c: &mut Criterion) {
     let pools = Pools::new(default_threads()).expect("building the filch and rayon pools");
@@ -32,13 +24,13 @@ fn big(c: &mut Criterion) {
         .iter()
         .map(|&shape| {
             (
-                format!("big_{}_n{N}", id(shape.name())),
+                format!("big_{}_n{N}", bench_id(shape.name())),
                 shape_cases(shape, &inputs, N, &pools),
             )
         })
         .chain(Form::ALL.iter().map(|&form| {
             (
-                format!("big_form_{}_n{N}", id(form.name())),
+                format!("big_form_{}_n{N}", bench_id(form.name())),
                 form_cases(form, &inputs, &pairs, &pools),
             )
         }));
@@ -49,7 +41,7 @@ fn big(c: &mut Criterion) {
             .warm_up_time(Duration::from_millis(300))
             .measurement_time(Duration::from_secs(1));
         for mut case in cases {
-            let label = id(case.name());
+            let label = bench_id(case.name());
             group.bench_function(label, |b| b.iter(|| case.run_once()));
         }
         group.finish();

@@ -1,8 +1,8 @@
 //! Criterion version of the fork-join experiments, serial and rayon beside filch:
 //!
-//! * `fib/{system}/{threads}` — `fib(20)` via `join`, no cut-off;
-//! * `tree_sum/{system}/{threads}` — a perfect binary tree of 2^16 − 1 nodes;
-//! * `join_empty/{system}/{threads}` — 1000 joins of empty closures per iteration;
+//! * `fib/{system}_{threads}` — `fib(20)` via `join`, no cut-off;
+//! * `tree_sum/{system}_{threads}` — a perfect binary tree of 2^16 − 1 nodes;
+//! * `join_empty/{system}_{threads}` — 1000 joins of empty closures per iteration;
 //! * `round_trip/{system}/hot` — one job to the pool and back, back to back (the parked-pool
 //!   round trip needs a sleep between rounds and is measured by the `filch-bench` binary).
 
@@ -11,8 +11,8 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion};
 use filch_bench::run::default_threads;
 use filch_bench::systems::std_threads::PingPong;
+use filch_bench::systems::{bench_id, ForkJoinSystem, Pools};
 use filch_bench::systems::{filch_sys, rayon_sys};
-use filch_bench::systems::{ForkJoinSystem, Pools};
 use filch_bench::workloads::{EmptyJoinsTask, FibTask, ForkJoinTask, Tree, TreeSumTask};
 
 /// `fib(FIB_N)`: ~11 000 joins.
@@ -42,9 +42,7 @@ fn bench_task<T: ForkJoinTask>(
 ) {
     let mut group = configure(c, name);
     for sys in systems {
-        group.bench_function(BenchmarkId::new(sys.id(), sys.threads()), |b| {
-            b.iter(|| sys.run(task))
-        });
+        group.bench_function(bench_id(&sys.label()), |b| b.iter(|| sys.run(task)));
     }
     group.finish();
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion};
 use filch_bench::run::default_threads;
-use filch_bench::systems::{std_threads, MapSystem, Pools};
+use filch_bench::systems::{bench_id, std_threads, MapSystem, Pools};
 use filch_bench::workloads::{add, log_loop, poly, random_ints, sleepy_square, square};
 use rayon::prelude::*;
 
@@ -38,7 +38,7 @@ fn seeds(c: &mut Criterion) {
     let ints = random_ints(100, 0, 1000, 1);
     let mut g = group(c, "map_squares");
     for sys in &systems {
-        g.bench_function(BenchmarkId::new(sys.id(), 100), |b| {
+        g.bench_function(BenchmarkId::new(bench_id(&sys.label()), 100), |b| {
             b.iter(|| sys.map_slice(&ints, |&x| square(x)))
         });
     }
@@ -47,7 +47,7 @@ fn seeds(c: &mut Criterion) {
     let zs: Vec<f64> = (0..100_000).map(f64::from).collect();
     let mut g = group(c, "poly");
     for sys in &systems {
-        g.bench_function(BenchmarkId::new(sys.id(), zs.len()), |b| {
+        g.bench_function(BenchmarkId::new(bench_id(&sys.label()), zs.len()), |b| {
             b.iter(|| sys.map_slice(&zs, |&z| poly(z)))
         });
     }
@@ -59,7 +59,7 @@ fn seeds(c: &mut Criterion) {
         .collect();
     let mut g = group(c, "log_loop");
     for sys in &systems {
-        g.bench_function(BenchmarkId::new(sys.id(), "16x10000"), |b| {
+        g.bench_function(BenchmarkId::new(bench_id(&sys.label()), "16x10000"), |b| {
             b.iter(|| sys.map_slice(&xs, |&x| log_loop(x, 10_000)))
         });
     }
@@ -103,7 +103,7 @@ fn seeds(c: &mut Criterion) {
     let nap = Duration::from_millis(5);
     let mut g = group(c, "sleep");
     for sys in [systems[0], systems[1], systems[2]] {
-        g.bench_function(BenchmarkId::new(sys.id(), "10x5ms"), |b| {
+        g.bench_function(BenchmarkId::new(bench_id(&sys.label()), "10x5ms"), |b| {
             b.iter(|| sys.map_slice(&items, |&x| sleepy_square(x, nap)))
         });
     }

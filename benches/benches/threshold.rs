@@ -9,7 +9,7 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion};
 use filch_bench::calibrate::Spin;
 use filch_bench::run::default_threads;
-use filch_bench::systems::{MapSystem, Pools};
+use filch_bench::systems::{bench_id, MapSystem, Pools};
 use filch_bench::workloads::spin;
 
 /// Item counts benchmarked.
@@ -43,9 +43,13 @@ fn threshold(c: &mut Criterion) {
             }
             let iters = spin_rate.iters_for(w);
             for sys in &systems {
-                group.bench_with_input(BenchmarkId::new(sys.id(), w), &iters, |b, &iters| {
-                    b.iter(|| sys.map_slice(&items, |&x| spin(iters, x)));
-                });
+                group.bench_with_input(
+                    BenchmarkId::new(bench_id(&sys.label()), w),
+                    &iters,
+                    |b, &iters| {
+                        b.iter(|| sys.map_slice(&items, |&x| spin(iters, x)));
+                    },
+                );
             }
         }
         group.finish();

@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 
-use crate::config::{Config, Mode, Sections};
+use crate::config::{Config, Mode, Section};
 
 /// filch against a serial loop, rayon and std threads.
 ///
@@ -51,23 +51,6 @@ pub struct Options {
     pub bench: bool,
 }
 
-/// One section of the run, as `--only` names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Section {
-    /// The threshold sweep.
-    Sweep,
-    /// Big inputs: millions of cheap items, from outside the pool and on a worker.
-    Big,
-    /// Whole programs.
-    Programs,
-    /// The Python seeds.
-    Seeds,
-    /// Fork-join, round trips and idle CPU.
-    Forkjoin,
-    /// Blocking items beside CPU-bound work.
-    Blocking,
-}
-
 fn positive(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
@@ -88,18 +71,11 @@ impl Options {
     }
 
     /// The sections `--only` selects, or every section.
-    pub fn sections(&self) -> Sections {
+    pub fn sections(&self) -> Vec<Section> {
         if self.only.is_empty() {
-            return Sections::ALL;
-        }
-        let on = |s: Section| self.only.contains(&s);
-        Sections {
-            sweep: on(Section::Sweep),
-            big: on(Section::Big),
-            programs: on(Section::Programs),
-            seeds: on(Section::Seeds),
-            forkjoin: on(Section::Forkjoin),
-            blocking: on(Section::Blocking),
+            Section::ALL.to_vec()
+        } else {
+            self.only.clone()
         }
     }
 
@@ -155,13 +131,8 @@ mod tests {
     #[test]
     fn only_selects_sections() {
         let o = parse(&["--only", "seeds,forkjoin"]).unwrap();
-        let expected = Sections {
-            seeds: true,
-            forkjoin: true,
-            ..Sections::NONE
-        };
-        assert_eq!(o.sections(), expected);
-        assert_eq!(parse(&[]).unwrap().sections(), Sections::ALL);
+        assert_eq!(o.sections(), [Section::Seeds, Section::Forkjoin]);
+        assert_eq!(parse(&[]).unwrap().sections(), Section::ALL);
     }
 
     #[test]

@@ -31,43 +31,33 @@ impl Mode {
     }
 }
 
-/// Which top-level experiments run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sections {
+/// One section of the run, as `--only` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Section {
     /// The threshold sweep.
-    pub sweep: bool,
-    /// The four Python seeds.
-    pub seeds: bool,
-    /// Fork-join, round trips and idle CPU.
-    pub forkjoin: bool,
-    /// Blocking items sharing a pool with CPU-bound work.
-    pub blocking: bool,
+    Sweep,
     /// Big inputs: millions of cheap items, from outside the pool and on a worker.
-    pub big: bool,
+    Big,
     /// Whole programs (n-body, matrix multiply, life, sieve, Pythagorean triples).
-    pub programs: bool,
+    Programs,
+    /// The four Python seeds.
+    Seeds,
+    /// Fork-join, round trips and idle CPU.
+    Forkjoin,
+    /// Blocking items sharing a pool with CPU-bound work.
+    Blocking,
 }
 
-impl Sections {
+impl Section {
     /// Every section.
-    pub const ALL: Sections = Sections {
-        sweep: true,
-        seeds: true,
-        forkjoin: true,
-        blocking: true,
-        big: true,
-        programs: true,
-    };
-
-    /// No section (the start of `--only`'s list).
-    pub const NONE: Sections = Sections {
-        sweep: false,
-        seeds: false,
-        forkjoin: false,
-        blocking: false,
-        big: false,
-        programs: false,
-    };
+    pub const ALL: [Section; 6] = [
+        Section::Sweep,
+        Section::Big,
+        Section::Programs,
+        Section::Seeds,
+        Section::Forkjoin,
+        Section::Blocking,
+    ];
 }
 
 /// Sizes of the threshold sweep.
@@ -203,7 +193,7 @@ pub struct Config {
     /// Whether to write SVG plots.
     pub plots: bool,
     /// Which experiments run.
-    pub sections: Sections,
+    pub sections: Vec<Section>,
     /// Rounds and sample length for most comparisons.
     pub plan: Plan,
     /// Threshold sweep sizes.
@@ -234,6 +224,11 @@ fn by_mode<T>(mode: Mode, values: [T; 3]) -> T {
 }
 
 impl Config {
+    /// Whether `section` runs.
+    pub fn runs(&self, section: Section) -> bool {
+        self.sections.contains(&section)
+    }
+
     /// The preset for `mode` with `threads` threads, writing to `out_dir`.
     pub fn preset(mode: Mode, threads: usize, out_dir: PathBuf) -> Config {
         let pick = |values: [usize; 3]| by_mode(mode, values);
@@ -244,7 +239,7 @@ impl Config {
             threads,
             out_dir,
             plots: true,
-            sections: Sections::ALL,
+            sections: Section::ALL.to_vec(),
             plan: Plan::new(
                 pick([2, 7, 15]),
                 Duration::from_micros(by_mode(mode, [200, 5_000, 5_000])),

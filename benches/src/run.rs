@@ -16,7 +16,7 @@ use crate::big;
 use crate::blocking;
 use crate::calibrate::Spin;
 use crate::comparison::Comparison;
-use crate::config::Config;
+use crate::config::{Config, Section};
 use crate::forkjoin::{self, idle_table};
 use crate::machine::{Machine, MachineSnapshot};
 use crate::plot::{break_even_chart, speedup_chart, speedup_file_name, BREAK_EVEN_FILE};
@@ -52,22 +52,22 @@ pub fn default_threads() -> usize {
 
 fn total_steps(cfg: &Config) -> u64 {
     let mut steps = 1; // calibration
-    if cfg.sections.sweep {
+    if cfg.runs(Section::Sweep) {
         steps += cfg.sweep.cells().len() as u64;
     }
-    if cfg.sections.forkjoin {
+    if cfg.runs(Section::Forkjoin) {
         steps += forkjoin::STEPS;
     }
-    if cfg.sections.seeds {
+    if cfg.runs(Section::Seeds) {
         steps += seeds::steps(&cfg.seeds);
     }
-    if cfg.sections.big {
+    if cfg.runs(Section::Big) {
         steps += big::steps(&cfg.big);
     }
-    if cfg.sections.programs {
+    if cfg.runs(Section::Programs) {
         steps += programs::STEPS;
     }
-    if cfg.sections.blocking {
+    if cfg.runs(Section::Blocking) {
         steps += blocking::STEPS;
     }
     steps + 1 // writing the report
@@ -97,8 +97,7 @@ pub fn run(config: &Config, args: &str) -> Result<(Report, PathBuf), String> {
     ));
 
     let mut times = Vec::new();
-    let on = &config.sections;
-    let sweep = section(on.sweep, "sweep", &mut times, || {
+    let sweep = section(config.runs(Section::Sweep), "sweep", &mut times, || {
         for &chunk in &config.sweep.chunk_sizes {
             filch_sys::check_chunk_size(&pools.filch, chunk)?;
         }
@@ -117,33 +116,48 @@ pub fn run(config: &Config, args: &str) -> Result<(Report, PathBuf), String> {
         progress.println(&sweep_text(&result));
         Ok(result)
     })?;
-    let big = section(on.big, "big inputs", &mut times, || {
+    let big = section(config.runs(Section::Big), "big inputs", &mut times, || {
         let result = big::run(&config.big, &config.plan, &pools, &mut progress);
         let peaks = big_peak_table(&result).to_text();
         progress.println(&(comparisons_text("big inputs", &result.comparisons) + "\n" + &peaks));
         Ok(result)
     })?;
-    let programs = section(on.programs, "programs", &mut times, || {
-        let result = programs::run(&config.programs, &config.plan, &pools, &mut progress);
-        progress.println(&comparisons_text("programs", &result));
-        Ok(result)
-    })?;
-    let forkjoin = section(on.forkjoin, "fork-join", &mut times, || {
-        let result = forkjoin::run(&config.forkjoin, &config.plan, &pools, &mut progress)?;
-        let idle = idle_table(&result.idle).to_text();
-        progress.println(&(comparisons_text("fork-join", &result.comparisons) + "\n" + &idle));
-        Ok(result)
-    })?;
-    let seeds = section(on.seeds, "seeds", &mut times, || {
+    let programs = section(
+        config.runs(Section::Programs),
+        "programs",
+        &mut times,
+        || {
+            let result = programs::run(&config.programs, &config.plan, &pools, &mut progress);
+            progress.println(&comparisons_text("programs", &result));
+            Ok(result)
+        },
+    )?;
+    let forkjoin = section(
+        config.runs(Section::Forkjoin),
+        "fork-join",
+        &mut times,
+        || {
+            let result = forkjoin::run(&config.forkjoin, &config.plan, &pools, &mut progress)?;
+            let idle = idle_table(&result.idle).to_text();
+            progress.println(&(comparisons_text("fork-join", &result.comparisons) + "\n" + &idle));
+            Ok(result)
+        },
+    )?;
+    let seeds = section(config.runs(Section::Seeds), "seeds", &mut times, || {
         let result = seeds::run(&config.seeds, &config.plan, &pools, &mut progress)?;
         progress.println(&comparisons_text("Python seeds in Rust", &result));
         Ok(result)
     })?;
-    let blocking = section(on.blocking, "blocking", &mut times, || {
-        let result = blocking::run(&config.blocking, &spin, &pools, &mut progress);
-        progress.println(&blocking::text(&result));
-        Ok(result)
-    })?;
+    let blocking = section(
+        config.runs(Section::Blocking),
+        "blocking",
+        &mut times,
+        || {
+            let result = blocking::run(&config.blocking, &spin, &pools, &mut progress);
+            progress.println(&blocking::text(&result));
+            Ok(result)
+        },
+    )?;
 
     progress.step("writing the report");
     let elapsed = started.elapsed();

@@ -10,6 +10,7 @@
 use crate::big::{self, BigResult};
 use crate::blocking::{self, BlockingResult};
 use crate::comparison::Comparison;
+use crate::config::Section;
 use crate::forkjoin::{ForkJoinResult, OUTSIDE_CALLS_TITLE, ROUND_TRIP_TITLE, TREE_STD_ROW};
 use crate::measure::{paired_speedup, Stats};
 use crate::programs;
@@ -441,7 +442,7 @@ fn big_targets(b: Option<&BigResult>) -> Vec<Target> {
 }
 
 fn seed_overhead(r: &Report) -> Vec<Target> {
-    let ran = r.config.sections.seeds;
+    let ran = r.config.runs(Section::Seeds);
     let cfg = &r.config.seeds;
     let mut out = Vec::new();
     for (title, items, limit) in [
@@ -542,7 +543,7 @@ fn against_closure_row(
     limit: f64,
     what: &str,
 ) -> Target {
-    if !r.config.sections.seeds {
+    if !r.config.runs(Section::Seeds) {
         return t;
     }
     let Some(c) = find(&r.seeds, &seed_002_title(r, call)) else {
@@ -765,7 +766,7 @@ fn time_vs_best_serial(c: &Comparison, name: &str) -> Option<(f64, bool)> {
 
 fn seed_throughput(r: &Report) -> Vec<Target> {
     let cfg = &r.config.seeds;
-    let ran = r.config.sections.seeds;
+    let ran = r.config.runs(Section::Seeds);
     let log = format!(
         "seed 001 log loop, {} items × {} iterations: ≥ 1.9x at {} threads",
         cfg.log_items,
@@ -911,7 +912,7 @@ fn blocking_targets(r: &Report, b: Option<&BlockingResult>) -> Vec<Target> {
             r.config.threads
         ),
     );
-    let sleeps = if r.config.sections.seeds {
+    let sleeps = if r.config.runs(Section::Seeds) {
         match find(&r.seeds, SLEEP_TITLE) {
             Some(c) => match median(c, SLEEP_BLOCKING_ROW) {
                 Some((ns, ok)) => sleeps.measured(
@@ -1003,7 +1004,7 @@ pub fn missed(targets: &[Target]) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::calibrate::Spin;
-    use crate::config::{Config, Mode, Sections};
+    use crate::config::{Config, Mode};
     use crate::machine::Machine;
     use crate::measure::{Outcome, Stats};
 
@@ -1020,7 +1021,7 @@ mod tests {
     use std::path::PathBuf;
     use std::time::Duration;
 
-    fn report(sections: Sections, seeds: Vec<Comparison>) -> Report {
+    fn report(sections: Vec<Section>, seeds: Vec<Comparison>) -> Report {
         let mut config = Config::preset(Mode::Smoke, 2, PathBuf::from("out"));
         config.sections = sections;
         Report {
@@ -1045,7 +1046,7 @@ mod tests {
 
     #[test]
     fn skipped_sections_leave_their_targets_not_run() {
-        let targets = evaluate(&report(Sections::NONE, Vec::new()));
+        let targets = evaluate(&report(Vec::new(), Vec::new()));
         assert!(targets.len() >= 18);
         assert!(targets.iter().all(|t| t.status == Status::NotRun));
         assert!(summary(&targets).starts_with("0 of 0 measured targets met"));
@@ -1068,10 +1069,7 @@ mod tests {
             squares(SQUARES_TITLE, 250.0),
             squares(SQUARES_LARGE_TITLE, 150.0),
         ];
-        let sections = Sections {
-            seeds: true,
-            ..Sections::NONE
-        };
+        let sections = vec![Section::Seeds];
         let targets = evaluate(&report(sections, seeds));
         assert_eq!(targets[0].filch, "2.50x serial");
         assert_eq!(targets[0].rayon, "300x serial");
@@ -1156,12 +1154,9 @@ mod tests {
 
     #[test]
     fn imap_collect_is_judged_against_the_map_or_else_the_lazy_floor() {
-        let sections = Sections {
-            seeds: true,
-            ..Sections::NONE
-        };
+        let sections = vec![Section::Seeds];
         let judge = |imap: f64, floor: f64| {
-            let mut r = report(sections, Vec::new());
+            let mut r = report(sections.clone(), Vec::new());
             r.seeds = vec![Comparison::new(
                 seed_002_title(&r, "partial(g, 2)"),
                 "s",
@@ -1203,13 +1198,7 @@ mod tests {
                 ],
             )
         };
-        let mut r = report(
-            Sections {
-                forkjoin: true,
-                ..Sections::NONE
-            },
-            Vec::new(),
-        );
+        let mut r = report(vec![Section::Forkjoin], Vec::new());
         r.forkjoin = Some(ForkJoinResult {
             comparisons: vec![
                 rows("binary tree sum, 2^10 − 1 nodes", 150.0, 110.0, 50.0),

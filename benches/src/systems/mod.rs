@@ -49,8 +49,16 @@ pub enum MapSystem<'a> {
     StdScope(usize),
 }
 
+/// `label` as a criterion id: every character but ASCII letters and digits becomes `_`.
+pub fn bench_id(label: &str) -> String {
+    label
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
 impl MapSystem<'_> {
-    /// The label used in tables, plots and criterion ids.
+    /// The label used in tables, plots and (through [`bench_id`]) criterion ids.
     pub fn label(&self) -> String {
         match self {
             MapSystem::Serial => "serial".to_string(),
@@ -60,20 +68,6 @@ impl MapSystem<'_> {
             MapSystem::FilchOnWorker(_) => FILCH_ON_WORKER.to_string(),
             MapSystem::Rayon(_) => "rayon".to_string(),
             MapSystem::StdScope(_) => "std::scope".to_string(),
-        }
-    }
-
-    /// A short identifier without spaces or punctuation, for criterion ids
-    /// (`map_squares/filch/100`).
-    pub fn id(&self) -> String {
-        match self {
-            MapSystem::Serial => "serial".to_string(),
-            MapSystem::Filch(_) => "filch".to_string(),
-            MapSystem::FilchChunked(_, chunk) => format!("filch_c{chunk}"),
-            MapSystem::FilchGlobal => "filch_global".to_string(),
-            MapSystem::FilchOnWorker(_) => "filch_on_worker".to_string(),
-            MapSystem::Rayon(_) => "rayon".to_string(),
-            MapSystem::StdScope(_) => "std_scope".to_string(),
         }
     }
 
@@ -134,28 +128,6 @@ impl ForkJoinSystem<'_> {
             ForkJoinSystem::Filch(pool) => format!("filch ×{}", pool.threads()),
             ForkJoinSystem::FilchContext(pool) => format!("filch ctx ×{}", pool.threads()),
             ForkJoinSystem::Rayon(pool) => format!("rayon ×{}", pool.current_num_threads()),
-        }
-    }
-
-    /// Threads the system runs on.
-    pub fn threads(&self) -> usize {
-        match self {
-            ForkJoinSystem::Serial | ForkJoinSystem::SerialPlain | ForkJoinSystem::DepthCount => 1,
-            ForkJoinSystem::Filch(pool) | ForkJoinSystem::FilchContext(pool) => pool.threads(),
-            ForkJoinSystem::Rayon(pool) => pool.current_num_threads(),
-        }
-    }
-
-    /// A short identifier for criterion ids: `serial`, `filch`, `rayon` (the thread count
-    /// goes into the parameter part of the id).
-    pub fn id(&self) -> &'static str {
-        match self {
-            ForkJoinSystem::Serial => "serial",
-            ForkJoinSystem::SerialPlain => "serial-plain",
-            ForkJoinSystem::DepthCount => "depth-count",
-            ForkJoinSystem::Filch(_) => "filch",
-            ForkJoinSystem::FilchContext(_) => "filch-ctx",
-            ForkJoinSystem::Rayon(_) => "rayon",
         }
     }
 

@@ -14,9 +14,8 @@ use std::thread::{self, JoinHandle};
 
 use crate::workloads::{self, SerialJoin, Tree};
 
-/// Maps `f` over `items` on `threads` threads: the slice is cut into `threads` contiguous
-/// pieces of equal length; the calling thread maps the first piece while `threads - 1`
-/// scoped threads map the others, then the pieces are concatenated in order.
+/// Maps `f` over `items` on `threads` threads: the slice and one output are cut into
+/// `threads` contiguous pieces of equal length, each mapped by [`fill_pieces`].
 ///
 /// # Panics
 /// Re-raises the panic of any piece.
@@ -26,26 +25,10 @@ where
     R: Send,
     F: Fn(&T) -> R + Sync,
 {
-    if items.is_empty() {
-        return Vec::new();
-    }
-    let piece_len = items.len().div_ceil(threads.max(1));
-    let f = &f;
-    let mut pieces = items.chunks(piece_len);
-    let first = pieces.next().expect("a non-empty slice has a first piece");
-    thread::scope(|scope| {
-        let handles: Vec<_> = pieces
-            .map(|piece| scope.spawn(move || piece.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        let mut out: Vec<R> = Vec::with_capacity(items.len());
-        out.extend(first.iter().map(f));
-        for handle in handles {
-            match handle.join() {
-                Ok(part) => out.extend(part),
-                Err(payload) => std::panic::resume_unwind(payload),
-            }
+    fill_pieces(threads, items.len(), |range, out| {
+        for (slot, item) in out.iter_mut().zip(&items[range]) {
+            slot.write(f(item));
         }
-        out
     })
 }
 
