@@ -64,6 +64,11 @@ impl Comparison {
             .map_or("baseline", |o| o.name.as_str())
     }
 
+    /// The outcome labelled `name`.
+    pub fn row(&self, name: &str) -> Option<&Outcome> {
+        self.outcomes.iter().find(|o| o.name == name)
+    }
+
     /// Baseline median ÷ the `i`-th system's median: above 1 means faster than the baseline.
     pub fn speedup(&self, i: usize) -> f64 {
         paired_speedup(&self.outcomes[0].stats, &self.outcomes[i].stats)

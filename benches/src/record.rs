@@ -8,7 +8,7 @@ use crate::big::BigResult;
 use crate::blocking::BlockingResult;
 use crate::calibrate::Spin;
 use crate::comparison::Comparison;
-use crate::config::Config;
+use crate::config::{Config, Section};
 use crate::forkjoin::ForkJoinResult;
 use crate::machine::Machine;
 use crate::sweep::SweepResult;
@@ -48,4 +48,18 @@ pub struct Report {
     pub others_cpu: Option<f64>,
     /// Share (0–1) of the machine's CPU time the hypervisor stole during the run.
     pub stolen_cpu: Option<f64>,
+}
+
+impl Report {
+    /// The comparisons `section` produced (none for the sweep and blocking, whose results
+    /// have shapes of their own, or for a section that did not run).
+    pub fn comparisons(&self, section: Section) -> &[Comparison] {
+        match section {
+            Section::Big => self.big.as_ref().map_or(&[], |b| &b.comparisons),
+            Section::Programs => &self.programs,
+            Section::Seeds => &self.seeds,
+            Section::Forkjoin => self.forkjoin.as_ref().map_or(&[], |f| &f.comparisons),
+            Section::Sweep | Section::Blocking => &[],
+        }
+    }
 }
