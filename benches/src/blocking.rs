@@ -381,15 +381,6 @@ pub fn run(
     }
 }
 
-/// The section as plain text for stdout.
-pub fn text(r: &BlockingResult) -> String {
-    format!(
-        "blocking items beside CPU-bound work\n  {}\n{}  {HOW_TO_READ}\n",
-        r.setup,
-        r.table().to_text()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,8 @@ use crate::config::{Config, Mode, Section};
 
 /// filch against a serial loop, rayon and std threads.
 ///
-/// Tables go to stdout and a progress bar to stderr; report.md, sweep.csv and the SVG
-/// plots go to the out dir.
+/// Each section's Markdown goes to stdout when done and a progress bar to stderr; report.md,
+/// sweep.csv and the SVG plots go to the out dir.
 #[derive(Debug, Clone, PartialEq, Eq, Parser)]
 #[command(name = "filch-bench", version)]
 pub struct Options {

@@ -49,15 +49,27 @@ pub enum Section {
 }
 
 impl Section {
-    /// Every section.
+    /// Every section, in the report's order.
     pub const ALL: [Section; 6] = [
         Section::Sweep,
         Section::Big,
         Section::Programs,
         Section::Seeds,
-        Section::Forkjoin,
         Section::Blocking,
+        Section::Forkjoin,
     ];
+
+    /// The section's heading.
+    pub fn title(self) -> &'static str {
+        match self {
+            Section::Sweep => "Threshold sweep",
+            Section::Big => "Big inputs",
+            Section::Programs => "Whole programs",
+            Section::Seeds => "Python seeds in Rust",
+            Section::Forkjoin => "Fork-join",
+            Section::Blocking => "Blocking items beside CPU-bound work",
+        }
+    }
 }
 
 /// Sizes of the threshold sweep.

@@ -1,6 +1,5 @@
-//! The record of one run of the main job: everything its sections measured,
-//! which `report.rs` renders and `targets.rs` judges (both read it; neither
-//! depends on the other for it).
+//! The record of one run of the main job: everything its sections measured, filled in
+//! section by section as the run goes, which `report.rs` renders and `targets.rs` judges.
 
 use std::time::Duration;
 
@@ -27,7 +26,7 @@ pub struct Report {
     /// Wall time of the whole run.
     pub elapsed: Duration,
     /// Wall time of each section that ran, in execution order.
-    pub section_times: Vec<(String, Duration)>,
+    pub section_times: Vec<(Section, Duration)>,
     /// The threshold sweep, if run.
     pub sweep: Option<SweepResult>,
     /// Big inputs, if run.
@@ -42,15 +41,34 @@ pub struct Report {
     pub blocking: Option<BlockingResult>,
     /// `pool.stats()` of the shared filch pool at the end of the run.
     pub filch_stats: String,
-    /// Whether SVG plots were written beside the report.
-    pub plots: bool,
-    /// Fraction (0–1) of the machine other processes kept busy during the run, if known.
+    /// Share (0–1) of the machine other processes kept busy during the run, if known.
     pub others_cpu: Option<f64>,
     /// Share (0–1) of the machine's CPU time the hypervisor stole during the run.
     pub stolen_cpu: Option<f64>,
 }
 
 impl Report {
+    /// A record with nothing measured yet.
+    pub fn new(args: &str, config: Config, machine: Machine, spin: Spin) -> Report {
+        Report {
+            args: args.to_string(),
+            config,
+            machine,
+            spin,
+            elapsed: Duration::ZERO,
+            section_times: Vec::new(),
+            sweep: None,
+            big: None,
+            programs: Vec::new(),
+            seeds: Vec::new(),
+            forkjoin: None,
+            blocking: None,
+            filch_stats: String::new(),
+            others_cpu: None,
+            stolen_cpu: None,
+        }
+    }
+
     /// The comparisons `section` produced (none for the sweep and blocking, whose results
     /// have shapes of their own, or for a section that did not run).
     pub fn comparisons(&self, section: Section) -> &[Comparison] {

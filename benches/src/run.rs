@@ -1,43 +1,43 @@
-//! The orchestration the `filch-bench` binary performs: calibrate, build the shared pools,
-//! run the selected sections, print each section's tables to stdout as soon as it is done,
-//! and write `report.md` and the SVG plots.
+//! What the `filch-bench` binary does: calibrate, build the shared pools, run the selected
+//! sections, print each section to stdout as soon as it is done, and write `report.md`,
+//! `sweep.csv` and the SVG plots.
 //!
-//! Execution order is sweep, big inputs, fork-join, seeds, blocking — fork-join before the seeds because
-//! its idle-CPU measurement must run before `filch::map` in seed 001 starts filch's global
-//! pool, and blocking last because it leaves spare threads in the shared filch pool. The
-//! report lists the seeds and blocking before fork-join regardless, and opens with the
-//! targets read off all of them, which stdout prints last.
+//! Sections run in [`RUN_ORDER`]: fork-join before the seeds because its idle-CPU
+//! measurement must run before `filch::map` in seed 001 starts filch's global pool, and
+//! blocking last because it leaves spare threads in the shared filch pool. The report lists
+//! them in its own order regardless, and opens with the promises read off all of them,
+//! which stdout prints last.
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::big;
-use crate::blocking;
 use crate::calibrate::Spin;
-use crate::comparison::Comparison;
 use crate::config::{Config, Section};
-use crate::forkjoin::{self, idle_table};
 use crate::machine::{Machine, MachineSnapshot};
 use crate::plot::{break_even_chart, speedup_chart, speedup_file_name, BREAK_EVEN_FILE};
-use crate::programs;
 use crate::progress::Progress;
-use crate::report::{
-    big_peak_table, busy_machine_warning, comparison_text, render_markdown, sweep_text, warnings,
-    Report, SWEEP_CSV,
-};
-use crate::seeds;
-use crate::sweep;
+use crate::report::{busy_machine_warning, render_markdown, section_markdown, warnings};
+use crate::report::{Report, SWEEP_CSV};
 use crate::systems::{filch_sys, MapSystem, Pools};
-use crate::targets;
+use crate::{big, blocking, forkjoin, programs, seeds, sweep, targets};
+
+/// The order sections run in (see the module docs).
+pub const RUN_ORDER: [Section; 6] = [
+    Section::Sweep,
+    Section::Big,
+    Section::Programs,
+    Section::Forkjoin,
+    Section::Seeds,
+    Section::Blocking,
+];
 
 /// The default output directory: `target/filch-report` under the workspace root (the
 /// parent of this package's manifest directory, when that is a Cargo workspace), else
 /// under the current directory.
 pub fn default_out_dir() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let root = manifest
-        .parent()
+    let root = (manifest.parent())
         .filter(|p| p.join("Cargo.toml").is_file())
         .map(Path::to_path_buf)
         .or_else(|| std::env::current_dir().ok())
@@ -50,27 +50,57 @@ pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn total_steps(cfg: &Config) -> u64 {
-    let mut steps = 1; // calibration
-    if cfg.runs(Section::Sweep) {
-        steps += cfg.sweep.cells().len() as u64;
+/// Progress steps of `section` under `cfg`.
+fn steps(cfg: &Config, section: Section) -> u64 {
+    match section {
+        Section::Sweep => cfg.sweep.cells().len() as u64,
+        Section::Big => big::steps(&cfg.big),
+        Section::Programs => programs::STEPS,
+        Section::Seeds => seeds::steps(&cfg.seeds),
+        Section::Forkjoin => forkjoin::STEPS,
+        Section::Blocking => blocking::STEPS,
     }
-    if cfg.runs(Section::Forkjoin) {
-        steps += forkjoin::STEPS;
+}
+
+/// Runs `section` into `r`.
+fn run_section(
+    r: &mut Report,
+    section: Section,
+    pools: &Pools,
+    progress: &mut Progress,
+) -> Result<(), String> {
+    let cfg = &r.config;
+    match section {
+        Section::Sweep => {
+            for &chunk in &cfg.sweep.chunk_sizes {
+                filch_sys::check_chunk_size(&pools.filch, chunk)?;
+            }
+            let mut systems = vec![
+                MapSystem::Serial,
+                MapSystem::Filch(&pools.filch),
+                MapSystem::FilchOnWorker(&pools.filch),
+            ];
+            let chunked = cfg.sweep.chunk_sizes.iter();
+            systems.extend(chunked.map(|&c| MapSystem::FilchChunked(&pools.filch, c)));
+            systems.extend([
+                MapSystem::Rayon(&pools.rayon),
+                MapSystem::StdScope(pools.threads()),
+            ]);
+            r.sweep = Some(sweep::run(
+                &cfg.sweep, &cfg.plan, &r.spin, &systems, progress,
+            ));
+        }
+        Section::Big => r.big = Some(big::run(&cfg.big, &cfg.plan, pools, progress)),
+        Section::Programs => r.programs = programs::run(&cfg.programs, &cfg.plan, pools, progress),
+        Section::Forkjoin => {
+            r.forkjoin = Some(forkjoin::run(&cfg.forkjoin, &cfg.plan, pools, progress)?);
+        }
+        Section::Seeds => r.seeds = seeds::run(&cfg.seeds, &cfg.plan, pools, progress)?,
+        Section::Blocking => {
+            r.blocking = Some(blocking::run(&cfg.blocking, &r.spin, pools, progress));
+        }
     }
-    if cfg.runs(Section::Seeds) {
-        steps += seeds::steps(&cfg.seeds);
-    }
-    if cfg.runs(Section::Big) {
-        steps += big::steps(&cfg.big);
-    }
-    if cfg.runs(Section::Programs) {
-        steps += programs::STEPS;
-    }
-    if cfg.runs(Section::Blocking) {
-        steps += blocking::STEPS;
-    }
-    steps + 1 // writing the report
+    Ok(())
 }
 
 /// Runs everything `config` selects; `args` is the command line, quoted in the report.
@@ -83,183 +113,77 @@ pub fn run(config: &Config, args: &str) -> Result<(Report, PathBuf), String> {
     let started = Instant::now();
     crate::measure::fix_large_block_policy();
     let machine_before = MachineSnapshot::take();
-    let machine = Machine::detect();
-    let mut progress = Progress::new(total_steps(config));
+    let selected: Vec<Section> = RUN_ORDER.into_iter().filter(|&s| config.runs(s)).collect();
+    let total: u64 = selected.iter().map(|&s| steps(config, s)).sum();
+    let mut progress = Progress::new(total + 2); // calibration, the report
 
     progress.step("calibrating the spin loop");
     let spin = Spin::calibrate();
     let pools = Pools::new(config.threads)?;
+    let mut r = Report::new(args, config.clone(), Machine::detect(), spin);
     progress.println(&format!(
-        "filch-bench, {} mode\n{}spin: {:.3} iterations/ns\n",
+        "filch-bench, {} mode\n\n{}\nspin: {:.3} iterations/ns\n",
         config.mode.name(),
-        machine.table(pools.threads()).to_text(),
-        spin.iters_per_ns()
+        r.machine.table(pools.threads()).to_markdown(),
+        r.spin.iters_per_ns()
     ));
-
-    let mut times = Vec::new();
-    let sweep = section(config.runs(Section::Sweep), "sweep", &mut times, || {
-        for &chunk in &config.sweep.chunk_sizes {
-            filch_sys::check_chunk_size(&pools.filch, chunk)?;
-        }
-        let mut systems = vec![
-            MapSystem::Serial,
-            MapSystem::Filch(&pools.filch),
-            MapSystem::FilchOnWorker(&pools.filch),
-        ];
-        let chunked = config.sweep.chunk_sizes.iter();
-        systems.extend(chunked.map(|&c| MapSystem::FilchChunked(&pools.filch, c)));
-        systems.extend([
-            MapSystem::Rayon(&pools.rayon),
-            MapSystem::StdScope(pools.threads()),
-        ]);
-        let result = sweep::run(&config.sweep, &config.plan, &spin, &systems, &mut progress);
-        progress.println(&sweep_text(&result));
-        Ok(result)
-    })?;
-    let big = section(config.runs(Section::Big), "big inputs", &mut times, || {
-        let result = big::run(&config.big, &config.plan, &pools, &mut progress);
-        let peaks = big_peak_table(&result).to_text();
-        progress.println(&(comparisons_text("big inputs", &result.comparisons) + "\n" + &peaks));
-        Ok(result)
-    })?;
-    let programs = section(
-        config.runs(Section::Programs),
-        "programs",
-        &mut times,
-        || {
-            let result = programs::run(&config.programs, &config.plan, &pools, &mut progress);
-            progress.println(&comparisons_text("programs", &result));
-            Ok(result)
-        },
-    )?;
-    let forkjoin = section(
-        config.runs(Section::Forkjoin),
-        "fork-join",
-        &mut times,
-        || {
-            let result = forkjoin::run(&config.forkjoin, &config.plan, &pools, &mut progress)?;
-            let idle = idle_table(&result.idle).to_text();
-            progress.println(&(comparisons_text("fork-join", &result.comparisons) + "\n" + &idle));
-            Ok(result)
-        },
-    )?;
-    let seeds = section(config.runs(Section::Seeds), "seeds", &mut times, || {
-        let result = seeds::run(&config.seeds, &config.plan, &pools, &mut progress)?;
-        progress.println(&comparisons_text("Python seeds in Rust", &result));
-        Ok(result)
-    })?;
-    let blocking = section(
-        config.runs(Section::Blocking),
-        "blocking",
-        &mut times,
-        || {
-            let result = blocking::run(&config.blocking, &spin, &pools, &mut progress);
-            progress.println(&blocking::text(&result));
-            Ok(result)
-        },
-    )?;
+    for section in selected {
+        let start = Instant::now();
+        run_section(&mut r, section, &pools, &mut progress)?;
+        r.section_times.push((section, start.elapsed()));
+        progress.println(&section_markdown(&r, section));
+    }
 
     progress.step("writing the report");
-    let elapsed = started.elapsed();
-    let (cpus, wall_secs) = (machine.logical_cpus, elapsed.as_secs_f64());
-    let (others_cpu, stolen_cpu) = machine_before
-        .zip(MachineSnapshot::take())
-        .map(|(a, b)| {
-            (
-                a.others_share(&b, cpus, wall_secs),
-                a.steal_share(&b, cpus, wall_secs),
-            )
-        })
-        .unzip();
-    let report = Report {
-        args: args.to_string(),
-        config: config.clone(),
-        machine,
-        spin,
-        elapsed,
-        section_times: times,
-        sweep,
-        big,
-        programs: programs.unwrap_or_default(),
-        seeds: seeds.unwrap_or_default(),
-        forkjoin,
-        blocking,
-        filch_stats: pools.filch.stats().to_string(),
-        plots: config.plots,
-        others_cpu,
-        stolen_cpu,
-    };
-    let path = write_outputs(&report)?;
-    let met = targets::evaluate(&report);
+    r.elapsed = started.elapsed();
+    r.filch_stats = pools.filch.stats().to_string();
+    let (cpus, wall_secs) = (r.machine.logical_cpus, r.elapsed.as_secs_f64());
+    if let (Some(a), Some(b)) = (machine_before, MachineSnapshot::take()) {
+        r.others_cpu = Some(a.others_share(&b, cpus, wall_secs));
+        r.stolen_cpu = Some(a.steal_share(&b, cpus, wall_secs));
+    }
+    let path = write_outputs(&r)?;
+    let met = targets::evaluate(&r);
     progress.println(&format!(
-        "targets, {}\n{}",
+        "## Targets\n\n{}.\n\n{}",
         targets::summary(&met),
-        targets::table(&met).to_text()
+        targets::table(&met).to_markdown()
     ));
-    if let Some(warning) = busy_machine_warning(&report) {
+    if let Some(warning) = busy_machine_warning(&r) {
         progress.println(&format!("warning: {warning}"));
     }
-    let warns = warnings(&report);
-    if !warns.is_empty() {
+    let warns = warnings(&r).len();
+    if warns > 0 {
         progress.println(&format!(
-            "{} noisy or wrong cells (listed at the end of the report)",
-            warns.len()
+            "{warns} noisy or wrong cells (listed at the end of the report)"
         ));
     }
     progress.finish();
-    Ok((report, path))
+    Ok((r, path))
 }
 
-/// Runs one section if it is `on`, adding its wall time to `times` under `name`.
-fn section<T>(
-    on: bool,
-    name: &str,
-    times: &mut Vec<(String, Duration)>,
-    run: impl FnOnce() -> Result<T, String>,
-) -> Result<Option<T>, String> {
-    if !on {
-        return Ok(None);
-    }
-    let start = Instant::now();
-    let result = run()?;
-    times.push((name.to_string(), start.elapsed()));
-    Ok(Some(result))
-}
-
-/// A section's comparisons as plain text under its title.
-fn comparisons_text(title: &str, comparisons: &[Comparison]) -> String {
-    let mut text = format!("{title}\n");
-    for c in comparisons {
-        text.push('\n');
-        text.push_str(&comparison_text(c));
-    }
-    text
-}
-
-/// Writes `report.md` and, if enabled, the SVG plots into the configured directory.
+/// Writes `report.md`, `sweep.csv` and, if enabled, the SVG plots into the configured
+/// directory.
 ///
 /// # Errors
 /// I/O or drawing errors, as text naming the file.
-pub fn write_outputs(report: &Report) -> Result<PathBuf, String> {
-    let dir = &report.config.out_dir;
+pub fn write_outputs(r: &Report) -> Result<PathBuf, String> {
+    let dir = &r.config.out_dir;
+    let write = |name: &str, text: String| {
+        let path = dir.join(name);
+        fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        Ok::<_, String>(path)
+    };
     fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    if report.plots {
-        if let Some(s) = &report.sweep {
-            for &n in &s.ns {
-                if s.cells.iter().any(|c| c.n == n) {
-                    speedup_chart(s, n, report.config.threads)
-                        .write_svg(&dir.join(speedup_file_name(n)))?;
-                }
+    if let Some(s) = &r.sweep {
+        if r.config.plots {
+            for &n in s.ns.iter().filter(|&&n| s.cells.iter().any(|c| c.n == n)) {
+                let chart = speedup_chart(s, n, r.config.threads);
+                chart.write_svg(&dir.join(speedup_file_name(n)))?;
             }
             break_even_chart(s).write_svg(&dir.join(BREAK_EVEN_FILE))?;
         }
+        write(SWEEP_CSV, s.to_csv())?;
     }
-    if let Some(s) = &report.sweep {
-        let csv = dir.join(SWEEP_CSV);
-        fs::write(&csv, s.to_csv()).map_err(|e| format!("writing {}: {e}", csv.display()))?;
-    }
-    let path = dir.join("report.md");
-    fs::write(&path, render_markdown(report))
-        .map_err(|e| format!("writing {}: {e}", path.display()))?;
-    Ok(path)
+    write("report.md", render_markdown(r))
 }

@@ -1,6 +1,5 @@
-//! A table of preformatted cells rendered two ways by `comfy-table`: aligned plain text
-//! for stdout and a Markdown table for `report.md`. Every experiment builds a [`Table`];
-//! only the rendering differs, so the terminal and the report always show the same numbers.
+//! A table of preformatted cells, rendered as Markdown by `comfy-table` for the report and
+//! stdout alike. Every experiment builds a [`Table`].
 
 use comfy_table::{presets, CellAlignment, ContentArrangement};
 
@@ -23,9 +22,6 @@ pub struct Table {
     /// Body rows; each row has one cell per header (short rows are padded with blanks).
     pub rows: Vec<Vec<String>>,
 }
-
-/// No borders, a rule under the header: columns are told apart by their padding.
-const PLAIN: &str = "     -             ";
 
 impl Table {
     /// A table whose first column is left-aligned and whose other columns are right-aligned,
@@ -62,17 +58,6 @@ impl Table {
             });
         }
         t
-    }
-
-    /// Aligned plain text: columns two spaces apart, a rule under the header.
-    pub fn to_text(&self) -> String {
-        let mut t = self.render(PLAIN, str::to_string);
-        for column in t.column_iter_mut() {
-            column.set_padding((0, 2));
-        }
-        t.lines()
-            .map(|line| line.trim_end().to_string() + "\n")
-            .collect()
     }
 
     /// A GitHub-flavoured Markdown table; `|` and `~` inside a cell are escaped so they
@@ -133,15 +118,5 @@ mod tests {
         for line in md.lines() {
             assert_eq!(line.replace("\\|", "").matches('|').count(), 3, "{line}");
         }
-    }
-
-    #[test]
-    fn text_aligns_numbers_right_and_labels_left() {
-        let text = sample().to_text();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "system   median  speed-up");
-        assert!(lines[1].chars().all(|c| c == '-'), "{}", lines[1]);
-        assert_eq!(lines[2], "serial  1.00 ms     1.00x");
-        assert_eq!(lines[3], "filch    512 µs     1.95x");
     }
 }

@@ -806,7 +806,6 @@ pub fn missed(targets: &[Target]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
-    use std::time::Duration;
 
     use super::*;
     use crate::calibrate::Spin;
@@ -818,24 +817,9 @@ mod tests {
     fn report(sections: Vec<Section>, seeds: Vec<Comparison>) -> Report {
         let mut config = Config::preset(Mode::Smoke, 2, PathBuf::from("out"));
         config.sections = sections;
-        Report {
-            args: String::new(),
-            config,
-            machine: Machine::fixture(),
-            spin: Spin::with_rate(1.0),
-            elapsed: Duration::from_secs(1),
-            section_times: Vec::new(),
-            sweep: None,
-            big: None,
-            programs: Vec::new(),
-            seeds,
-            forkjoin: None,
-            blocking: None,
-            filch_stats: String::new(),
-            plots: false,
-            others_cpu: None,
-            stolen_cpu: None,
-        }
+        let mut r = Report::new("", config, Machine::fixture(), Spin::with_rate(1.0));
+        r.seeds = seeds;
+        r
     }
 
     /// A comparison of rows that each took `samples` ns in their rounds, output right.
