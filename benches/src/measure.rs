@@ -18,22 +18,11 @@
 //! 3. **Result**: median, min and max of the samples per case. Ratios are always formed
 //!    between cases of the same call, never across runs.
 //!
-//! **Memory.** The main job fixes glibc's policy for large blocks
-//! ([`fix_large_block_policy`]), so a block of [`FRESH_BLOCK_BYTES`] or more (an output,
-//! an input's clone) is mapped fresh in every run of every row, whichever thread allocates
-//! it, and hands free memory back before each comparison ([`release_free_memory`]). Left
-//! to itself, glibc decides that per thread and per history: its mmap threshold moves
-//! after each large free, so an 8 MB output came faulted in from one thread's heap and
-//! fresh on another's. What the policy cannot stop is a large block taken from a hole in a
-//! heap, already faulted in after its first use: a serial map of 10^7 `f64`s took 15 ms
-//! with no page fault after such a hole, 47 ms in a fresh process, and full runs read seed
-//! 000's map at 1.9x the loop from outside the pool and 0.58x on a worker, whose heap had
-//! no hole. Handing memory back before every batch instead made a row's faults depend on
-//! its repetitions per batch (a map of 10^6 items through a closure, 8 per batch, read
-//! 2.3x faster than the same map through `partial_last`, 2 per batch). So the sections
-//! leave no large hole behind instead: the fork-join section's 2^23-node tree, the one
-//! structure of hundreds of MB made of small blocks, lives in a helper thread's heap,
-//! which goes back to the system whole when the tree is dropped.
+//! **Memory.** The main job maps every block of [`FRESH_BLOCK_BYTES`] or more fresh from the
+//! kernel in every run of every row ([`fix_large_block_policy`]) and hands free memory back
+//! before each comparison ([`release_free_memory`]), so no row reuses pages another row
+//! faulted in; `docs/design.md` ("Every large block fresh, in every row") says what went
+//! wrong without it.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -287,15 +276,11 @@ fn time_batch<O>(case: &mut Case<'_, O>, reps: u64) -> f64 {
 pub const FRESH_BLOCK_BYTES: usize = 4 << 20;
 
 /// Fixes glibc's policy for large blocks for the whole process: every block of
-/// [`FRESH_BLOCK_BYTES`] or more is mapped fresh from the kernel and unmapped when freed,
-/// and free memory above that size at a heap's top goes back too. glibc's default moves the
-/// first threshold with the program's history (up to 32 MiB, after each large free) and
-/// applies it per arena, so whether an 8 MB output reuses pages already faulted in depended
-/// on which thread allocated it and on what ran before: in one run a map of 10^6 cheap items
-/// over a `Vec` read 2.24x from outside the pool and 1.85x on a worker, in another 1.11x and
-/// 0.95x. Fixed, every large output and clone costs its page faults in every row, whoever
-/// allocates it, as a program's first call does; blocks below it are reused from the heap
-/// in every row alike. Nothing where the allocator is not glibc's.
+/// [`FRESH_BLOCK_BYTES`] or more is mapped fresh from the kernel and unmapped when freed, and
+/// free memory above that size at a heap's top goes back too. glibc's default moves the first
+/// threshold with the program's history and applies it per arena, so whether a large output
+/// reused faulted-in pages depended on which thread allocated it. Nothing where the allocator
+/// is not glibc's.
 pub fn fix_large_block_policy() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `mallopt` only changes the allocator's tuning parameters; it is safe to call
