@@ -276,13 +276,19 @@ pub fn shape_cases<'a>(
         ),
         Shape::Vec => rows(
             pools,
-            move || inputs.to_vec().into_iter().map(poly).collect(),
+            move || {
+                let owned = inputs.to_vec();
+                owned.into_iter().map(poly).collect()
+            },
             move |filch| filch.map(inputs.to_vec(), poly),
             move |pool| {
                 let owned = inputs.to_vec();
                 pool.install(|| owned.into_par_iter().map(poly).collect())
             },
-            move |threads| pieces_over(threads, &inputs.to_vec(), f),
+            move |threads| {
+                let owned = inputs.to_vec();
+                pieces_over(threads, &owned, f)
+            },
         ),
         Shape::Range => rows(
             pools,
@@ -324,13 +330,19 @@ pub fn form_cases<'a>(
     match form {
         Form::Starmap => rows(
             pools,
-            move || pairs.to_vec().into_iter().map(|(a, b)| g(a, b)).collect(),
+            move || {
+                let owned = pairs.to_vec();
+                owned.into_iter().map(|(a, b)| g(a, b)).collect()
+            },
             move |filch| filch.starmap(pairs.to_vec(), g),
             move |pool| {
                 let owned = pairs.to_vec();
                 pool.install(|| owned.into_par_iter().map(|(a, b)| g(a, b)).collect())
             },
-            move |threads| pieces_over(threads, &pairs.to_vec(), |&(a, b)| g(a, b)),
+            move |threads| {
+                let owned = pairs.to_vec();
+                pieces_over(threads, &owned, |&(a, b)| g(a, b))
+            },
         ),
         Form::TryMap => rows(
             pools,
