@@ -54,6 +54,7 @@ pub(crate) fn current_registry() -> &'static Registry {
 /// let index = pool.install(filch_scheduler::current_thread_index).unwrap();
 /// assert!(index < 2);
 /// ```
+#[inline]
 pub fn current_thread_index() -> Option<usize> {
     WorkerThread::current().map(WorkerThread::index)
 }

@@ -94,6 +94,7 @@ impl ThreadPool {
     /// assert_eq!(pool.current_thread_index(), None);
     /// assert!(pool.install(|| pool.current_thread_index()).is_some());
     /// ```
+    #[inline]
     pub fn current_thread_index(&self) -> Option<usize> {
         WorkerThread::current()
             .filter(|w| std::ptr::eq(w.registry(), &*self.registry))

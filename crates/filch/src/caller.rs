@@ -16,6 +16,7 @@ thread_local! {
 }
 
 /// The pool set by the innermost [`CallerScope`] on this thread, if any.
+#[inline]
 pub(crate) fn caller_pool() -> Option<&'static ThreadPool> {
     let pool = CALLER_OF.with(Cell::get);
     // SAFETY: the pointer is set only by a live `CallerScope`, whose pool
@@ -32,6 +33,7 @@ pub(crate) struct CallerScope<'p> {
 }
 
 impl<'p> CallerScope<'p> {
+    #[inline]
     pub(crate) fn enter(pool: &'p ThreadPool) -> Self {
         let previous = CALLER_OF.with(|c| c.replace(pool));
         CallerScope {
@@ -42,6 +44,7 @@ impl<'p> CallerScope<'p> {
 }
 
 impl Drop for CallerScope<'_> {
+#[inline]
     fn drop(&mut self) {
         CALLER_OF.with(|c| c.set(self.previous));
     }

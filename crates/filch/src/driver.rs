@@ -55,6 +55,7 @@ pub(crate) enum Target<'p> {
 
 impl<'p> Target<'p> {
     /// Whether the caller is already a worker of the target pool.
+    #[inline]
     pub(crate) fn in_worker(self) -> bool {
         match self {
             Target::Pool(pool) => pool.current_thread_index().is_some(),
@@ -69,6 +70,7 @@ impl<'p> Target<'p> {
     }
 
     /// The pool itself (the global pool for `Current` off-pool).
+    #[inline]
     pub(crate) fn pool(self) -> &'p ThreadPool {
         match self {
             Target::Pool(pool) => pool,

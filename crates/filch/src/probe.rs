@@ -217,6 +217,7 @@ impl Rules {
     /// The rules of a call, from where it runs and what its input is. A
     /// call on a worker whose peers are all busy or asleep is judged as one
     /// from outside: waking a peer costs the same whoever asks.
+    #[inline]
     pub(crate) fn of(in_worker: bool, exact: bool, indexed: bool) -> Rules {
         if in_worker && filch_scheduler::work_wanted() {
             if indexed {
