@@ -17,15 +17,19 @@
 //! | [`measure`] | interleaved rounds, warm-up, batching of tiny runs, medians, noise |
 //! | [`comparison`] | one workload on several systems, as ratios to the baseline |
 //! | [`sweep`] | the threshold sweep over items × work per item, and break-even work |
+//! | [`big`] | big inputs: millions of cheap items by shape and form, in place, reducing, peak memory |
+//! | [`programs`] | whole programs in the style of rayon's demos |
 //! | [`seeds`] | the four Python multiprocessing seeds, ported |
 //! | [`forkjoin`] | fib, tree sum, empty join, async round trip, idle CPU |
 //! | [`uneven`] | uneven items, nested maps, Mandelbrot rows |
 //! | [`blocking`] | sleeping items sharing a pool with CPU-bound work |
+//! | [`record`] | everything a run measured, filled in section by section |
 //! | [`targets`] | every target, read off this run's results |
+//! | [`alloc_count`] | the counting allocator behind the peak-memory figures |
 //! | [`machine`] | what machine the numbers came from, what else ran on it, per-thread CPU time |
 //! | [`units`] | formatting nanoseconds, ratios and work sizes |
-//! | [`table`] | tables rendered as aligned text and as Markdown |
-//! | [`report`] | the Markdown report document |
+//! | [`table`] | tables rendered as Markdown |
+//! | [`report`] | the Markdown report, also printed to stdout section by section |
 //! | [`plot`] | SVG charts |
 //! | [`progress`] | the progress bar on stderr |
 //! | [`run`] | the orchestration the binary performs |

@@ -44,7 +44,7 @@ impl<'p> CallerScope<'p> {
 }
 
 impl Drop for CallerScope<'_> {
-#[inline]
+    #[inline]
     fn drop(&mut self) {
         CALLER_OF.with(|c| c.set(self.previous));
     }
