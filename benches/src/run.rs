@@ -13,12 +13,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::calibrate::Spin;
-use crate::config::{Config, Section};
+use crate::config::{Config, Mode, Section};
 use crate::machine::{Machine, MachineSnapshot};
 use crate::plot::{break_even_chart, speedup_chart, speedup_file_name, BREAK_EVEN_FILE};
 use crate::progress::Progress;
-use crate::report::{busy_machine_warning, render_markdown, section_markdown, warnings};
+use crate::report::{busy_machine_warning, comparison_markdown, render_markdown};
+use crate::report::{section_markdown, warnings};
 use crate::report::{Report, SWEEP_CSV};
+use crate::seeds::Seed;
 use crate::systems::{filch_sys, MapSystem, Pools};
 use crate::{big, blocking, forkjoin, programs, seeds, sweep, targets};
 
@@ -48,6 +50,22 @@ pub fn default_out_dir() -> PathBuf {
 /// The default pool size: the machine's available parallelism.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// What each seed example prints: `seed`'s comparisons at the main job's quick sizes, as the
+/// report shows them.
+///
+/// # Errors
+/// A pool that cannot be built.
+pub fn print_seed(seed: Seed) -> Result<(), String> {
+    let config = Config::preset(Mode::Quick, default_threads(), default_out_dir());
+    let pools = Pools::new(config.threads)?;
+    eprintln!("timing {seed:?} against a loop, rayon and std threads, as the main job does…");
+    let (cfg, plan) = (&config.seeds, &config.plan);
+    for c in seeds::run_seed(seed, cfg, plan, &pools, &mut Progress::silent())? {
+        println!("{}", comparison_markdown(&c));
+    }
+    Ok(())
 }
 
 /// Progress steps of `section` under `cfg`.

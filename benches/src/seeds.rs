@@ -50,6 +50,29 @@ pub fn steps(cfg: &SeedsConfig) -> u64 {
     5 + u64::from(cfg.log_long.is_some()) + cfg.pair_sizes.len() as u64
 }
 
+/// One of the four seeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seed {
+    /// 000: a polynomial mapped over 10^7 floats.
+    Polynomial,
+    /// 001: squares of 100 ints, then a log loop, on 12-thread pools too.
+    SmallVsHeavy,
+    /// 002: `starmap`, `partial` and `partial_last`, and `imap` collected.
+    StarmapPartial,
+    /// 003: ten sleeping items.
+    SleepingItems,
+}
+
+impl Seed {
+    /// The seeds in the report's order.
+    pub const ALL: [Seed; 4] = [
+        Seed::Polynomial,
+        Seed::SmallVsHeavy,
+        Seed::StarmapPartial,
+        Seed::SleepingItems,
+    ];
+}
+
 /// Runs every seed experiment.
 ///
 /// # Errors
@@ -61,46 +84,57 @@ pub fn run(
     progress: &mut Progress,
 ) -> Result<Vec<Comparison>, String> {
     let mut out = Vec::new();
-    progress.step("seed 000: polynomial");
-    out.push(seed000_poly(cfg, plan, pools));
-    progress.step("seed 001: squares");
-    out.push(seed001_squares(cfg, cfg.square_items, plan, pools));
-    progress.step("seed 001: more squares");
-    out.push(seed001_squares(cfg, cfg.square_items_large, plan, pools));
-    let over = cfg.oversubscribed_threads;
-    let (filch_over, rayon_over) = (filch_sys::pool(over)?, rayon_sys::pool(over)?);
-    progress.step("seed 001: log loop");
-    out.push(seed001_log_loop(
-        (cfg.log_items, cfg.log_iters),
-        plan,
-        pools,
-        (&filch_over, &rayon_over),
-    ));
-    if let Some(long) = cfg.log_long {
-        progress.step("seed 001: long log loop");
-        out.push(seed001_log_loop(
-            long,
-            &plan.with_rounds(plan.rounds.min(5)),
-            pools,
-            (&filch_over, &rayon_over),
-        ));
+    for seed in Seed::ALL {
+        out.extend(run_seed(seed, cfg, plan, pools, progress)?);
     }
-    drop((filch_over, rayon_over));
-    for &n in &cfg.pair_sizes {
-        progress.step(&format!("seed 002: starmap/partial, {n} items"));
-        out.extend(seed002(n, plan, pools));
+    Ok(out)
+}
+
+/// Runs one seed's experiments.
+///
+/// # Errors
+/// If an extra pool (seed 001's 12-thread ones) cannot be built.
+pub fn run_seed(
+    seed: Seed,
+    cfg: &SeedsConfig,
+    plan: &Plan,
+    pools: &Pools,
+    progress: &mut Progress,
+) -> Result<Vec<Comparison>, String> {
+    let mut out = Vec::new();
+    match seed {
+        Seed::Polynomial => {
+            progress.step("seed 000: polynomial");
+            out.push(seed000_poly(cfg, plan, pools));
+        }
+        Seed::SmallVsHeavy => {
+            progress.step("seed 001: squares");
+            out.push(seed001_squares(cfg, cfg.square_items, plan, pools));
+            progress.step("seed 001: more squares");
+            out.push(seed001_squares(cfg, cfg.square_items_large, plan, pools));
+            let over = cfg.oversubscribed_threads;
+            let oversubscribed = (&filch_sys::pool(over)?, &rayon_sys::pool(over)?);
+            progress.step("seed 001: log loop");
+            let loop_size = (cfg.log_items, cfg.log_iters);
+            out.push(seed001_log_loop(loop_size, plan, pools, oversubscribed));
+            if let Some(long) = cfg.log_long {
+                progress.step("seed 001: long log loop");
+                let plan = plan.with_rounds(plan.rounds.min(5));
+                out.push(seed001_log_loop(long, &plan, pools, oversubscribed));
+            }
+        }
+        Seed::StarmapPartial => {
+            for &n in &cfg.pair_sizes {
+                progress.step(&format!("seed 002: starmap/partial, {n} items"));
+                out.extend(seed002(n, plan, pools));
+            }
+        }
+        Seed::SleepingItems => {
+            progress.step("seed 003: sleeping items");
+            let plan = plan.with_rounds(cfg.sleep_rounds);
+            out.push(seed003_sleep(cfg.sleep_items, cfg.sleep, &plan, pools));
+        }
     }
-    progress.step("seed 003: sleeping items");
-    let sleep_plan = Plan {
-        rounds: cfg.sleep_rounds,
-        ..plan.clone()
-    };
-    out.push(seed003_sleep(
-        cfg.sleep_items,
-        cfg.sleep,
-        &sleep_plan,
-        pools,
-    ));
     Ok(out)
 }
 
