@@ -80,4 +80,10 @@ impl Report {
             Section::Sweep | Section::Blocking => &[],
         }
     }
+
+    /// The comparison of `section` whose title starts with `title`.
+    pub fn find(&self, section: Section, title: &str) -> Option<&Comparison> {
+        let list = self.comparisons(section);
+        list.iter().find(|c| c.title.starts_with(title))
+    }
 }

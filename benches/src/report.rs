@@ -100,11 +100,8 @@ fn outcome_line(c: &Comparison, i: usize) -> String {
 
 /// The few numbers a reader wants first.
 pub fn key_numbers(r: &Report) -> Vec<String> {
-    fn find<'a>(list: &'a [Comparison], title: &str) -> Option<&'a Comparison> {
-        list.iter().find(|c| c.title.starts_with(title))
-    }
     let mut lines = Vec::new();
-    if let Some(c) = find(&r.seeds, SQUARES_TITLE) {
+    if let Some(c) = r.find(Section::Seeds, SQUARES_TITLE) {
         let rest: Vec<String> = (1..c.outcomes.len())
             .map(|i| {
                 let speedup = fmt_ratio(c.speedup(i));
@@ -136,7 +133,7 @@ pub fn key_numbers(r: &Report) -> Vec<String> {
     }
     if let Some(fj) = &r.forkjoin {
         for title in [EMPTY_JOIN_TITLE, ROUND_TRIP_TITLE] {
-            if let Some(c) = find(&fj.comparisons, title) {
+            if let Some(c) = r.find(Section::Forkjoin, title) {
                 let parts: Vec<String> =
                     (0..c.outcomes.len()).map(|i| outcome_line(c, i)).collect();
                 let mut heading = c.title.clone();

@@ -145,10 +145,7 @@ fn find<'a>(r: &'a Report, section: Section, title: &str) -> Result<&'a Comparis
     if !r.config.runs(section) {
         return Err(Status::NotRun);
     }
-    let list = r.comparisons(section);
-    list.iter()
-        .find(|c| c.title.starts_with(title))
-        .ok_or(Status::NoData)
+    r.find(section, title).ok_or(Status::NoData)
 }
 
 /// Row `name`'s time ÷ the baseline's, read round by round, and whether its output was right.
