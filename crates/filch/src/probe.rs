@@ -185,7 +185,15 @@ struct Limits {
     share_at_once: u64,
 }
 
+/// `rule` and `engine` in ticks. Both must share a check floor below both
+/// thresholds: `Probe::first_checkpoint` relies on it to skip the rules.
 fn limits(rule: Rule, engine: Option<Rule>) -> Limits {
+    for r in [Some(rule), engine].into_iter().flatten() {
+        assert!(
+            r.check_floor == CHECK_FLOOR_NS && r.threshold > CHECK_FLOOR_NS,
+            "every rule checks after the same floor, below its threshold"
+        );
+    }
     Limits {
         rule: rule.in_ticks(),
         engine: engine.map(Rule::in_ticks),
@@ -311,9 +319,20 @@ impl Probe {
     /// [`checkpoint`](Self::checkpoint) right after the first item, which
     /// it also records as `site`'s.
     #[inline]
+    ///
+    /// A first item shorter than the check floor is too thin an estimate for
+    /// any rule to share the call on (every rule has the same floor, and
+    /// every threshold is above it: [`limits`]), so the next batch follows
+    /// from the time alone and neither rule is asked: a small call's whole
+    /// budget is a few dozen ns, and the two rules cost a tenth of it.
     pub(crate) fn first_checkpoint(&self, site: Site, remaining: Option<usize>) -> Verdict {
         let elapsed = clock::now().wrapping_sub(self.start);
         site.record_first_item(elapsed);
+        let floor = self.limits.rule.check_floor;
+        if elapsed < floor {
+            self.last.set((elapsed, 1));
+            return Verdict::Serial(next_batch(elapsed.max(1), 1, floor, remaining));
+        }
         self.verdict(elapsed, 1, remaining)
     }
 
@@ -453,6 +472,14 @@ pub(crate) fn decide(
             return Verdict::Serial(left.max(1));
         }
     }
+    Verdict::Serial(next_batch(elapsed, done, check_floor, remaining))
+}
+
+/// The next serial batch after `done` items took `elapsed` (at least 1):
+/// as long as everything so far, at least `check_floor`, by a shift rather
+/// than a divide ([`decide`]).
+#[inline]
+fn next_batch(elapsed: u64, done: u64, check_floor: u64, remaining: Option<usize>) -> usize {
     let stretch = u128::from(elapsed.max(check_floor)) * u128::from(done);
     let shift = 63 - elapsed.leading_zeros();
     let batch = ((stretch >> shift) as usize).max(1);
@@ -461,9 +488,9 @@ pub(crate) fn decide(
         // input anyway: cheap items then reach the by-value last batch
         // (above) after `SAMPLE_ITEMS` more, not after a `CHECK_FLOOR_NS`
         // stretch of slower middle-batch items.
-        Verdict::Serial(batch.min(SAMPLE_ITEMS))
+        batch.min(SAMPLE_ITEMS)
     } else {
-        Verdict::Serial(batch)
+        batch
     }
 }
 
@@ -719,6 +746,39 @@ mod tests {
             decide(88_000, 6, recent, Some(RESAMPLE_LEFT), rule),
             Verdict::Parallel { .. }
         ));
+    }
+
+    #[test]
+    fn a_first_item_under_the_floor_gets_the_batch_every_rule_would_give() {
+        // `Probe::first_checkpoint` skips the rules below the floor: that
+        // must be what each of them decides there, whatever is left.
+        let peer_copied = Rule {
+            shared_item: SHARED_ITEM_NS,
+            ..Rule::IN_WORKER_NS
+        };
+        let rules = [
+            Rule::OUTSIDE_NS,
+            Rule::IN_WORKER_NS,
+            Rule::ENGINE_INDEXED_NS,
+            Rule::ENGINE_STREAMED_NS,
+            peer_copied,
+        ];
+        let lefts = [None, Some(0), Some(1), Some(9), Some(99), Some(10_000_000)];
+        for rule in rules {
+            for elapsed in (1..CHECK_FLOOR_NS).step_by(37).chain([CHECK_FLOOR_NS - 1]) {
+                for left in lefts {
+                    let recent = Recent {
+                        ticks: elapsed,
+                        items: 1,
+                    };
+                    assert_eq!(
+                        decide(elapsed, 1, recent, left, &rule),
+                        Verdict::Serial(next_batch(elapsed, 1, CHECK_FLOOR_NS, left)),
+                        "{rule:?}, first item {elapsed} ns, {left:?} left"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
