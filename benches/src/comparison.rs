@@ -76,25 +76,10 @@ impl Comparison {
 
     /// Labels of systems whose rounds were noisy or whose output was wrong.
     pub fn warnings(&self) -> Vec<String> {
+        let baseline = self.baseline_name();
         self.outcomes
             .iter()
-            .filter_map(|o| {
-                if !o.agrees {
-                    Some(format!(
-                        "{}: output differs from {}",
-                        o.name,
-                        self.baseline_name()
-                    ))
-                } else if o.stats.is_noisy() {
-                    Some(format!(
-                        "{}: noisy (spread {:.0}%)",
-                        o.name,
-                        o.stats.spread() * 100.0
-                    ))
-                } else {
-                    None
-                }
-            })
+            .filter_map(|o| o.warning(baseline))
             .collect()
     }
 
@@ -118,18 +103,11 @@ impl Comparison {
             if let Some(per) = &self.per {
                 row.push(fmt_ns(s.median_ns / per.count));
             }
-            let flag = if !o.agrees {
-                "WRONG OUTPUT".to_string()
-            } else if s.is_noisy() {
-                format!("noisy {:.0}%", s.spread() * 100.0)
-            } else {
-                String::new()
-            };
             row.extend([
                 format!("{} … {}", fmt_ns(s.min_ns), fmt_ns(s.max_ns)),
                 fmt_ratio(self.speedup(i)),
                 format!("{}×{}", s.reps, s.samples_ns.len()),
-                flag,
+                o.flag(),
             ]);
             table.push_row(row);
         }

@@ -179,6 +179,30 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The flag column of a table: `WRONG OUTPUT`, `noisy N%`, or nothing.
+    pub fn flag(&self) -> String {
+        if !self.agrees {
+            "WRONG OUTPUT".to_string()
+        } else if self.stats.is_noisy() {
+            format!("noisy {:.0}%", self.stats.spread() * 100.0)
+        } else {
+            String::new()
+        }
+    }
+
+    /// The report's warning for this outcome, if its output differed from `baseline`'s or its
+    /// rounds were noisy.
+    pub fn warning(&self, baseline: &str) -> Option<String> {
+        if !self.agrees {
+            Some(format!("{}: output differs from {baseline}", self.name))
+        } else if self.stats.is_noisy() {
+            let spread = self.stats.spread() * 100.0;
+            Some(format!("{}: noisy (spread {spread:.0}%)", self.name))
+        } else {
+            None
+        }
+    }
+
     /// An agreeing outcome whose every sample is `median` ns: for tests of
     /// what is built from outcomes (report, targets).
     #[cfg(test)]

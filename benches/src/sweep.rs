@@ -271,28 +271,14 @@ impl SweepResult {
 
     /// Human-readable warnings: noisy or wrong cells.
     pub fn warnings(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for cell in &self.cells {
-            for o in &cell.outcomes {
-                if !o.agrees {
-                    out.push(format!(
-                        "N={} w={}: {} output differs from serial",
-                        fmt_count(cell.n as u64),
-                        fmt_work(cell.w),
-                        o.name
-                    ));
-                } else if o.stats.is_noisy() {
-                    out.push(format!(
-                        "N={} w={}: {} noisy (spread {:.0}%)",
-                        fmt_count(cell.n as u64),
-                        fmt_work(cell.w),
-                        o.name,
-                        o.stats.spread() * 100.0
-                    ));
-                }
-            }
-        }
-        out
+        let cell_warnings = |cell: &Cell| {
+            let at = format!("N={} w={}", fmt_count(cell.n as u64), fmt_work(cell.w));
+            let warnings = cell.outcomes.iter().filter_map(|o| o.warning("serial"));
+            warnings
+                .map(move |w| format!("{at}: {w}"))
+                .collect::<Vec<_>>()
+        };
+        self.cells.iter().flat_map(cell_warnings).collect()
     }
 }
 
