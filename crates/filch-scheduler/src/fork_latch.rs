@@ -28,12 +28,48 @@
 //! starts an empty one, since every older frame of its chain was published
 //! already); that only forgoes offers. What matters for safety is that every
 //! frame on a chain is open when the walk reads it.
+//!
+//! # Frameless forks
+//!
+//! Each frame records its depth on the chain. Once a chain holds
+//! [`FRAMED_DEPTH`] frames and something of the worker's is on offer, a
+//! fork puts no frame on it: `a` and `b` simply run in turn, and the forks
+//! below see the same newest frame, so they run frameless too. Nothing is
+//! lost to a thief that such a frame could have given it: while something
+//! is on offer a thief takes that, and as soon as nothing is, the next fork
+//! frames itself and publishes the oldest private frame as before. What a
+//! frameless fork gives up is an offer later on: a fork that finds the
+//! deque empty cannot publish a frame that was never made, so once the
+//! chain's frames are taken it offers its own, smaller piece. Four frames
+//! on a balanced recursion offer its half, quarter, eighth and sixteenth,
+//! and every thief that takes one starts a chain of its own. Only the
+//! implicit `join` forks frameless: a `JoinContext` fork frames itself
+//! always (`docs/design.md`, section 4, says why).
 
 use std::ptr;
 
 use crate::job::JobRef;
 use crate::latch::{CoreLatch, Latch};
 use crate::waking_latch::FrameLatch;
+
+/// Frames a chain holds before its forks run frameless while the worker
+/// has something on offer (module docs). callgrind, `fib(25)` on a
+/// one-thread pool: 41.6 instructions per fork with every fork framed, 35.1
+/// with 4, 46.3 with 16 (the depth each frame carries costs the framed
+/// forks a load and a store, and few forks run 16 frames deep;
+/// `docs/design.md`, section 4).
+pub(crate) const FRAMED_DEPTH: u32 = 4;
+
+/// The depth of the chain whose newest frame is `newest` (0 for none).
+///
+/// # Safety
+/// `newest` must be null or a frame open on this thread's stack (every
+/// frame a chain holds is: module docs).
+#[inline(always)]
+pub(crate) unsafe fn chain_depth(newest: *const ForkLatch) -> u32 {
+    // SAFETY: the caller's promise.
+    unsafe { newest.as_ref() }.map_or(0, |frame| frame.depth)
+}
 
 /// The latch of a `join` frame's job, and the frame's link in its chain.
 /// It comes first in its `StackJob` (which is `repr(C)`), so its address is
@@ -44,18 +80,27 @@ pub(crate) struct ForkLatch {
     frame: FrameLatch,
     /// `JobRef::trampoline` of the job this latch heads.
     execute_fn: unsafe fn(*const ()),
+    /// Frames on the chain from this one down (1 for a frame with no older
+    /// frame); written once, before the frame can be published.
+    depth: u32,
 }
 
 impl ForkLatch {
     /// The latch of a private frame whose next older frame is `link` (null
-    /// for none), heading a job that `execute_fn` runs.
+    /// for none), on a chain `link_depth` frames deep before it ([`chain_depth`]),
+    /// heading a job that `execute_fn` runs.
     #[inline]
-    pub(crate) fn new(link: *const ForkLatch, execute_fn: unsafe fn(*const ())) -> Self {
+    pub(crate) fn new(
+        link: *const ForkLatch,
+        link_depth: u32,
+        execute_fn: unsafe fn(*const ()),
+    ) -> Self {
         ForkLatch {
             // The integer keeps the frame's provenance exposed;
             // `ptr::with_exposed_provenance` needs Rust 1.84.
             frame: FrameLatch::new_private(link as usize),
             execute_fn,
+            depth: link_depth + 1,
         }
     }
 
@@ -137,9 +182,22 @@ mod tests {
     #[test]
     fn publication_takes_the_oldest_private_frame_first() {
         assert!(oldest(ptr::null()).is_none());
-        let oldest_frame = ForkLatch::new(ptr::null(), never_run);
-        let middle = ForkLatch::new(&oldest_frame, never_run);
-        let newest = ForkLatch::new(&middle, never_run);
+        let oldest_frame = ForkLatch::new(ptr::null(), 0, never_run);
+        let middle = ForkLatch::new(&oldest_frame, 1, never_run);
+        let newest = ForkLatch::new(&middle, 2, never_run);
+        // SAFETY: null, or latches of this test, alive until it ends.
+        let depths = unsafe {
+            [
+                chain_depth(ptr::null()),
+                chain_depth(&middle),
+                chain_depth(&newest),
+            ]
+        };
+        assert_eq!(
+            depths,
+            [0, 2, 3],
+            "a frame's depth counts the frames below it"
+        );
         for (published, frame) in [&oldest_frame, &middle, &newest].into_iter().enumerate() {
             let found = oldest(&newest).expect("a private frame is left");
             assert!(
@@ -162,8 +220,8 @@ mod tests {
 
     #[test]
     fn a_private_frame_keeps_its_link() {
-        let older = ForkLatch::new(ptr::null(), never_run);
-        let newer = ForkLatch::new(&older, never_run);
+        let older = ForkLatch::new(ptr::null(), 0, never_run);
+        let newer = ForkLatch::new(&older, 1, never_run);
         assert_eq!(newer.private_link(), Some(ptr::from_ref(&older)));
         assert_eq!(older.private_link(), Some(ptr::null()));
     }

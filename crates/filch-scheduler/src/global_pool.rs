@@ -256,3 +256,46 @@ where
         None => spawn_in(registry(), job),
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::fork_latch::{chain_depth, FRAMED_DEPTH};
+
+    /// The depth of the calling worker's chain, `depth` forks down a
+    /// recursion through `join`.
+    fn depth_at_the_bottom(depth: u32) -> u32 {
+        if depth == 0 {
+            let worker = WorkerThread::current().expect("on a worker");
+            // SAFETY: the worker's chain holds open frames only.
+            return unsafe { chain_depth(worker.newest_frame()) };
+        }
+        let (bottom, _) = join(|| depth_at_the_bottom(depth - 1), || 0);
+        bottom
+    }
+
+    #[test]
+    fn forks_below_the_framed_depth_make_no_frame_while_something_is_on_offer() {
+        let pool = ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let deep = FRAMED_DEPTH + 6;
+        let offered = pool.install(|| {
+            scope(|s| {
+                // On offer, and never taken: the pool's one worker runs the
+                // recursion, and the job only when the scope waits.
+                s.spawn(|_| ());
+                depth_at_the_bottom(deep)
+            })
+        });
+        assert_eq!(
+            offered, FRAMED_DEPTH,
+            "the chain stops growing at the framed depth"
+        );
+        // With nothing on offer, the first fork publishes its own frame, and
+        // the rest run with it on offer: the chain stops there too.
+        let alone = pool.install(|| depth_at_the_bottom(deep));
+        assert_eq!(alone, FRAMED_DEPTH);
+        // Shallower than the framed depth, every fork keeps its frame.
+        let shallow = pool.install(|| depth_at_the_bottom(FRAMED_DEPTH - 1));
+        assert_eq!(shallow, FRAMED_DEPTH - 1);
+    }
+}

@@ -10,6 +10,10 @@
 //! blocks its thread while work exists. Off the pool, `join` runs inside the
 //! pool (the current one, or the global one) and the caller waits.
 //!
+//! A fork deep in a chain, with something of its worker's on offer, makes
+//! no frame at all and runs `a` then `b` (`fork_latch.rs`, "Frameless
+//! forks").
+//!
 //! The fork is the context `join`'s (`join_context.rs`), with the chain's
 //! newest frame kept in the worker instead of an argument: out of line, so
 //! that the compiler cuts a recursive user function's cycle at the fork
@@ -23,7 +27,7 @@
 
 use std::ptr;
 
-use crate::fork_latch::ForkLatch;
+use crate::fork_latch::{chain_depth, ForkLatch, FRAMED_DEPTH};
 use crate::job::{JobRef, StackJob};
 use crate::worker::WorkerThread;
 
@@ -81,6 +85,12 @@ where
     if !worker.offering() {
         return fork_publishing(worker, a, b);
     }
+    // SAFETY: the worker's chain holds open frames only (`fork_frame`'s
+    // rule, kept by every fork restoring the link as it closes).
+    if unsafe { chain_depth(worker.newest_frame()) } >= FRAMED_DEPTH {
+        // Deep, with something on offer: no frame (`fork_latch.rs`).
+        return (a(), b());
+    }
     fork_frame::<false, A, B, RA, RB>(worker, a, b)
 }
 
@@ -109,11 +119,14 @@ where
     RA: Send,
     RB: Send,
 {
+    let newest = worker.newest_frame();
     let job_b = ForkJob {
         job: StackJob::new(
             b,
             ForkLatch::new(
-                worker.newest_frame(),
+                newest,
+                // SAFETY: as in `fork_inline`.
+                unsafe { chain_depth(newest) },
                 JobRef::trampoline::<StackJob<ForkLatch, B, RB>>(),
             ),
         ),

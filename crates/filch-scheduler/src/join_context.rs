@@ -243,6 +243,9 @@ impl<'f> JoinContext<'f> {
                 SecondHalf(b),
                 ForkLatch::new(
                     self.newest,
+                    // A context's forks always frame themselves, so its
+                    // chain's depth is never asked (`fork_latch.rs`).
+                    0,
                     JobRef::trampoline::<StackJob<ForkLatch, SecondHalf<B>, RB>>(),
                 ),
             ),
