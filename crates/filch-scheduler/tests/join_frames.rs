@@ -43,15 +43,20 @@ fn spread(depth: u32, seen: &Mutex<BTreeSet<usize>>) -> u64 {
     a + b
 }
 
-/// Whether a 4096-leaf `spread` reached both workers of `pool` within a
+/// Whether a 4096-leaf `spread` reached every worker of `pool` within a
 /// few attempts (which worker gets a frame depends on timing; over a few
-/// tens of ms of leaves the second one does, unless the host starves it).
-fn reaches_both_workers(pool: &ThreadPool) -> bool {
+/// tens of ms of leaves each one does, unless the host starves it).
+fn reaches_every_worker(pool: &ThreadPool) -> bool {
     (0..20).any(|_| {
         let seen = Mutex::new(BTreeSet::new());
         assert_eq!(pool.install(|| spread(12, &seen)), 4096);
-        seen.into_inner().unwrap().len() == 2
+        seen.into_inner().unwrap().len() == pool.num_threads()
     })
+}
+
+fn reaches_both_workers(pool: &ThreadPool) -> bool {
+    assert_eq!(pool.num_threads(), 2);
+    reaches_every_worker(pool)
 }
 
 #[test]
@@ -60,6 +65,13 @@ fn forks_reach_every_worker_of_the_pool() {
         assert!(
             reaches_both_workers(&pool(2)),
             "no leaf ever ran on the second worker"
+        );
+        // Most forks of a 12-deep recursion make no frame (`fork_latch.rs`);
+        // the frames a chain keeps, and the chains thieves start, must still
+        // spread it over more workers than cores.
+        assert!(
+            reaches_every_worker(&pool(4)),
+            "some worker of four never ran a leaf"
         );
     });
 }
