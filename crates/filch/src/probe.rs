@@ -145,6 +145,13 @@ impl Rule {
         shared_item: 0,
     };
 
+    /// [`IN_WORKER_NS`](Self::IN_WORKER_NS) for an input that is copied
+    /// into buffers first, whose items each cost [`SHARED_ITEM_NS`] more.
+    pub(crate) const IN_WORKER_COPIED_NS: Rule = Rule {
+        shared_item: SHARED_ITEM_NS,
+        ..Rule::IN_WORKER_NS
+    };
+
     /// A call from outside over an input that splits by index, for the
     /// engine ([`ENGINE_MIN_NS`]), in ns: items at face value, since the
     /// engine takes them where they lie.
@@ -274,13 +281,9 @@ impl Probe {
                 *INDEXED.get_or_init(|| limits(Rule::OUTSIDE_NS, Some(Rule::ENGINE_INDEXED_NS)))
             }
             Rules::PeerLooking => *PEER_LOOKING.get_or_init(|| limits(Rule::IN_WORKER_NS, None)),
-            Rules::PeerLookingCopied => *PEER_LOOKING_COPIED.get_or_init(|| {
-                let rule = Rule {
-                    shared_item: SHARED_ITEM_NS,
-                    ..Rule::IN_WORKER_NS
-                };
-                limits(rule, None)
-            }),
+            Rules::PeerLookingCopied => {
+                *PEER_LOOKING_COPIED.get_or_init(|| limits(Rule::IN_WORKER_COPIED_NS, None))
+            }
         };
         Probe {
             start: clock::now(),
@@ -318,13 +321,13 @@ impl Probe {
 
     /// [`checkpoint`](Self::checkpoint) right after the first item, which
     /// it also records as `site`'s.
-    #[inline]
     ///
     /// A first item shorter than the check floor is too thin an estimate for
     /// any rule to share the call on (every rule has the same floor, and
     /// every threshold is above it: [`limits`]), so the next batch follows
     /// from the time alone and neither rule is asked: a small call's whole
     /// budget is a few dozen ns, and the two rules cost a tenth of it.
+    #[inline]
     pub(crate) fn first_checkpoint(&self, site: Site, remaining: Option<usize>) -> Verdict {
         let elapsed = clock::now().wrapping_sub(self.start);
         site.record_first_item(elapsed);
@@ -752,16 +755,12 @@ mod tests {
     fn a_first_item_under_the_floor_gets_the_batch_every_rule_would_give() {
         // `Probe::first_checkpoint` skips the rules below the floor: that
         // must be what each of them decides there, whatever is left.
-        let peer_copied = Rule {
-            shared_item: SHARED_ITEM_NS,
-            ..Rule::IN_WORKER_NS
-        };
         let rules = [
             Rule::OUTSIDE_NS,
             Rule::IN_WORKER_NS,
+            Rule::IN_WORKER_COPIED_NS,
             Rule::ENGINE_INDEXED_NS,
             Rule::ENGINE_STREAMED_NS,
-            peer_copied,
         ];
         let lefts = [None, Some(0), Some(1), Some(9), Some(99), Some(10_000_000)];
         for rule in rules {
